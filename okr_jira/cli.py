@@ -1,0 +1,223 @@
+"""The `okr-jira` command line: each command parses, calls one function, prints."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy import Engine
+
+from okr_jira.errors import OkrFileError, OkrJiraError
+from okr_jira.settings import Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class AppContext:
+    """What every command needs, built lazily from the settings read once."""
+
+    def __init__(self, config_file: str | None) -> None:
+        self.config_file = config_file
+        self._settings: Settings | None = None
+        self._engine: Engine | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_file)
+        return self._settings
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def engine(self, *, check: bool = True) -> Engine:
+        from okr_jira.storage.db import check_schema, make_engine
+
+        if self._engine is None:
+            self._engine = make_engine(self.settings.database_url)
+        if check:
+            check_schema(self._engine)
+        return self._engine
+
+
+def handle_errors(func: F) -> F:
+    """Known errors print as one clear message and exit 1, without a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except OkrFileError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            click.echo(f"{len(exc.problems)} problem(s) found; nothing was changed.", err=True)
+            sys.exit(1)
+        except OkrJiraError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def _actor() -> str:
+    try:
+        return os.environ.get("OKR_JIRA_ACTOR") or getpass.getuser()
+    except Exception:
+        return "cli"
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    envvar="OKR_JIRA_CONFIG",
+    help="TOML settings file (also OKR_JIRA_CONFIG).",
+)
+@click.version_option(package_name="okr-jira")
+@click.pass_context
+def main(ctx: click.Context, config_file: str | None) -> None:
+    """okr-jira: OKR key results that follow the real state of the work in Jira."""
+    logging.basicConfig(
+        level=os.environ.get("OKR_JIRA_LOG_LEVEL", "WARNING"),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    ctx.obj = AppContext(config_file)
+    ctx.call_on_close(ctx.obj.close)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@handle_errors
+def validate(file: str) -> None:
+    """Check an OKR file; list every problem with file:line:column."""
+    from okr_jira.okrfile import load_okr_file
+
+    okrs = load_okr_file(file)
+    krs = sum(len(o.key_results) for o in okrs.objectives)
+    click.echo(
+        f"{file}: valid ({len(okrs.cycles)} cycle(s), {len(okrs.teams)} team(s), "
+        f"{len(okrs.objectives)} objective(s), {krs} key result(s))"
+    )
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Print the plan, change nothing.")
+@click.option(
+    "--prune", is_flag=True, help="Delete what the file no longer declares (default: archive)."
+)
+@pass_app
+@handle_errors
+def apply(app: AppContext, file: str, dry_run: bool, prune: bool) -> None:
+    """Make the stored OKRs match FILE; every change is audited."""
+    from okr_jira.apply import apply_plan, make_plan
+    from okr_jira.okrfile import load_okr_file
+    from okr_jira.storage.db import session_scope
+
+    okrs = load_okr_file(file)
+    with session_scope(app.engine()) as session:
+        plan = make_plan(session, okrs, prune=prune)
+        click.echo(plan.summary())
+        if dry_run or plan.empty:
+            if dry_run:
+                click.echo("Dry run: nothing was changed.")
+            session.rollback()
+            return
+        apply_plan(session, plan, actor=_actor())
+    click.echo("Applied.")
+
+
+@main.command()
+@click.option("--cycle", "cycle_key", help="Cycle key (default: the running cycle).")
+@click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), help="Show pace on DATE.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+@handle_errors
+def tree(app: AppContext, cycle_key: str | None, at: dt.datetime | None, as_json: bool) -> None:
+    """The objective tree with progress, score, grade and pace."""
+    from okr_jira.domain.models import PaceThresholds
+    from okr_jira.evaluate import evaluate_cycle
+    from okr_jira.storage.db import session_scope
+    from okr_jira.treeview import tree_json, tree_text
+
+    s = app.settings
+    with session_scope(app.engine()) as session:
+        report = evaluate_cycle(
+            session=session,
+            cycle=cycle_key,
+            on=at.date() if at else None,
+            thresholds=PaceThresholds(on_track=s.pace_on_track, at_risk=s.pace_at_risk),
+        )
+    if as_json:
+        click.echo(json.dumps(tree_json(report), indent=2, ensure_ascii=False))
+    else:
+        click.echo(tree_text(report, colour=sys.stdout.isatty()))
+
+
+@main.command()
+@click.argument("kr")
+@click.argument("value", type=float)
+@click.option("--note", help="What happened; kept with the check-in.")
+@pass_app
+@handle_errors
+def checkin(app: AppContext, kr: str, value: float, note: str | None) -> None:
+    """Record the current VALUE of a manual key result KR."""
+    from okr_jira.storage import repo
+    from okr_jira.storage.db import session_scope
+
+    with session_scope(app.engine()) as session:
+        row = repo.get_key_result(session=session, key=kr)
+        if row.kind != "manual":
+            raise OkrJiraError(
+                f"{kr} is a '{row.kind}' key result: its progress comes from Jira, not check-ins"
+            )
+        repo.add_checkin(session=session, kr=kr, value=value, note=note, author=_actor())
+    click.echo(f"{kr}: checked in {value:g}" + (f" ({note})" if note else ""))
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@pass_app
+@handle_errors
+def db_upgrade(app: AppContext) -> None:
+    """Create or migrate the schema to this version of okr-jira."""
+    from okr_jira.storage.db import upgrade
+
+    before, after = upgrade(app.engine(check=False))
+    if before == after:
+        click.echo(f"Schema already current ({after}).")
+    else:
+        click.echo(f"Schema upgraded: {before or 'empty'} -> {after}.")
+
+
+@db.command("current")
+@pass_app
+@handle_errors
+def db_current(app: AppContext) -> None:
+    """Print the schema revision of the database and of this code."""
+    from okr_jira.storage.db import current_revision, head_revision
+
+    click.echo(f"database: {current_revision(app.engine(check=False)) or 'empty'}")
+    click.echo(f"code:     {head_revision()}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,158 @@
+"""Settings: environment variables prefixed OKR_JIRA_, over an optional TOML file.
+
+Read once at start-up (`load_settings`) and passed in; nothing reads the environment at import time.
+Precedence: explicit values > environment > TOML file > defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from okr_jira.errors import ConfigError
+
+Flavor = Literal["auto", "cloud", "datacenter"]
+
+# Values people leave in copied examples; refusing them beats a confusing 401 later.
+_PLACEHOLDERS = {"changeme", "change-me", "secret", "token", "your-token", "<token>", "xxx"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OKR_JIRA_", extra="forbid", frozen=True)
+
+    database_url: str = Field(
+        default="sqlite:///okr-jira.db",
+        description="SQLAlchemy URL: SQLite (default, one node) or postgresql+psycopg://...",
+    )
+    okr_file: str | None = Field(default=None, description="The OKR file the scheduler applies.")
+
+    jira_url: str | None = Field(default=None, description="Jira base URL.")
+    jira_user: str | None = Field(default=None, description="Jira Cloud account e-mail.")
+    jira_token: SecretStr | None = Field(
+        default=None, description="Jira Cloud API token, or Data Center personal access token."
+    )
+    jira_flavor: Flavor = Field(
+        default="auto", description="auto (from serverInfo) | cloud | datacenter."
+    )
+
+    confluence_url: str | None = Field(
+        default=None, description="Cloud: https://SITE.atlassian.net/wiki; Data Center: base URL."
+    )
+    confluence_user: str | None = Field(
+        default=None, description="Confluence Cloud account e-mail."
+    )
+    confluence_token: SecretStr | None = Field(
+        default=None, description="Confluence API token or PAT."
+    )
+    confluence_space: str | None = Field(default=None, description="Space key the pages go to.")
+    confluence_parent: str | None = Field(
+        default=None, description="Parent page: a page id or a page title in the space."
+    )
+    confluence_flavor: Flavor = Field(default="auto", description="auto | cloud | datacenter.")
+
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC secret Jira signs webhooks with (X-Hub-Signature)."
+    )
+    admin_token: SecretStr | None = Field(
+        default=None, description="Bearer token of the admin API."
+    )
+
+    sync_interval_minutes: int = Field(default=15, ge=1, description="Incremental sync interval.")
+    full_sync_hour: int = Field(
+        default=2, ge=0, le=23, description="Hour (UTC) of the nightly full sync."
+    )
+    inbox_interval_seconds: float = Field(
+        default=2.0, gt=0, description="Webhook inbox poll interval."
+    )
+    publish_debounce_seconds: float = Field(
+        default=60.0, ge=0, description="Changes within this window publish once."
+    )
+    http_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Timeout of every HTTP call."
+    )
+    http_max_retries: int = Field(
+        default=5, ge=0, le=20, description="Retries on 429/5xx/timeouts."
+    )
+    http_max_in_flight: int = Field(
+        default=4, ge=1, le=64, description="Concurrent requests bound."
+    )
+    pace_on_track: float = Field(default=0.10, ge=0, le=1, description="Allowed lag behind pace.")
+    pace_at_risk: float = Field(default=0.25, ge=0, le=1, description="Lag beyond which off track.")
+    webhook_max_bytes: int = Field(default=1024 * 1024, ge=1024, description="Webhook body limit.")
+    log_level: str = Field(default="INFO", description="Python logging level.")
+
+    @field_validator("jira_token", "confluence_token", "webhook_secret", "admin_token")
+    @classmethod
+    def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDERS:
+            raise ValueError("is a placeholder; set the real value")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: settings file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    known = set(Settings.model_fields)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s): {', '.join(unknown)}")
+    return data
+
+
+def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Settings from the TOML file (argument or OKR_JIRA_CONFIG), the environment and overrides.
+
+    Errors name the setting but never echo its value: tokens must not leak into terminals or logs.
+    """
+    path = config_file or os.environ.get("OKR_JIRA_CONFIG")
+    file_values = _read_toml(Path(path)) if path else {}
+    env_names = {f"OKR_JIRA_{name.upper()}" for name in Settings.model_fields}
+    # The environment wins over the file: drop file values the environment sets.
+    values = {k: v for k, v in file_values.items() if f"OKR_JIRA_{k.upper()}" not in os.environ}
+    values.update(overrides)
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]) or "settings"
+            source = (
+                "environment"
+                if f"OKR_JIRA_{name.upper()}" in env_names & set(os.environ)
+                else (str(path) if path and name in file_values else "settings")
+            )
+            lines.append(f"{source}: OKR_JIRA_{name.upper()}: {err['msg']}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def redact(settings: Settings) -> dict[str, Any]:
+    """Settings as a dict safe to print: secrets masked."""
+    out: dict[str, Any] = {}
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        out[name] = "********" if isinstance(value, SecretStr) else value
+    return out

@@ -1,0 +1,138 @@
+"""Conversions between domain values and table rows (JSON columns included)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from okr_jira.domain.models import (
+    Cycle,
+    IssueSnapshot,
+    KeyResult,
+    Objective,
+    Source,
+    Team,
+)
+from okr_jira.storage.tables import (
+    CycleRow,
+    IssueSnapshotRow,
+    KeyResultRow,
+    ObjectiveRow,
+    TeamRow,
+)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def source_to_json(source: Source | None) -> str:
+    if source is None:
+        return "null"
+    data = {
+        k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(source).items()
+    }
+    return dumps({k: v for k, v in data.items() if v})
+
+
+def source_from_json(text: str | None) -> Source | None:
+    if not text or text == "null":
+        return None
+    data = json.loads(text)
+    values: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items()}
+    return Source(**values)
+
+
+def cycle_from_row(row: CycleRow) -> Cycle:
+    return Cycle(key=row.key, name=row.name, start=row.start, end=row.end)
+
+
+def team_from_row(row: TeamRow) -> Team:
+    return Team(
+        key=row.key,
+        name=row.name,
+        parent=row.parent,
+        jira_projects=tuple(json.loads(row.jira_projects)),
+    )
+
+
+def kr_from_row(row: KeyResultRow, source: Source | None) -> KeyResult:
+    return KeyResult(
+        key=row.key,
+        title=row.title,
+        kind=row.kind,  # type: ignore[arg-type]
+        start=row.start,
+        target=row.target,
+        unit=row.unit,
+        weight=row.weight,
+        indicator=row.indicator,  # type: ignore[arg-type]
+        weight_by=row.weight_by,  # type: ignore[arg-type]
+        in_progress_credit=row.in_progress_credit,
+        default_weight=row.default_weight,
+        field=row.field,
+        done_only=row.done_only,
+        source=source,
+    )
+
+
+def objective_from_row(row: ObjectiveRow, krs: tuple[KeyResult, ...]) -> Objective:
+    return Objective(
+        key=row.key,
+        cycle=row.cycle,
+        team=row.team,
+        title=row.title,
+        key_results=krs,
+        parent=row.parent,
+        weight=row.weight,
+        rollup=row.rollup,  # type: ignore[arg-type]
+        description=row.description,
+        cross_cycle=row.cross_cycle,
+    )
+
+
+def snapshot_from_row(row: IssueSnapshotRow) -> IssueSnapshot:
+    return IssueSnapshot(
+        key=row.key,
+        project=row.project,
+        issue_type=row.issue_type,
+        status=row.status,
+        status_category=row.status_category,  # type: ignore[arg-type]
+        summary=row.summary,
+        priority=row.priority,
+        labels=tuple(json.loads(row.labels)),
+        components=tuple(json.loads(row.components)),
+        fix_versions=tuple(json.loads(row.fix_versions)),
+        epic=row.epic,
+        story_points=row.story_points,
+        estimate_seconds=row.estimate_seconds,
+        numbers=tuple(sorted(json.loads(row.numbers).items())),
+        created=row.created,
+        updated=row.updated,
+        resolved=row.resolved,
+        deleted=row.deleted,
+    )
+
+
+def snapshot_values(snap: IssueSnapshot) -> dict[str, Any]:
+    """Column values of an IssueSnapshotRow for `snap`."""
+    return {
+        "key": snap.key,
+        "project": snap.project,
+        "issue_type": snap.issue_type,
+        "status": snap.status,
+        "status_category": snap.status_category,
+        "summary": snap.summary,
+        "priority": snap.priority,
+        "labels": dumps(list(snap.labels)),
+        "components": dumps(list(snap.components)),
+        "fix_versions": dumps(list(snap.fix_versions)),
+        "epic": snap.epic,
+        "story_points": snap.story_points,
+        "estimate_seconds": snap.estimate_seconds,
+        "numbers": dumps(dict(snap.numbers)),
+        "created": snap.created,
+        "updated": snap.updated,
+        "resolved": snap.resolved,
+        "deleted": snap.deleted,
+    }

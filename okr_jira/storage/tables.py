@@ -1,0 +1,210 @@
+"""SQLModel tables: the one place the schema is declared (Alembic migrations follow it).
+
+Lists (labels, selectors, ...) are JSON text so the same schema runs on SQLite and PostgreSQL.
+Times are timezone-aware UTC datetimes (SQLModel's UTCDateTime refuses naive ones).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class CycleRow(SQLModel, table=True):
+    __tablename__ = "cycle"
+    key: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    start: dt.date
+    end: dt.date
+    archived_at: dt.datetime | None = None
+    # Set at the end-of-cycle review: scores are frozen from then on.
+    frozen_at: dt.datetime | None = None
+
+
+class TeamRow(SQLModel, table=True):
+    __tablename__ = "team"
+    key: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    parent: str | None = Field(default=None, max_length=64)
+    jira_projects: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    archived_at: dt.datetime | None = None
+
+
+class ObjectiveRow(SQLModel, table=True):
+    __tablename__ = "objective"
+    key: str = Field(primary_key=True, max_length=64)
+    cycle: str = Field(index=True, max_length=64)
+    team: str = Field(max_length=64)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    parent: str | None = Field(default=None, max_length=64, index=True)
+    weight: float = 1.0
+    rollup: str = Field(default="both", max_length=16)
+    description: str | None = Field(default=None, sa_column=Column(Text))
+    cross_cycle: bool = False
+    position: int = 0
+    archived_at: dt.datetime | None = None
+
+
+class KeyResultRow(SQLModel, table=True):
+    __tablename__ = "key_result"
+    key: str = Field(primary_key=True, max_length=64)
+    objective: str = Field(index=True, max_length=64)
+    position: int = 0
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    kind: str = Field(max_length=16)
+    start: float | None = None
+    target: float | None = None
+    unit: str | None = Field(default=None, max_length=32)
+    weight: float = 1.0
+    indicator: str | None = Field(default=None, max_length=16)
+    weight_by: str = Field(default="count", max_length=16)
+    in_progress_credit: float = 0.0
+    default_weight: float = 1.0
+    field: str | None = Field(default=None, max_length=200)
+    done_only: bool = False
+    archived_at: dt.datetime | None = None
+
+
+class MappingRow(SQLModel, table=True):
+    """How a KR selects its issues (the `source` of the OKR file), and its last resolution error."""
+
+    __tablename__ = "kr_mapping"
+    kr: str = Field(primary_key=True, max_length=64)
+    source: str = Field(sa_column=Column(Text, nullable=False))  # JSON of domain Source
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    error_at: dt.datetime | None = None
+    resolved_at: dt.datetime | None = None
+
+
+class IssueSnapshotRow(SQLModel, table=True):
+    __tablename__ = "issue_snapshot"
+    key: str = Field(primary_key=True, max_length=64)
+    jira_id: str | None = Field(default=None, max_length=32, index=True)
+    project: str = Field(max_length=64, index=True)
+    issue_type: str = Field(max_length=100)
+    status: str = Field(max_length=100)
+    status_category: str = Field(max_length=16)
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+    priority: str | None = Field(default=None, max_length=100)
+    labels: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    components: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    fix_versions: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    epic: str | None = Field(default=None, max_length=64, index=True)
+    story_points: float | None = None
+    estimate_seconds: float | None = None
+    numbers: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    created: dt.datetime | None = None
+    updated: dt.datetime | None = Field(default=None, index=True)
+    resolved: dt.datetime | None = None
+    deleted: bool = False
+    seen_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class KrIssueLinkRow(SQLModel, table=True):
+    """Scope history: when an issue joined and left a KR, and whether it was done then."""
+
+    __tablename__ = "kr_issue_link"
+    __table_args__ = (Index("ix_kr_issue_link_open", "kr", "issue_key", "left_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kr: str = Field(max_length=64, index=True)
+    issue_key: str = Field(max_length=64, index=True)
+    joined_at: dt.datetime = Field(default_factory=utcnow)
+    done_when_joined: bool = False
+    left_at: dt.datetime | None = None
+    done_when_left: bool | None = None
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class ProgressSnapshotRow(SQLModel, table=True):
+    """Time series of KR and objective progress (kind = 'kr' | 'objective')."""
+
+    __tablename__ = "progress_snapshot"
+    __table_args__ = (Index("ix_progress_snapshot_subject", "kind", "subject", "taken_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    subject: str = Field(max_length=64)
+    cycle: str = Field(max_length=64, index=True)
+    taken_at: dt.datetime = Field(default_factory=utcnow)
+    progress: float
+    current: float | None = None
+    status: str | None = Field(default=None, max_length=16)
+    issues_total: int = 0
+    issues_done: int = 0
+    issues_in_progress: int = 0
+    reason: str = Field(default="sync", max_length=16)  # sync | daily | weekly | final
+
+
+class CheckinRow(SQLModel, table=True):
+    __tablename__ = "checkin"
+    id: int | None = Field(default=None, primary_key=True)
+    kr: str = Field(max_length=64, index=True)
+    value: float
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    author: str | None = Field(default=None, max_length=200)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class AuditRow(SQLModel, table=True):
+    """Who changed what, when, from what to what: targets, weights, mappings, parents, archives."""
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=200)
+    entity: str = Field(max_length=32)  # cycle | team | objective | key_result | mapping
+    entity_key: str = Field(max_length=64, index=True)
+    action: str = Field(max_length=16)  # add | change | archive | restore | delete
+    field: str | None = Field(default=None, max_length=64)
+    old: str | None = Field(default=None, sa_column=Column(Text))
+    new: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class PublishedPageRow(SQLModel, table=True):
+    __tablename__ = "published_page"
+    __table_args__ = (UniqueConstraint("cycle", "subject", name="uq_published_page_subject"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cycle: str = Field(max_length=64)
+    subject: str = Field(max_length=64)  # "root", "archived", "review" or an objective key
+    page_id: str = Field(max_length=64)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    parent_page_id: str | None = Field(default=None, max_length=64)
+    content_hash: str = Field(max_length=64)
+    version: int = 1
+    published_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class WebhookEventRow(SQLModel, table=True):
+    """The webhook inbox: raw events committed before Jira gets its 2xx."""
+
+    __tablename__ = "webhook_event"
+    __table_args__ = (
+        UniqueConstraint("delivery_id", name="uq_webhook_event_delivery"),
+        Index("ix_webhook_event_pending", "status", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(max_length=200)
+    received_at: dt.datetime = Field(default_factory=utcnow)
+    event_type: str = Field(max_length=64)
+    issue_key: str | None = Field(default=None, max_length=64, index=True)
+    issue_id: str | None = Field(default=None, max_length=32)
+    event_ts: int | None = Field(default=None, sa_column=Column(BigInteger))  # epoch ms
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending | applied | ignored | failed
+    attempts: int = 0
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    processed_at: dt.datetime | None = None
+
+
+class SyncStateRow(SQLModel, table=True):
+    """Small key/value state: the incremental sync watermark, the scheduler lease, ..."""
+
+    __tablename__ = "sync_state"
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: dt.datetime = Field(default_factory=utcnow)
