@@ -189,6 +189,42 @@ def checkin(app: AppContext, kr: str, value: float, note: str | None) -> None:
     click.echo(f"{kr}: checked in {value:g}" + (f" ({note})" if note else ""))
 
 
+@main.command()
+@click.option("--full", is_flag=True, help="Read every mapped issue again (default: what changed).")
+@pass_app
+@handle_errors
+def sync(app: AppContext, full: bool) -> None:
+    """Make every KR's scope and progress true to Jira."""
+    from okr_jira.factory import make_jira
+    from okr_jira.sync import Syncer
+
+    bar = _ProgressLine() if sys.stderr.isatty() else None
+    syncer = Syncer(app.engine(), make_jira(app.settings), progress=bar)
+    summary = syncer.full() if full else syncer.incremental()
+    if bar:
+        bar.close()
+    click.echo("\n".join(summary.lines()))
+
+
+class _ProgressLine:
+    """A one-line progress bar on stderr, redrawn in place."""
+
+    def __init__(self) -> None:
+        self.phase = ""
+
+    def __call__(self, phase: str, done: int, total: int | None) -> None:
+        from okr_jira.treeview import bar
+
+        if total:
+            text = f"{phase}: {bar(done / total, 30)} {done}/{total}"
+        else:
+            text = f"{phase}: {done}"
+        click.echo(f"\r{text:<79}", nl=False, err=True)
+
+    def close(self) -> None:
+        click.echo("\r" + " " * 79 + "\r", nl=False, err=True)
+
+
 @main.group()
 def db() -> None:
     """Database schema commands."""

@@ -1,0 +1,1 @@
+"""Thin adapters over atlassian-python-api: they speak HTTP and return domain values."""

@@ -1,0 +1,261 @@
+"""A thin adapter over atlassian-python-api's Jira client: searches, fields, one issue.
+
+Cloud (email + API token, enhanced search `/rest/api/3/search/jql` with nextPageToken) and Data Center
+(personal access token, `/rest/api/2/search` with startAt); the flavor comes from settings or from
+serverInfo. Every call goes through the session policy in `http.py` (timeout, retries, Retry-After,
+bound on requests in flight). Errors name the method, path and status, never a credential.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import zoneinfo
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import requests
+from atlassian import Jira
+
+from okr_jira.adapters.http import (
+    RequestStats,
+    RetryPolicy,
+    make_session,
+    session_stats,
+    short_error,
+)
+from okr_jira.adapters.jira_fields import FieldMap, field_map
+from okr_jira.errors import OkrJiraError
+
+log = logging.getLogger(__name__)
+Flavor = Literal["cloud", "datacenter"]
+
+CLOUD_PAGE = 100  # Cloud's cap on enhanced search pages that carry fields
+CLOUD_KEYS_PAGE = 5000  # ... and on pages of ids/keys only
+DC_PAGE = 1000  # Data Center's default jira.search.views.default.max
+
+
+class JiraError(OkrJiraError):
+    """A Jira call failed; `status` is None when no response came back."""
+
+    def __init__(self, method: str, path: str, status: int | None, message: str) -> None:
+        self.method, self.path, self.status, self.message = method, path, status, message
+        what = f"HTTP {status}" if status is not None else "no response"
+        super().__init__(f"Jira {method} {path} failed ({what}): {message}")
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    issues: list[dict[str, Any]]
+    total: int | None  # Data Center reports it; Cloud does not
+
+
+class JiraAdapter:
+    def __init__(
+        self,
+        url: str,
+        *,
+        user: str | None,
+        token: str | None,
+        flavor: Literal["auto", "cloud", "datacenter"] = "auto",
+        policy: RetryPolicy | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self._user, self._token = user, token
+        self.session = session or make_session(policy or RetryPolicy())
+        self._flavor: Flavor | None = None if flavor == "auto" else flavor
+        self._client: Jira | None = None
+        self._fields: FieldMap | None = None
+        self._tz: dt.tzinfo | None = None
+
+    # --- set-up ---------------------------------------------------------------------------------
+
+    @property
+    def stats(self) -> RequestStats:
+        return session_stats(self.session)
+
+    @property
+    def flavor(self) -> Flavor:
+        if self._flavor is None:
+            info = self._raw_get("rest/api/2/serverInfo")
+            self._flavor = "cloud" if info.get("deploymentType") == "Cloud" else "datacenter"
+        return self._flavor
+
+    @property
+    def client(self) -> Jira:
+        if self._client is None:
+            if self.flavor == "cloud":
+                self._client = Jira(
+                    self.url, username=self._user, password=self._token, cloud=True,
+                    session=self.session,
+                )  # fmt: skip
+            elif self._user:
+                self._client = Jira(
+                    self.url, username=self._user, password=self._token, session=self.session
+                )
+            else:
+                self._client = Jira(self.url, token=self._token, session=self.session)
+        return self._client
+
+    def _raw_get(self, path: str) -> dict[str, Any]:
+        """A GET before the client exists (flavor detection): same session, same policy."""
+        auth = None
+        headers = {"Accept": "application/json"}
+        if self._user:
+            auth = (self._user, self._token or "")
+        elif self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        try:
+            resp = self.session.get(f"{self.url}/{path}", auth=auth, headers=headers)
+        except requests.RequestException as exc:
+            raise JiraError("GET", path, None, type(exc).__name__) from None
+        if resp.status_code >= 400:
+            raise JiraError("GET", path, resp.status_code, short_error(resp))
+        data: dict[str, Any] = resp.json()
+        return data
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            if method == "GET":
+                return self.client.get(path, **kwargs)
+            return self.client.post(path, **kwargs)
+        except requests.HTTPError as exc:
+            resp = exc.response
+            status = resp.status_code if resp is not None else None
+            message = short_error(resp) if resp is not None else str(exc)
+            raise JiraError(method, path, status, message) from None
+        except requests.RequestException as exc:
+            raise JiraError(method, path, None, type(exc).__name__) from None
+
+    def server_info(self) -> dict[str, Any]:
+        return self._raw_get("rest/api/2/serverInfo")
+
+    def myself(self) -> dict[str, Any]:
+        data: dict[str, Any] = self._call("GET", "rest/api/2/myself") or {}
+        return data
+
+    def site_facts(self) -> dict[str, Any]:
+        """What a later process may reuse without asking again (flavor, fields, time zone)."""
+        from okr_jira.adapters.jira_fields import field_map_to_json
+
+        tz = self.timezone()
+        return {
+            "flavor": self.flavor,
+            "fields": field_map_to_json(self.fields()),
+            "timezone": getattr(tz, "key", "UTC"),
+        }
+
+    def use_site_facts(self, facts: dict[str, Any]) -> None:
+        from okr_jira.adapters.jira_fields import field_map_from_json
+
+        if self._flavor is None and facts.get("flavor") in ("cloud", "datacenter"):
+            self._flavor = facts["flavor"]
+        if self._fields is None and facts.get("fields"):
+            self._fields = field_map_from_json(facts["fields"])
+        if self._tz is None and facts.get("timezone"):
+            try:
+                self._tz = zoneinfo.ZoneInfo(facts["timezone"])
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                pass
+
+    def fields(self) -> FieldMap:
+        if self._fields is None:
+            self._fields = field_map(self._call("GET", "rest/api/2/field") or [])
+        return self._fields
+
+    def timezone(self) -> dt.tzinfo:
+        """The user's time zone: Jira reads dates in JQL in it."""
+        if self._tz is None:
+            name = self.myself().get("timeZone") or "UTC"
+            try:
+                self._tz = zoneinfo.ZoneInfo(name)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                self._tz = dt.UTC
+        return self._tz
+
+    def jql_datetime(self, when: dt.datetime) -> str:
+        """A JQL date literal ("yyyy/MM/dd HH:mm") for `when`, in the user's time zone."""
+        return when.astimezone(self.timezone()).strftime("%Y/%m/%d %H:%M")
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def search_pages(self, jql: str, fields: Sequence[str]) -> Iterator[SearchPage]:
+        """Every issue matching `jql`, page by page, with only `fields`."""
+        if self.flavor == "cloud":
+            token: str | None = None
+            while True:
+                body: dict[str, Any] = {
+                    "jql": jql,
+                    "fields": list(fields),
+                    "maxResults": CLOUD_PAGE,
+                }
+                if token:
+                    body["nextPageToken"] = token
+                data = self._call("POST", "rest/api/3/search/jql", json=body) or {}
+                yield SearchPage(list(data.get("issues") or []), None)
+                token = data.get("nextPageToken")
+                if not token or data.get("isLast"):
+                    return
+        start = 0
+        while True:
+            body = {"jql": jql, "fields": list(fields), "startAt": start, "maxResults": DC_PAGE}
+            data = self._call("POST", "rest/api/2/search", json=body) or {}
+            issues = list(data.get("issues") or [])
+            total = data.get("total")
+            yield SearchPage(issues, total)
+            start += len(issues)
+            if not issues or (total is not None and start >= total):
+                return
+
+    def search_keys(self, jql: str) -> list[str]:
+        """Keys only: Cloud pages 5,000 of them at a time."""
+        keys: list[str] = []
+        if self.flavor == "cloud":
+            token: str | None = None
+            while True:
+                body: dict[str, Any] = {
+                    "jql": jql,
+                    "fields": ["key"],
+                    "maxResults": CLOUD_KEYS_PAGE,
+                }
+                if token:
+                    body["nextPageToken"] = token
+                data = self._call("POST", "rest/api/3/search/jql", json=body) or {}
+                keys.extend(str(i.get("key")) for i in data.get("issues") or [] if i.get("key"))
+                token = data.get("nextPageToken")
+                if not token or data.get("isLast"):
+                    return keys
+        for page in self.search_pages(jql, ["key"]):
+            keys.extend(str(i.get("key")) for i in page.issues if i.get("key"))
+        return keys
+
+    def count(self, jql: str) -> int:
+        """How many issues match (approximate on Cloud, exact on Data Center)."""
+        if self.flavor == "cloud":
+            data = self._call("POST", "rest/api/3/search/approximate-count", json={"jql": jql})
+            return int((data or {}).get("count") or 0)
+        body = {"jql": jql, "fields": ["key"], "maxResults": 0}
+        data = self._call("POST", "rest/api/2/search", json=body) or {}
+        return int(data.get("total") or 0)
+
+    def check_jql(self, jql: str) -> str | None:
+        """Jira's error text for `jql`, or None when Jira accepts it."""
+        try:
+            self.count(jql)
+        except JiraError as exc:
+            if exc.status in (400, 403, 404):
+                return exc.message
+            raise
+        return None
+
+    def get_issue(self, key: str, fields: Sequence[str]) -> dict[str, Any] | None:
+        """One issue, or None when it does not exist (or cannot be seen)."""
+        try:
+            data = self._call("GET", f"rest/api/2/issue/{key}", params={"fields": ",".join(fields)})
+        except JiraError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return data if isinstance(data, dict) else None

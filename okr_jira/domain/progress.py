@@ -1,0 +1,185 @@
+"""Issue snapshots -> one key result's progress.
+
+The caller passes the snapshots the KR's source selected (see ``selectors``); deleted snapshots are
+skipped here again so they never count. Rules per kind:
+
+* ``issues``: done weight plus ``in_progress_credit`` x in-progress weight, over the total weight.
+  ``current`` is the done weight (the number of done issues when weighting by count, done story
+  points, or done estimate in hours).
+* ``issue_count``, ``field_sum``, ``manual``: a metric,
+  progress = (current - start) / (target - start) clamped to 0..1, so decreasing targets (40 -> 5)
+  work too. ``start`` defaults to 0.
+
+Problems the admin can fix without the code failing become warnings; a mapping error reported by the
+caller (e.g. an unknown field) yields progress 0 with that error, so a broken KR shows as broken
+instead of as a plausible number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypedDict
+
+from okr_jira.domain.models import IssueSnapshot, KeyResult, KrProgress
+
+# Field names that mean "story points" (Cloud's team-managed projects say "Story point estimate").
+STORY_POINTS_NAMES = frozenset({"story points", "story point estimate"})
+_SECONDS_PER_HOUR = 3600.0
+
+
+class _Counts(TypedDict):
+    issues_total: int
+    issues_done: int
+    issues_in_progress: int
+
+
+def compute_kr_progress(
+    kr: KeyResult,
+    issues: Sequence[IssueSnapshot],
+    *,
+    manual_current: float | None = None,
+    field_id: str | None = None,
+    error: str | None = None,
+) -> KrProgress:
+    """``kr``'s progress from its selected ``issues`` (or ``manual_current`` for manual KRs).
+
+    ``field_id`` is the Jira field id that ``kr.field`` resolved to (field_sum only). ``error`` is a
+    mapping error found by the caller: the result then carries it with progress 0 and no current.
+    """
+    if error is not None:
+        return KrProgress(key=kr.key, progress=0.0, error=error)
+    live = [issue for issue in issues if not issue.deleted]
+    if kr.kind == "issues":
+        return _issues_progress(kr, live)
+    if kr.kind == "issue_count":
+        return _metric(kr, float(len(live)), live, ())
+    if kr.kind == "field_sum":
+        return _field_sum_progress(kr, live, field_id)
+    if kr.kind == "manual":
+        if manual_current is None:
+            return KrProgress(key=kr.key, progress=0.0, warnings=("no check-in yet",))
+        return _metric(kr, manual_current, [], ())
+    raise ValueError(f"unknown key result kind {kr.kind!r}")
+
+
+def metric_progress(start: float, target: float, current: float) -> float:
+    """(current - start) / (target - start) clamped to 0..1; 0 when target == start (invalid)."""
+    span = target - start
+    if span == 0:
+        return 0.0
+    return min(max((current - start) / span, 0.0), 1.0)
+
+
+def is_story_points_field(name: str | None) -> bool:
+    return name is not None and name.strip().casefold() in STORY_POINTS_NAMES
+
+
+def _issues_progress(kr: KeyResult, issues: list[IssueSnapshot]) -> KrProgress:
+    if not issues:
+        return KrProgress(key=kr.key, progress=0.0, current=0.0, warnings=("no issue matched",))
+    weigh, what, unit = _weigher(kr)
+    credit = min(max(kr.in_progress_credit, 0.0), 1.0)
+    default = max(kr.default_weight, 0.0)
+    total = done = in_progress = 0.0
+    missing = 0
+    for issue in issues:
+        raw = weigh(issue)
+        if raw is None:
+            missing += 1
+            weight = default
+        else:
+            weight = max(raw, 0.0)  # a negative estimate must not subtract from the total
+        total += weight
+        if issue.status_category == "done":
+            done += weight
+        elif issue.status_category == "indeterminate":
+            in_progress += weight
+    warnings: list[str] = []
+    if missing:
+        counted_as = f"{_num(default)}{unit}"
+        warnings.append(
+            f"{missing} of {len(issues)} issues have no {what}; counted as {counted_as} each"
+        )
+    if total == 0:
+        warnings.append(f"the matching issues have 0 {what} in total; progress is 0")
+        progress = 0.0
+    else:
+        progress = min(max((done + credit * in_progress) / total, 0.0), 1.0)
+    return KrProgress(
+        key=kr.key,
+        progress=progress,
+        current=done,
+        warnings=tuple(warnings),
+        **_status_counts(issues),
+    )
+
+
+def _weigher(kr: KeyResult) -> tuple[Callable[[IssueSnapshot], float | None], str, str]:
+    """The weight of one issue (None = unknown), what it is called, and its unit suffix."""
+    if kr.weight_by == "story_points":
+        return (lambda issue: issue.story_points), "story points", ""
+    if kr.weight_by == "estimate":
+        # Hours, so that default_weight (1) means one hour rather than one second.
+        def hours(issue: IssueSnapshot) -> float | None:
+            seconds = issue.estimate_seconds
+            return None if seconds is None else seconds / _SECONDS_PER_HOUR
+
+        return hours, "original estimate", " h"
+    return (lambda issue: 1.0), "weight", ""
+
+
+def _field_sum_progress(
+    kr: KeyResult, issues: list[IssueSnapshot], field_id: str | None
+) -> KrProgress:
+    story_points = is_story_points_field(kr.field)
+    if field_id is None and not story_points:
+        return KrProgress(
+            key=kr.key, progress=0.0, error=f"field {kr.field!r} is not resolved to a Jira field"
+        )
+    counted = [i for i in issues if i.status_category == "done"] if kr.done_only else issues
+    total = 0.0
+    missing = 0
+    for issue in counted:
+        value = _field_value(issue, field_id, story_points)
+        if value is None:
+            missing += 1
+        else:
+            total += value
+    warnings: list[str] = []
+    if not issues:
+        warnings.append("no issue matched")
+    if missing:
+        warnings.append(f"{missing} of {len(counted)} issues have no {kr.field}; counted as 0")
+    return _metric(kr, total, issues, tuple(warnings))
+
+
+def _field_value(issue: IssueSnapshot, field_id: str | None, story_points: bool) -> float | None:
+    # Story points are parsed into their own attribute; the resolved id is the fallback.
+    if story_points and issue.story_points is not None:
+        return issue.story_points
+    return issue.number(field_id) if field_id is not None else None
+
+
+def _metric(
+    kr: KeyResult, current: float, issues: list[IssueSnapshot], warnings: tuple[str, ...]
+) -> KrProgress:
+    start = kr.start if kr.start is not None else 0.0
+    if kr.target is None or kr.target == start:
+        warnings = (*warnings, "target is missing or equals start; progress cannot be measured")
+        progress = 0.0
+    else:
+        progress = metric_progress(start, kr.target, current)
+    return KrProgress(
+        key=kr.key, progress=progress, current=current, warnings=warnings, **_status_counts(issues)
+    )
+
+
+def _status_counts(issues: list[IssueSnapshot]) -> _Counts:
+    done = sum(1 for issue in issues if issue.status_category == "done")
+    in_progress = sum(1 for issue in issues if issue.status_category == "indeterminate")
+    return {"issues_total": len(issues), "issues_done": done, "issues_in_progress": in_progress}
+
+
+def _num(value: float) -> str:
+    """1.0 -> "1", 2.5 -> "2.5": how a person writes a weight."""
+    return f"{value:g}"

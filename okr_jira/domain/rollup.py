@@ -1,0 +1,118 @@
+"""Key results -> objectives -> the aligned tree.
+
+An objective's progress is the weighted mean of its KRs (``KeyResult.weight``) and/or its child
+objectives (``Objective.weight``), as its ``rollup`` says. Built without recursion, so neither a
+deep chain nor a parent cycle (which validation forbids) can exhaust the stack or loop forever.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+
+from okr_jira.domain.models import KeyResult, KrProgress, Objective, ObjectiveNode
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def sort_key(key: str) -> tuple[tuple[int, int | str], ...]:
+    """Natural order, as people read keys: CO-2 before CO-10."""
+    return tuple((1, int(part)) if part.isdigit() else (0, part) for part in _DIGITS.split(key))
+
+
+def build_tree(
+    objectives: Sequence[Objective], progress: Mapping[str, KrProgress]
+) -> list[ObjectiveNode]:
+    """The objectives as a forest of ``ObjectiveNode``, top-level objectives first.
+
+    Top level: objectives whose parent is None or not among ``objectives``. Siblings are sorted by
+    key (natural order). A KR missing from ``progress`` counts as 0. Should parents form a cycle,
+    the cycle's smallest key becomes a top-level objective, so every objective appears exactly once.
+    """
+    by_key = {objective.key: objective for objective in objectives}
+    child_keys: dict[str, list[str]] = {}
+    roots: list[str] = []
+    for key, objective in by_key.items():
+        parent = objective.parent
+        if parent is None or parent not in by_key or parent == key:
+            roots.append(key)
+        else:
+            child_keys.setdefault(parent, []).append(key)
+    for keys in child_keys.values():
+        keys.sort(key=sort_key)
+    roots.sort(key=sort_key)
+
+    # Depth-first pre-order from the roots; then objectives stuck in cycles, smallest key first.
+    order: list[str] = []
+    tree_children: dict[str, list[str]] = {}
+    visited: set[str] = set()
+    top: list[str] = []
+    for root in [*roots, *sorted(by_key, key=sort_key)]:
+        if root in visited:
+            continue
+        visited.add(root)
+        top.append(root)
+        stack = [root]
+        while stack:
+            key = stack.pop()
+            order.append(key)
+            kids = [k for k in child_keys.get(key, ()) if k not in visited]
+            visited.update(kids)
+            tree_children[key] = kids
+            stack.extend(reversed(kids))
+
+    # Children before parents: build nodes in reverse pre-order.
+    nodes: dict[str, ObjectiveNode] = {}
+    for key in reversed(order):
+        objective = by_key[key]
+        children = tuple(nodes[k] for k in tree_children[key])
+        pairs = tuple((kr, _progress_of(kr, progress)) for kr in objective.key_results)
+        nodes[key] = ObjectiveNode(
+            objective=objective,
+            progress=objective_progress(objective.rollup, pairs, children),
+            key_results=pairs,
+            children=children,
+        )
+    return [nodes[key] for key in sorted(top, key=sort_key)]
+
+
+def objective_progress(
+    rollup: str,
+    key_results: Sequence[tuple[KeyResult, KrProgress]],
+    children: Sequence[ObjectiveNode],
+) -> float:
+    """Weighted mean per ``rollup`` (key_results | children | both); 0 with nothing to average."""
+    total = weighted = 0.0
+    if rollup in ("key_results", "both"):
+        for kr, kr_progress in key_results:
+            weight = max(kr.weight, 0.0)
+            total += weight
+            weighted += weight * _clamp(kr_progress.progress)
+    if rollup in ("children", "both"):
+        for child in children:
+            weight = max(child.objective.weight, 0.0)
+            total += weight
+            weighted += weight * _clamp(child.progress)
+    if total == 0:
+        return 0.0
+    return _clamp(weighted / total)
+
+
+def iter_nodes(nodes: Sequence[ObjectiveNode]) -> Iterator[ObjectiveNode]:
+    """Every node of the forest, depth-first, parents before children, siblings in order."""
+    stack = list(reversed(nodes))
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(node.children))
+
+
+def _progress_of(kr: KeyResult, progress: Mapping[str, KrProgress]) -> KrProgress:
+    found = progress.get(kr.key)
+    if found is None:
+        return KrProgress(key=kr.key, progress=0.0, warnings=("progress not computed yet",))
+    return found
+
+
+def _clamp(value: float) -> float:
+    return min(max(value, 0.0), 1.0)

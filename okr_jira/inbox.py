@@ -1,0 +1,525 @@
+"""The webhook inbox: raw events stored before Jira gets its 2xx, applied later by a worker.
+
+Receiving only inserts (one statement; a duplicate delivery id is a no-op). The worker claims
+pending events in id order, keeps the newest state of each issue, hands the batch to
+`scope.apply_issue_changes`, and marks the events in the same transaction: a crash at any point
+leaves them pending, so every stored event is applied exactly once in effect. On PostgreSQL,
+several workers share the inbox (`FOR UPDATE SKIP LOCKED`, plus a per-issue advisory lock so two
+workers never apply the same issue at once); on SQLite one worker takes the write lock up front.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, func, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, col, select
+
+from okr_jira.adapters.jira_fields import FieldMap, parse_issue
+from okr_jira.domain.models import IssueSnapshot, KeyResult
+from okr_jira.storage import repo
+from okr_jira.storage.db import is_sqlite
+from okr_jira.storage.tables import IssueSnapshotRow, WebhookEventRow, utcnow
+
+log = logging.getLogger(__name__)
+
+PENDING, APPLIED, IGNORED, FAILED = "pending", "applied", "ignored", "failed"
+DELETED_EVENT = "jira:issue_deleted"
+RemoteMatch = Callable[[KeyResult, IssueSnapshot], bool]
+
+
+class ApplyChanges(Protocol):
+    """The signature of okr_jira.scope.apply_issue_changes."""
+
+    def __call__(
+        self,
+        *,
+        session: Session,
+        snapshots: Sequence[IssueSnapshot],
+        deleted_keys: Sequence[str] = (),
+        remote_match: RemoteMatch | None = None,
+        now: dt.datetime | None = None,
+    ) -> Any: ...
+
+
+# --- receiving -----------------------------------------------------------------------------------
+
+
+def store_event(
+    *,
+    engine: Engine,
+    delivery_id: str,
+    event_type: str,
+    body: str,
+    issue_key: str | None = None,
+    issue_id: str | None = None,
+    event_ts: int | None = None,
+) -> bool:
+    """Commit one raw event; False when this delivery id is already stored (a Jira retry)."""
+    insert = sqlite.insert if is_sqlite(engine) else postgresql.insert
+    stmt = (
+        insert(WebhookEventRow.__table__)  # type: ignore[attr-defined]
+        .values(
+            delivery_id=delivery_id,
+            received_at=utcnow(),
+            event_type=event_type,
+            issue_key=issue_key,
+            issue_id=issue_id,
+            event_ts=event_ts,
+            body=body,
+            status=PENDING,
+            attempts=0,
+        )
+        .on_conflict_do_nothing(index_elements=["delivery_id"])
+    )
+    with engine.begin() as conn:
+        return conn.execute(stmt).rowcount == 1
+
+
+# --- applying ------------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchResult:
+    claimed: int = 0
+    applied: int = 0
+    ignored: int = 0
+    failed: int = 0
+    krs: set[str] = field(default_factory=set)
+
+    def add(self, other: BatchResult) -> None:
+        self.claimed += other.claimed
+        self.applied += other.applied
+        self.ignored += other.ignored
+        self.failed += other.failed
+        self.krs |= other.krs
+
+
+@dataclass
+class _IssueGroup:
+    """The events of one issue in a batch, and the state they leave it in."""
+
+    key: str
+    events: list[WebhookEventRow]
+    snapshot: IssueSnapshot | None = None  # newest state, unless the newest event is a delete
+    deleted: bool = False
+    moved_from: list[str] = field(default_factory=list)  # old keys of a moved issue
+    newest: WebhookEventRow | None = None
+    stale_reason: str | None = None
+    error: str | None = None
+
+
+def default_apply() -> ApplyChanges:
+    from okr_jira.scope import apply_issue_changes
+
+    return apply_issue_changes
+
+
+def stored_field_map(*, session: Session) -> FieldMap:
+    """The site's field ids as the last sync stored them (`jira.fields`), else name-only defaults.
+
+    Story points and Epic Link are custom fields whose ids only Jira's /field knows; the worker
+    gets the FieldMap from the Jira adapter when one is configured.
+    """
+    from okr_jira.adapters.jira_fields import field_map
+
+    raw = repo.get_state(session=session, name="jira.fields")
+    if raw:
+        try:
+            return field_map(json.loads(raw))
+        except (ValueError, TypeError, AttributeError):
+            log.warning("inbox.fields.unreadable")
+    return FieldMap()
+
+
+def process_batch(
+    *,
+    engine: Engine,
+    limit: int = 200,
+    fields: FieldMap | None = None,
+    remote_match: RemoteMatch | None = None,
+    apply: ApplyChanges | None = None,
+    now: dt.datetime | None = None,
+) -> BatchResult:
+    """Claim up to `limit` pending events and apply them in one transaction."""
+    apply = apply or default_apply()
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            rows = _claim(session, limit)
+            result = BatchResult(claimed=len(rows))
+            if rows:
+                _apply_rows(session, rows, result, fields, remote_match, apply, now)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    if rows:
+        log.info(
+            "inbox.batch",
+            extra={"claimed": result.claimed, "applied": result.applied, "failed": result.failed},
+        )
+    return result
+
+
+def drain(
+    *,
+    engine: Engine,
+    batch_size: int = 200,
+    fields: FieldMap | None = None,
+    remote_match: RemoteMatch | None = None,
+    apply: ApplyChanges | None = None,
+    now: dt.datetime | None = None,
+) -> BatchResult:
+    """Apply batches until the inbox has nothing pending (for `run`, tests and the CLI)."""
+    total = BatchResult()
+    while True:
+        result = process_batch(
+            engine=engine, limit=batch_size, fields=fields, remote_match=remote_match,
+            apply=apply, now=now,
+        )  # fmt: skip
+        total.add(result)
+        if result.claimed == 0:
+            return total
+
+
+def run_worker(
+    *,
+    engine: Engine,
+    stop: threading.Event,
+    batch_size: int = 200,
+    max_idle_seconds: float = 2.0,
+    fields: FieldMap | Callable[[], FieldMap] | None = None,
+    remote_match: RemoteMatch | None = None,
+    apply: ApplyChanges | None = None,
+) -> BatchResult:
+    """Apply events until `stop` is set. An empty inbox is polled at once, then less often
+    (up to `max_idle_seconds`), so a burst is applied within milliseconds and idling costs little.
+    A database error keeps the batch pending and is retried after a pause."""
+    apply = apply or default_apply()
+    total = BatchResult()
+    idle = 0.02
+    while not stop.is_set():
+        try:
+            fmap = fields() if callable(fields) else fields
+            result = process_batch(
+                engine=engine, limit=batch_size, fields=fmap, remote_match=remote_match,
+                apply=apply,
+            )  # fmt: skip
+        except OperationalError as exc:
+            log.warning("inbox.database_error", extra={"error": type(exc.orig).__name__})
+            stop.wait(max_idle_seconds)
+            continue
+        total.add(result)
+        if result.claimed:
+            idle = 0.02
+        else:
+            stop.wait(idle)
+            idle = min(idle * 2, max_idle_seconds)
+    return total
+
+
+def _claim(session: Session, limit: int) -> list[WebhookEventRow]:
+    query = (
+        select(WebhookEventRow)
+        .where(col(WebhookEventRow.status) == PENDING)
+        .order_by(col(WebhookEventRow.id))
+        .limit(limit)
+    )
+    bind = session.get_bind()
+    if bind.dialect.name == "sqlite":
+        # Take the write lock before reading: a read transaction that later writes fails at once
+        # with SQLITE_BUSY when the receiver committed in between.
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        return list(session.exec(query))
+    rows = list(session.exec(query.with_for_update(skip_locked=True)))
+    keys = sorted({r.issue_key for r in rows if r.issue_key})
+    if not keys:
+        return rows
+    # One worker per issue at a time: another worker may hold a newer event of the same issue.
+    locked = set(
+        session.connection()
+        .execute(
+            text(
+                "SELECT k FROM unnest(CAST(:keys AS text[])) AS k "
+                "WHERE pg_try_advisory_xact_lock(hashtext('okr-jira-issue:' || k))"
+            ),
+            {"keys": keys},
+        )
+        .scalars()
+    )
+    return [r for r in rows if r.issue_key is None or r.issue_key in locked]
+
+
+def _apply_rows(
+    session: Session,
+    rows: list[WebhookEventRow],
+    result: BatchResult,
+    fields: FieldMap | None,
+    remote_match: RemoteMatch | None,
+    apply: ApplyChanges,
+    now: dt.datetime | None,
+) -> None:
+    at = now or utcnow()
+    fmap = fields if fields is not None else stored_field_map(session=session)
+    numbers = _kr_numbers(session, fmap)
+    groups: dict[str, _IssueGroup] = {}
+    for row in rows:
+        if row.issue_key is None:
+            # Issue links do not change any KR's selection (no selector reads links).
+            _mark(session, [row], IGNORED, at, "issue links do not change KR scope")
+            result.ignored += 1
+            continue
+        groups.setdefault(row.issue_key, _IssueGroup(row.issue_key, [])).events.append(row)
+    for group in groups.values():
+        _plan_group(group, fmap, numbers)
+    _check_stored(session, list(groups.values()))
+    live = [g for g in groups.values() if g.error is None and g.stale_reason is None]
+    try:
+        with session.begin_nested():
+            change = _apply_groups(session, live, remote_match, apply, at)
+        result.krs |= set(getattr(change, "krs", ()) or ())
+    except OperationalError:
+        raise
+    except Exception as exc:
+        # Find the issue(s) at fault: apply one issue at a time, each in its own savepoint.
+        log.warning("inbox.batch_failed", extra={"error": type(exc).__name__, "size": len(live)})
+        for group in live:
+            try:
+                with session.begin_nested():
+                    change = _apply_groups(session, [group], remote_match, apply, at)
+                result.krs |= set(getattr(change, "krs", ()) or ())
+            except OperationalError:
+                raise
+            except Exception as one:
+                group.error = f"{type(one).__name__}: {one}"[:2000]
+    for group in groups.values():
+        _finish_group(session, group, result, at)
+
+
+def _plan_group(group: _IssueGroup, fmap: FieldMap, numbers: dict[str, str]) -> None:
+    """Pick the newest event of the issue; the others are superseded by it."""
+    parsed: list[tuple[tuple[Any, ...], WebhookEventRow, IssueSnapshot]] = []
+    for row in group.events:
+        try:
+            issue = json.loads(row.body).get("issue") or {}
+            snap = parse_issue(issue, fmap, numbers)
+        except (ValueError, TypeError, AttributeError) as exc:
+            group.error = f"event {row.id}: unreadable payload ({type(exc).__name__})"
+            return
+        if snap.key != group.key:
+            snap = _with_key(snap, group.key)
+        updated = snap.updated or _from_ms(row.event_ts) or dt.datetime.min.replace(tzinfo=dt.UTC)
+        # A delete carries the issue as it was, with the same `updated` as the last change:
+        # on a tie the delete wins, then Jira's event time, then arrival order.
+        version = (updated, row.event_type == DELETED_EVENT, row.event_ts or 0, row.id or 0)
+        parsed.append((version, row, snap))
+    _, newest, latest = max(parsed, key=lambda item: item[0])
+    group.newest = newest
+    group.deleted = newest.event_type == DELETED_EVENT
+    group.snapshot = latest
+
+
+def _check_stored(session: Session, groups: list[_IssueGroup]) -> None:
+    """Do not roll an issue back: skip events older than its stored state, and notice moves."""
+    keys = [g.key for g in groups if g.snapshot is not None]
+    ids = {g.newest.issue_id: g for g in groups if g.newest is not None and g.newest.issue_id}
+    if not keys:
+        return
+    stored: dict[str, tuple[dt.datetime | None, bool]] = {}
+    query = select(IssueSnapshotRow.key, IssueSnapshotRow.updated, IssueSnapshotRow.deleted)
+    for i in range(0, len(keys), 500):
+        chunk = query.where(col(IssueSnapshotRow.key).in_(keys[i : i + 500]))
+        stored.update({k: (u, d) for k, u, d in session.exec(chunk)})
+    if ids:
+        moved = select(IssueSnapshotRow.key, IssueSnapshotRow.jira_id).where(
+            col(IssueSnapshotRow.jira_id).in_(list(ids)), col(IssueSnapshotRow.deleted).is_(False)
+        )
+        for old_key, jira_id in session.exec(moved):
+            group = ids.get(jira_id or "")
+            if group is not None and old_key != group.key:
+                group.moved_from.append(old_key)
+    for group in groups:
+        assert group.snapshot is not None
+        updated, deleted = stored.get(group.key, (None, False))
+        new = group.snapshot.updated
+        if updated is None or new is None:
+            continue
+        if new < updated or (deleted and not group.deleted and new <= updated):
+            group.stale_reason = f"older than the stored issue (updated {updated.isoformat()})"
+            group.moved_from.clear()
+
+
+def _apply_groups(
+    session: Session,
+    groups: Sequence[_IssueGroup],
+    remote_match: RemoteMatch | None,
+    apply: ApplyChanges,
+    at: dt.datetime,
+) -> Any:
+    snapshots = [g.snapshot for g in groups if not g.deleted and g.snapshot is not None]
+    deleted = [g.key for g in groups if g.deleted]
+    deleted += [old for g in groups for old in g.moved_from]
+    if not snapshots and not deleted:
+        return None
+    return apply(
+        session=session, snapshots=snapshots, deleted_keys=deleted, remote_match=remote_match,
+        now=at,
+    )  # fmt: skip
+
+
+def _finish_group(
+    session: Session, group: _IssueGroup, result: BatchResult, at: dt.datetime
+) -> None:
+    if group.error is not None:
+        _mark(session, group.events, FAILED, at, group.error)
+        result.failed += len(group.events)
+        log.warning("inbox.failed", extra={"issue": group.key, "events": len(group.events)})
+        return
+    if group.stale_reason is not None:
+        _mark(session, group.events, IGNORED, at, group.stale_reason)
+        result.ignored += len(group.events)
+        return
+    assert group.newest is not None
+    older = [r for r in group.events if r is not group.newest]
+    _mark(session, [group.newest], APPLIED, at, None)
+    _mark(session, older, IGNORED, at, f"superseded by event {group.newest.id}")
+    result.applied += 1
+    result.ignored += len(older)
+
+
+def _mark(
+    session: Session,
+    rows: Iterable[WebhookEventRow],
+    status: str,
+    at: dt.datetime,
+    error: str | None,
+) -> None:
+    ids = [r.id for r in rows]
+    if not ids:
+        return
+    session.execute(
+        update(WebhookEventRow)
+        .where(col(WebhookEventRow.id).in_(ids))
+        .values(status=status, error=error, processed_at=at, attempts=WebhookEventRow.attempts + 1)
+    )
+
+
+def _kr_numbers(session: Session, fmap: FieldMap) -> dict[str, str]:
+    """Field names field_sum KRs use -> field ids, as the sync stores them in snapshots."""
+    out: dict[str, str] = {}
+    for objective in repo.load_okrs(session=session).objectives:
+        for kr in objective.key_results:
+            if kr.kind == "field_sum" and kr.field:
+                out[kr.field] = fmap.resolve(kr.field) or kr.field
+    return out
+
+
+def _with_key(snap: IssueSnapshot, key: str) -> IssueSnapshot:
+    from dataclasses import replace
+
+    return replace(snap, key=key)
+
+
+def _from_ms(value: int | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(value / 1000, dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+# --- dead letters and counts ---------------------------------------------------------------------
+
+
+def dead_letters(*, session: Session, limit: int = 100) -> list[WebhookEventRow]:
+    query = (
+        select(WebhookEventRow)
+        .where(col(WebhookEventRow.status) == FAILED)
+        .order_by(col(WebhookEventRow.id))
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def retry(*, session: Session, ids: Sequence[int] | None = None) -> int:
+    """Put failed events (these ids, or all when None) back in the queue; returns how many."""
+    stmt = update(WebhookEventRow).where(col(WebhookEventRow.status) == FAILED)
+    if ids is not None:
+        stmt = stmt.where(col(WebhookEventRow.id).in_(list(ids)))
+    result = session.execute(stmt.values(status=PENDING))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class InboxStats:
+    by_type_status: dict[tuple[str, str], int]
+    pending: int
+    oldest_pending: dt.datetime | None
+    recent_delays: list[float]  # seconds from receipt to applied, latest events first
+
+
+def inbox_stats(*, session: Session, recent: int = 1000) -> InboxStats:
+    """Counts straight from the table, so every gunicorn worker reports the same numbers."""
+    counts = session.exec(
+        select(WebhookEventRow.event_type, WebhookEventRow.status, func.count()).group_by(
+            col(WebhookEventRow.event_type), col(WebhookEventRow.status)
+        )
+    )
+    by: dict[tuple[str, str], int] = {(t, s): int(n) for t, s, n in counts}
+    oldest = session.exec(
+        select(func.min(WebhookEventRow.received_at)).where(col(WebhookEventRow.status) == PENDING)
+    ).one()
+    delays_q = (
+        select(WebhookEventRow.received_at, WebhookEventRow.processed_at)
+        .where(col(WebhookEventRow.status) == APPLIED)
+        .order_by(col(WebhookEventRow.id).desc())
+        .limit(recent)
+    )
+    delays = [(p - r).total_seconds() for r, p in session.exec(delays_q) if p is not None]
+    if isinstance(oldest, dt.datetime) and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=dt.UTC)
+    pending = sum(n for (_, s), n in by.items() if s == PENDING)
+    return InboxStats(by, pending, oldest, delays)
+
+
+def wait_until_empty(*, engine: Engine, timeout: float, poll: float = 0.05) -> bool:
+    """True once nothing is pending (tests and benchmarks waiting for a worker)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with Session(engine) as session:
+            n = session.exec(
+                select(func.count()).where(col(WebhookEventRow.status) == PENDING)
+            ).one()
+        if n == 0:
+            return True
+        time.sleep(poll)
+    return False
+
+
+__all__ = [
+    "APPLIED",
+    "FAILED",
+    "IGNORED",
+    "PENDING",
+    "ApplyChanges",
+    "BatchResult",
+    "InboxStats",
+    "dead_letters",
+    "drain",
+    "inbox_stats",
+    "process_batch",
+    "retry",
+    "run_worker",
+    "store_event",
+    "wait_until_empty",
+]

@@ -1,0 +1,31 @@
+"""Pure rendering: the OKR tree as Confluence storage XHTML, preview HTML and SVG charts."""
+
+from okr_jira.render.context import (
+    Attachment,
+    RenderContext,
+    RenderedPage,
+    archive_title,
+    content_hash,
+    page_title,
+    root_title,
+)
+from okr_jira.render.pages import (
+    render_confluence_pages,
+    render_objective_page,
+    render_preview,
+    render_root_page,
+)
+
+__all__ = [
+    "Attachment",
+    "RenderContext",
+    "RenderedPage",
+    "archive_title",
+    "content_hash",
+    "page_title",
+    "render_confluence_pages",
+    "render_objective_page",
+    "render_preview",
+    "render_root_page",
+    "root_title",
+]

@@ -1,0 +1,117 @@
+"""What the renderers need, assembled by publish from storage; and the rendered result."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from okr_jira.domain.models import (
+    Cycle,
+    IssueSnapshot,
+    Objective,
+    ObjectiveNode,
+    PaceThresholds,
+)
+
+# Confluence refuses titles longer than 255 characters.
+MAX_TITLE = 255
+
+History = tuple[tuple[date, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderContext:
+    """One cycle's OKR tree with everything shown next to it.
+
+    ``issues``, ``jql`` are keyed by KR key; ``history`` by objective or KR key, oldest first.
+    ``today`` decides pace and the share of the cycle elapsed; nothing here reads a clock.
+    """
+
+    cycle: Cycle
+    space_key: str
+    roots: tuple[ObjectiveNode, ...]
+    today: date
+    teams: Mapping[str, str] = field(default_factory=dict)  # team key -> display name
+    issues: Mapping[str, tuple[IssueSnapshot, ...]] = field(default_factory=dict)
+    jql: Mapping[str, str] = field(default_factory=dict)
+    history: Mapping[str, History] = field(default_factory=dict)
+    jira_base_url: str = ""
+    jira_server_id: str | None = None
+    last_sync: datetime | None = None
+    thresholds: PaceThresholds = field(default_factory=PaceThresholds)
+    max_issues_listed: int = 100
+    max_issues_macro: int = 50
+
+    def team_name(self, key: str) -> str:
+        return self.teams.get(key, key)
+
+    def walk(self) -> Iterator[tuple[ObjectiveNode, ObjectiveNode | None, int]]:
+        """Every node depth-first with its parent and depth, roots at depth 0."""
+        stack: list[tuple[ObjectiveNode, ObjectiveNode | None, int]] = [
+            (root, None, 0) for root in reversed(self.roots)
+        ]
+        while stack:
+            node, parent, depth = stack.pop()
+            yield node, parent, depth
+            stack.extend((child, node, depth + 1) for child in reversed(node.children))
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    data: bytes
+    media_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedPage:
+    """One Confluence page. ``parent_title`` None means the configured parent page."""
+
+    key: str  # "root" or the objective key
+    title: str
+    body: str
+    attachments: tuple[Attachment, ...] = ()
+    parent_title: str | None = None
+    # Hash of what changes the page's meaning; the root page's last-sync stamp is left out so an
+    # unchanged tree is not rewritten at every sync.
+    content_hash: str = ""
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _fit(title: str, suffix: str) -> str:
+    room = MAX_TITLE - len(suffix)
+    return (title if len(title) <= room else title[: room - 1].rstrip() + "…") + suffix
+
+
+def root_title(cycle: Cycle) -> str:
+    return _fit(f"OKRs - {_squash(cycle.name)}", "")
+
+
+def archive_title(cycle: Cycle) -> str:
+    """Where pages of objectives removed from the OKR file are moved to."""
+    return _fit(f"OKRs - {_squash(cycle.name)} - Archived", "")
+
+
+def page_title(cycle: Cycle, objective: Objective) -> str:
+    """Unique per space: the cycle is part of the title, e.g. "SUP-1 Answer faster (Q4 2026)"."""
+    return _fit(f"{objective.key} {_squash(objective.title)}", f" ({_squash(cycle.name)})")
+
+
+def content_hash(body: str, attachments: tuple[Attachment, ...] | list[Attachment] = ()) -> str:
+    """sha256 over the body and every attachment (name, type, bytes), order-independent."""
+    digest = hashlib.sha256(b"body\0" + body.encode("utf-8"))
+    for attachment in sorted(attachments, key=lambda a: a.filename):
+        digest.update(b"\0attachment\0" + attachment.filename.encode("utf-8"))
+        digest.update(b"\0" + attachment.media_type.encode("utf-8") + b"\0")
+        digest.update(hashlib.sha256(attachment.data).digest())
+    return digest.hexdigest()
+
+
+def chart_filename(key: str) -> str:
+    return "okr-progress-" + re.sub(r"[^A-Za-z0-9._-]+", "_", key) + ".svg"

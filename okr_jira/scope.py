@@ -1,0 +1,292 @@
+"""Which issues are in which KR's scope, kept in step with issue snapshots.
+
+Both the sync and the webhook worker hand changed issues here: snapshots are upserted (never rolled
+back by an older state), each issue's KR links are re-evaluated, and the progress of the KRs it
+touches and of their ancestor objectives is recorded. Links are never deleted: a link that closes
+keeps when the issue joined and left, and whether it was done then — the scope history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, col, select
+
+from okr_jira.domain.models import Cycle, IssueSnapshot, KeyResult, KrProgress, OkrSet
+from okr_jira.domain.rollup import build_tree, iter_nodes
+from okr_jira.domain.selectors import matches
+from okr_jira.jql import JqlError, JqlQuery, SnapshotView, is_local_subset, parse_jql
+from okr_jira.storage import codec, repo
+from okr_jira.storage.tables import IssueSnapshotRow, KrIssueLinkRow, MappingRow, utcnow
+
+# Asks Jira whether one issue matches one KR's JQL (for JQL the snapshots cannot answer exactly).
+RemoteMatch = Callable[[KeyResult, IssueSnapshot], bool]
+
+
+@dataclass
+class ScopeChange:
+    krs: set[str] = field(default_factory=set)
+    joined: list[tuple[str, str]] = field(default_factory=list)  # (kr, issue)
+    left: list[tuple[str, str]] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)  # events older than what is stored
+    unknown: list[tuple[str, str]] = field(default_factory=list)  # (kr, issue) not decidable
+    recorded: int = 0
+
+
+@dataclass(frozen=True)
+class KrMatcher:
+    """One KR's selection rule, compiled once per batch."""
+
+    kr: KeyResult
+    cycle: str
+    scope_projects: tuple[str, ...]
+    query: JqlQuery | None
+    local: bool  # the JQL (if any) is answered exactly by snapshots
+    error: str | None
+
+    def decide(
+        self, issue: IssueSnapshot, *, now: dt.datetime, remote: RemoteMatch | None
+    ) -> bool | None:
+        """True/False, or None when undecidable here (JQL Jira must answer, no remote)."""
+        source = self.kr.source
+        if source is None or issue.deleted or self.error:
+            return False
+        jql_match = None
+        if self.query is not None:
+            query = self.query
+            if self.local:
+
+                def jql_match(s: IssueSnapshot) -> bool:
+                    return query.matches(SnapshotView(s), now=now)
+
+            else:
+                if remote is None:
+                    return None
+                cached: dict[str, bool] = {}
+
+                def jql_match(s: IssueSnapshot) -> bool:
+                    if s.key not in cached:
+                        cached[s.key] = remote(self.kr, s)
+                    return cached[s.key]
+
+        return matches(source, issue, scope_projects=self.scope_projects, jql_match=jql_match)
+
+
+def compile_matchers(okrs: OkrSet, errors: dict[str, str] | None = None) -> list[KrMatcher]:
+    teams = {t.key: t for t in okrs.teams}
+    out = []
+    for objective in okrs.objectives:
+        team = teams.get(objective.team)
+        scope = team.jira_projects if team else ()
+        for kr in objective.key_results:
+            if kr.source is None:
+                continue
+            query, local, error = None, True, (errors or {}).get(kr.key)
+            if kr.source.jql:
+                try:
+                    query = parse_jql(kr.source.jql)
+                    local = is_local_subset(query)
+                except JqlError as exc:
+                    error, local = "; ".join(exc.messages), False
+            out.append(KrMatcher(kr, objective.cycle, scope, query, local, error))
+    return out
+
+
+def upsert_snapshots(
+    *, session: Session, snapshots: Iterable[IssueSnapshot], now: dt.datetime
+) -> tuple[list[IssueSnapshot], list[str]]:
+    """Store snapshots unless older than the stored state or unchanged.
+
+    Returns (applied, stale keys); an unchanged snapshot is in neither.
+    """
+    applied, stale = [], []
+    incoming = {s.key: s for s in snapshots}
+    if not incoming:
+        return [], []
+    stored = {
+        r.key: r
+        for r in session.exec(
+            select(IssueSnapshotRow).where(col(IssueSnapshotRow.key).in_(list(incoming)))
+        )
+    }
+    for key, snap in incoming.items():
+        row = stored.get(key)
+        if row is not None and row.updated and snap.updated and snap.updated < row.updated:
+            stale.append(key)
+            continue
+        values = codec.snapshot_values(snap)
+        if row is not None and not row.deleted and all(
+            getattr(row, name) == value for name, value in values.items()
+        ):
+            continue  # re-read in an overlap window: nothing to apply
+        if row is None:
+            row = IssueSnapshotRow(**values, seen_at=now)
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.seen_at = now
+        session.add(row)
+        applied.append(snap)
+    session.flush()
+    return applied, stale
+
+
+def mark_deleted(*, session: Session, keys: Iterable[str], now: dt.datetime) -> list[IssueSnapshot]:
+    out = []
+    for key in keys:
+        row = session.get(IssueSnapshotRow, key)
+        if row is None or row.deleted:
+            continue
+        row.deleted = True
+        row.seen_at = now
+        session.add(row)
+        out.append(codec.snapshot_from_row(row))
+    session.flush()
+    return out
+
+
+def relink(
+    *,
+    session: Session,
+    matchers: Sequence[KrMatcher],
+    issues: Sequence[IssueSnapshot],
+    now: dt.datetime,
+    remote: RemoteMatch | None = None,
+    reason: str = "sync",
+) -> ScopeChange:
+    """Open and close links of `issues` so they match every KR's rule."""
+    change = ScopeChange()
+    if not issues:
+        return change
+    keys = [i.key for i in issues]
+    open_rows: dict[tuple[str, str], KrIssueLinkRow] = {}
+    for i in range(0, len(keys), 500):
+        query = select(KrIssueLinkRow).where(
+            col(KrIssueLinkRow.left_at).is_(None),
+            col(KrIssueLinkRow.issue_key).in_(keys[i : i + 500]),
+        )
+        open_rows.update({(r.kr, r.issue_key): r for r in session.exec(query)})
+    for issue in issues:
+        done = issue.status_category == "done"
+        for m in matchers:
+            wanted = m.decide(issue, now=now, remote=remote)
+            link = open_rows.get((m.kr.key, issue.key))
+            if wanted is None:
+                change.unknown.append((m.kr.key, issue.key))
+                continue
+            if wanted and link is None:
+                session.add(
+                    KrIssueLinkRow(
+                        kr=m.kr.key, issue_key=issue.key, joined_at=now,
+                        done_when_joined=done, reason=reason,
+                    )
+                )  # fmt: skip
+                change.joined.append((m.kr.key, issue.key))
+                change.krs.add(m.kr.key)
+            elif not wanted and link is not None:
+                link.left_at = now
+                link.done_when_left = done
+                link.reason = "deleted" if issue.deleted else reason
+                session.add(link)
+                change.left.append((m.kr.key, issue.key))
+                change.krs.add(m.kr.key)
+            elif link is not None:
+                change.krs.add(m.kr.key)  # still in scope, but its state changed
+    session.flush()
+    return change
+
+
+def record_affected(
+    *, session: Session, okrs: OkrSet, krs: set[str], now: dt.datetime, reason: str = "sync"
+) -> int:
+    """Record progress of `krs` and their ancestor objectives, computing only what is needed.
+
+    KRs not affected reuse their last recorded progress, so one webhook costs a few queries, not
+    a recomputation of the whole cycle.
+    """
+    if not krs:
+        return 0
+    from okr_jira.domain import pace
+    from okr_jira.evaluate import kr_states
+
+    cycles = {o.cycle for o in okrs.objectives if any(kr.key in krs for kr in o.key_results)}
+    cycle_rows = {c.key: c for c in okrs.cycles}
+    written = 0
+    for cycle_key in cycles:
+        objectives = [o for o in okrs.objectives if o.cycle == cycle_key]
+        all_krs = [kr for o in objectives for kr in o.key_results]
+        affected = [kr for kr in all_krs if kr.key in krs]
+        live = kr_states(session=session, okrs=okrs, krs=affected)
+        others = [kr.key for kr in all_krs if kr.key not in krs]
+        last = repo.progress_as_of(session=session, kind="kr", subjects=others, until=now)
+        missing = [kr for kr in all_krs if kr.key not in krs and kr.key not in last]
+        states: dict[str, KrProgress] = dict(live)
+        states.update(kr_states(session=session, okrs=okrs, krs=missing))
+        for key, row in last.items():
+            states[key] = KrProgress(key=key, progress=row.progress, current=row.current)
+        nodes = build_tree(objectives, states)
+        owners = {kr.key: o.key for o in objectives for kr in o.key_results}
+        parents = {o.key: o.parent for o in objectives}
+        touched: set[str] = set()
+        for kr_key in krs:
+            obj: str | None = owners.get(kr_key)
+            while obj is not None and obj not in touched:
+                touched.add(obj)
+                obj = parents.get(obj)
+        cycle = cycle_rows.get(cycle_key)
+
+        def status(progress: float, cycle: Cycle | None = cycle) -> str | None:
+            return pace.pace_status(progress, cycle, now.date()) if cycle else None
+
+        for node in iter_nodes(nodes):
+            if node.objective.key in touched:
+                repo.record_progress(
+                    session=session, kind="objective", subject=node.objective.key,
+                    cycle=cycle_key, progress=node.progress, status=status(node.progress),
+                    reason=reason, at=now,
+                )  # fmt: skip
+                written += 1
+        for kr in affected:
+            st = live[kr.key]
+            repo.record_progress(
+                session=session, kind="kr", subject=kr.key, cycle=cycle_key,
+                progress=st.progress, current=st.current, status=status(st.progress),
+                issues=(st.issues_total, st.issues_done, st.issues_in_progress),
+                reason=reason, at=now,
+            )  # fmt: skip
+            written += 1
+    return written
+
+
+def apply_issue_changes(
+    *,
+    session: Session,
+    snapshots: Sequence[IssueSnapshot],
+    deleted_keys: Sequence[str] = (),
+    remote_match: RemoteMatch | None = None,
+    now: dt.datetime | None = None,
+    reason: str = "webhook",
+) -> ScopeChange:
+    """Apply changed and deleted issues: snapshots, scope links, and progress of what they touch."""
+    at = now or utcnow()
+    okrs = repo.load_okrs(session=session)
+    errors = {m.kr: m.error for m in session.exec(select(MappingRow)) if m.error is not None}
+    matchers = compile_matchers(okrs, errors)
+    applied, stale = upsert_snapshots(session=session, snapshots=snapshots, now=at)
+    gone = mark_deleted(session=session, keys=deleted_keys, now=at)
+    change = relink(
+        session=session, matchers=matchers, issues=[*applied, *gone], now=at,
+        remote=remote_match, reason=reason,
+    )  # fmt: skip
+    change.stale = stale
+    change.recorded = record_affected(
+        session=session, okrs=okrs, krs=change.krs, now=at, reason=reason
+    )
+    return change
+
+
+def linked_keys(*, session: Session) -> set[str]:
+    """Every issue currently in some KR's scope."""
+    return {k for keys in repo.open_links(session=session).values() for k in keys}

@@ -1,0 +1,564 @@
+"""JiraSim: the simulated Jira site's state, searches and mutations (thread-safe)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from okr_jira.jql import JqlError, check_values, parse_jql
+from okr_jira.jql.fields import STATUS_CATEGORY_KEYS
+from okr_jira.jql.query import JqlQuery
+from okr_jira.simulator.catalog import (
+    ISSUE_TYPES,
+    PRIORITIES,
+    STATUSES,
+    Flavor,
+    custom_fields,
+    field_list,
+)
+from okr_jira.simulator.records import IssueRecord, IssueView, Project, User
+from okr_jira.simulator.render import issue_json, jira_time, user_json
+from okr_jira.simulator.webhooks import Deliverer, WebhookRegistration, build_delivery
+
+Payload = dict[str, Any]
+_UPDATABLE = frozenset(
+    {
+        "summary",
+        "status",
+        "issue_type",
+        "priority",
+        "labels",
+        "components",
+        "fix_versions",
+        "epic",
+        "parent",
+        "story_points",
+        "estimate_seconds",
+        "hours_saved",
+        "assignee",
+        "description",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SimEvent:
+    """What a mutation did: the issue key (after it) and the webhook payload Jira would send."""
+
+    key: str
+    payload: Payload
+
+
+@dataclass
+class JiraSim:
+    flavor: Flavor
+    projects: dict[str, Project] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)  # by User.name
+    issues: dict[str, IssueRecord] = field(default_factory=dict)  # by current key
+    bot: str = "okr-bot"  # User.name of the API user
+    base_url: str = "http://jira.sim.invalid"  # set by SimulatorServer.start()
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    deliver: bool = True  # False: mutations only return payloads (and keep them in `outbox`)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    webhooks: list[WebhookRegistration] = field(default_factory=list)
+    outbox: list[Payload] = field(default_factory=list)
+    changelogs: dict[str, list[Payload]] = field(default_factory=dict)
+    children: dict[str, list[str]] = field(default_factory=dict)  # sub-task parent -> keys
+    deliverer: Deliverer = field(default_factory=Deliverer)
+
+    def __post_init__(self) -> None:
+        self.lock = threading.RLock()
+        self._by_id: dict[int, str] = {}
+        self._old_keys: dict[str, str] = {}
+        self._version = 0
+        self._cache: OrderedDict[tuple[str, int, str | None], list[str]] = OrderedDict()
+        self._next_id = 10000
+        self._next_change = 10000
+        self._next_hook = 1
+        for rec in self.issues.values():
+            self._index(rec)
+        self._next_id = max(self._by_id, default=9999) + 1
+
+    # --- reading -------------------------------------------------------------------------
+
+    def get(self, key_or_id: str) -> IssueRecord | None:
+        with self.lock:
+            rec = self.issues.get(key_or_id.upper())
+            if rec is None and key_or_id.isdigit():
+                key = self._by_id.get(int(key_or_id))
+                rec = self.issues.get(key) if key else None
+            if rec is None and (new := self._old_keys.get(key_or_id.upper())):
+                rec = self.issues.get(new)
+            return rec
+
+    def view(self, rec: IssueRecord) -> IssueView:
+        return IssueView(rec, self.flavor, self.projects, self.users)
+
+    def field_list(self) -> list[dict[str, object]]:
+        return field_list(self.flavor)
+
+    def parse(self, jql: str) -> JqlQuery:
+        """Parse and validate values like Jira; raises JqlError."""
+        query = parse_jql(jql)
+        with self.lock:
+            check_values(query, self._exists)
+        return query
+
+    def search(self, jql: str, *, current_user: str | None = None) -> list[str]:
+        """Keys matching the JQL in result order; cached until the next mutation."""
+        query = self.parse(jql)
+        with self.lock:
+            cache_key = (jql, self._version, current_user)
+            hit = self._cache.get(cache_key)
+            if hit is not None:
+                self._cache.move_to_end(cache_key)
+                return hit
+            now = self.clock()
+            views = [
+                v
+                for v in (self.view(r) for r in self.issues.values())
+                if query.matches(v, now=now, current_user=current_user)
+            ]
+            # Without ORDER BY Jira lists the newest issues first.
+            ordered = query.sorted(views, default=lambda v: -v.rec.id)
+            keys = [v.rec.key for v in ordered]
+            self._cache[cache_key] = keys
+            if len(self._cache) > 64:
+                self._cache.popitem(last=False)
+            return keys
+
+    def issue_payload(self, rec: IssueRecord, *, base: str | None = None) -> Payload:
+        return issue_json(
+            self, rec, base or self.base_url, requested=None, default="*all", api_version="2"
+        )
+
+    def user_payload(self, name: str | None = None, *, base: str | None = None) -> Payload:
+        return user_json(self, self.users[name or self.bot], base or self.base_url)
+
+    def _exists(self, field_name: str, value: str) -> bool | None:
+        v = value.casefold()
+        match field_name:
+            case "project":
+                return any(
+                    v in (p.key.casefold(), p.name.casefold(), str(p.id))
+                    for p in self.projects.values()
+                )
+            case "issuetype":
+                return v in {t.casefold() for t in ISSUE_TYPES}
+            case "status":
+                return v in {s.casefold() for s in STATUSES} or any(
+                    s.id == value for s in STATUSES.values()
+                )
+            case "statusCategory":
+                return v in STATUS_CATEGORY_KEYS
+            case "priority":
+                return v in {p.casefold() for p in PRIORITIES}
+            case "component":
+                return any(
+                    v in {c.casefold() for c in p.components} for p in self.projects.values()
+                )
+            case "fixVersion":
+                return any(v in {n.casefold() for n in p.versions} for p in self.projects.values())
+            case "key" | "parent" | "Epic Link":
+                return self.get(value) is not None
+        return None
+
+    # --- mutations -----------------------------------------------------------------------
+
+    def create_issue(
+        self,
+        project: str,
+        issue_type: str,
+        summary: str,
+        *,
+        status: str = "To Do",
+        at: datetime | None = None,
+        **values: Any,
+    ) -> SimEvent:
+        """Create an issue; `values` are IssueRecord fields (labels, epic, story_points, ...)."""
+        unknown = set(values) - _UPDATABLE
+        if unknown or issue_type not in ISSUE_TYPES or status not in STATUSES:
+            raise ValueError(f"bad issue values: {sorted(unknown) or issue_type or status}")
+        with self.lock:
+            proj = self.projects[project]
+            now = at or self.clock()
+            rec = IssueRecord(
+                id=self._take_id(),
+                key=f"{proj.key}-{proj.next_number}",
+                project=proj.key,
+                issue_type=issue_type,
+                status=status,
+                summary=summary,
+                created=now,
+                updated=now,
+                reporter=self.bot,
+                resolved=now if STATUSES[status].category == "done" else None,
+                **_tupled(values),
+            )
+            proj.next_number += 1
+            self._index(rec)
+            self.issues[rec.key] = rec
+            self._version += 1
+            items = [
+                self._item("summary", None, None, None, summary),
+                self._item("status", None, None, STATUSES[status].id, status),
+            ]
+            if self.flavor != "cloud":
+                items = []  # Data Center sends no changelog on issue_created
+            return self._emit("jira:issue_created", "issue_created", rec, items, now)
+
+    def update_issue(self, key: str, *, at: datetime | None = None, **changes: Any) -> SimEvent:
+        """Change fields (status, labels, epic, story_points, ...); bumps `updated`."""
+        unknown = set(changes) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"unknown fields: {sorted(unknown)}")
+        with self.lock:
+            rec = self._require(key)
+            now = at or self.clock()
+            items: list[Payload] = []
+            event_type = "issue_updated"
+            for name, value in _tupled(changes).items():
+                old = getattr(rec, name)
+                if old == value:
+                    continue
+                if name == "status":
+                    if value not in STATUSES:
+                        raise ValueError(f"unknown status {value!r}")
+                    event_type = "issue_generic"
+                    items.extend(self._status_items(rec, old, value, now))
+                elif name == "assignee" and event_type == "issue_updated":
+                    event_type = "issue_assigned"
+                items.extend(self._change_items(rec, name, old, value))
+                setattr(rec, name, value)
+                if name == "parent":
+                    self._relink(rec.key, old, value)
+            rec.updated = now
+            self._version += 1
+            return self._emit("jira:issue_updated", event_type, rec, items, now)
+
+    def transition(self, key: str, status: str, *, at: datetime | None = None) -> SimEvent:
+        return self.update_issue(key, status=status, at=at)
+
+    def move_issue(self, key: str, project: str, *, at: datetime | None = None) -> SimEvent:
+        """Move to another project: the issue gets a new key; the old one still resolves."""
+        with self.lock:
+            rec = self._require(key)
+            target = self.projects[project]
+            now = at or self.clock()
+            old_key, old_project = rec.key, self.projects[rec.project]
+            new_key = f"{target.key}-{target.next_number}"
+            target.next_number += 1
+            del self.issues[old_key]
+            rec.key, rec.project = new_key, target.key
+            rec.old_keys = (*rec.old_keys, old_key)
+            rec.components = tuple(c for c in rec.components if c in target.components)
+            rec.fix_versions = tuple(v for v in rec.fix_versions if v in target.versions)
+            rec.updated = now
+            self.issues[new_key] = rec
+            self._old_keys[old_key] = new_key
+            self._rekey_references(old_key, new_key)
+            self._version += 1
+            items = [
+                self._item(
+                    "project", str(old_project.id), old_project.name, str(target.id), target.name
+                ),
+                self._item("Key", None, old_key, None, new_key, field_id="key"),
+            ]
+            return self._emit("jira:issue_updated", "issue_moved", rec, items, now)
+
+    def delete_issue(self, key: str, *, at: datetime | None = None) -> SimEvent:
+        with self.lock:
+            rec = self._require(key)
+            now = at or self.clock()
+            event = self._emit("jira:issue_deleted", "issue_deleted", rec, None, now)
+            del self.issues[rec.key]
+            self._by_id.pop(rec.id, None)
+            if rec.parent:
+                self._relink(rec.key, rec.parent, None)
+            self._version += 1
+            return event
+
+    # --- webhook registrations ---------------------------------------------------------
+
+    def register_webhook(
+        self,
+        url: str,
+        *,
+        events: Iterable[str] = ("jira:issue_created", "jira:issue_updated", "jira:issue_deleted"),
+        jql: str | None = None,
+        name: str = "",
+        secret: str | None = None,
+        source: str = "admin",
+    ) -> WebhookRegistration:
+        with self.lock:
+            hook = WebhookRegistration(
+                self._next_hook, url, tuple(events), jql or None, name, secret, True, source
+            )
+            self._next_hook += 1
+            self.webhooks.append(hook)
+            return hook
+
+    def remove_webhook(self, hook_id: int) -> bool:
+        with self.lock:
+            before = len(self.webhooks)
+            self.webhooks = [h for h in self.webhooks if h.id != hook_id]
+            return len(self.webhooks) < before
+
+    def flush_webhooks(self, timeout: float = 10.0) -> bool:
+        return self.deliverer.flush(timeout)
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _take_id(self) -> int:
+        new_id = self._next_id
+        self._next_id += 1
+        return new_id
+
+    def _index(self, rec: IssueRecord) -> None:
+        self._by_id[rec.id] = rec.key
+        if rec.parent:
+            self.children.setdefault(rec.parent, []).append(rec.key)
+        for old in rec.old_keys:
+            self._old_keys[old] = rec.key
+
+    def _require(self, key: str) -> IssueRecord:
+        rec = self.get(key)
+        if rec is None:
+            raise KeyError(key)
+        return rec
+
+    def _relink(self, key: str, old: str | None, new: str | None) -> None:
+        if old and key in self.children.get(old, []):
+            self.children[old].remove(key)
+        if new:
+            self.children.setdefault(new, []).append(key)
+
+    def _rekey_references(self, old_key: str, new_key: str) -> None:
+        for other in self.issues.values():
+            if other.epic == old_key:
+                other.epic = new_key
+            if other.parent == old_key:
+                other.parent = new_key
+        if old_key in self.children:
+            self.children[new_key] = self.children.pop(old_key)
+        for kids in self.children.values():
+            kids[:] = [new_key if k == old_key else k for k in kids]
+        if old_key in self.changelogs:
+            self.changelogs[new_key] = self.changelogs.pop(old_key)
+
+    def _item(
+        self,
+        field_name: str,
+        from_id: str | None,
+        from_string: str | None,
+        to_id: str | None,
+        to_string: str | None,
+        *,
+        field_id: str | None = None,
+        custom: bool = False,
+    ) -> Payload:
+        return {
+            "field": field_name,
+            "fieldtype": "custom" if custom else "jira",
+            "fieldId": field_id or field_name,
+            "from": from_id,
+            "fromString": from_string,
+            "to": to_id,
+            "toString": to_string,
+        }
+
+    def _status_items(self, rec: IssueRecord, old: str, new: str, now: datetime) -> list[Payload]:
+        items = []
+        was_done = STATUSES[old].category == "done"
+        is_done = STATUSES[new].category == "done"
+        if STATUSES[old].category != STATUSES[new].category:
+            rec.status_changed = now
+        if is_done and not was_done:
+            rec.resolved = now
+            items.append(self._item("resolution", None, None, "10000", "Done"))
+        elif was_done and not is_done:
+            rec.resolved = None
+            items.append(self._item("resolution", "10000", "Done", None, None))
+        return items
+
+    def _change_items(self, rec: IssueRecord, name: str, old: Any, new: Any) -> list[Payload]:
+        cf = custom_fields(self.flavor)
+        proj = self.projects[rec.project]
+
+        def key_id(key: str | None) -> str | None:
+            other = self.get(key) if key else None
+            return str(other.id) if other else None
+
+        match name:
+            case "status":
+                return [self._item("status", STATUSES[old].id, old, STATUSES[new].id, new)]
+            case "labels":
+                return [
+                    self._item("labels", None, " ".join(old) or None, None, " ".join(new) or None)
+                ]
+            case "components":
+                return [
+                    self._item(
+                        "Component",
+                        _ids(proj.components, old),
+                        ", ".join(old) or None,
+                        _ids(proj.components, new),
+                        ", ".join(new) or None,
+                        field_id="components",
+                    )
+                ]
+            case "fix_versions":
+                return [
+                    self._item(
+                        "Fix Version",
+                        _ids(proj.versions, old),
+                        ", ".join(old) or None,
+                        _ids(proj.versions, new),
+                        ", ".join(new) or None,
+                        field_id="fixVersions",
+                    )
+                ]
+            case "epic":
+                if self.flavor == "cloud":
+                    return [
+                        self._item(
+                            "IssueParentAssociation",
+                            key_id(old),
+                            old,
+                            key_id(new),
+                            new,
+                            field_id="parent",
+                        )
+                    ]
+                return [
+                    self._item(
+                        "Epic Link",
+                        key_id(old),
+                        old,
+                        key_id(new),
+                        new,
+                        field_id=cf.epic_link,
+                        custom=True,
+                    )
+                ]
+            case "parent":
+                return [self._item("Parent", key_id(old), old, key_id(new), new, field_id="parent")]
+            case "story_points":
+                return [
+                    self._item(
+                        cf.story_points_name,
+                        None,
+                        _num(old),
+                        None,
+                        _num(new),
+                        field_id=cf.story_points,
+                        custom=True,
+                    )
+                ]
+            case "hours_saved":
+                return [
+                    self._item(
+                        "Hours Saved",
+                        None,
+                        _num(old),
+                        None,
+                        _num(new),
+                        field_id=cf.hours_saved,
+                        custom=True,
+                    )
+                ]
+            case "estimate_seconds":
+                return [
+                    self._item("timeoriginalestimate", _num(old), _num(old), _num(new), _num(new))
+                ]
+            case "priority":
+                return [self._item("priority", PRIORITIES[old][0], old, PRIORITIES[new][0], new)]
+            case "issue_type":
+                return [self._item("issuetype", ISSUE_TYPES[old].id, old, ISSUE_TYPES[new].id, new)]
+            case "assignee":
+
+                def who(n: str | None) -> tuple[str | None, str | None]:
+                    u = self.users.get(n or "")
+                    if u is None:
+                        return None, None
+                    return (u.account_id if self.flavor == "cloud" else u.name), u.display_name
+
+                (fid, fname), (tid, tname) = who(old), who(new)
+                return [self._item("assignee", fid, fname, tid, tname)]
+            case _:
+                return [self._item(name, None, old, None, new)]
+
+    def _emit(
+        self,
+        event: str,
+        event_type: str,
+        rec: IssueRecord,
+        items: list[Payload] | None,
+        now: datetime,
+    ) -> SimEvent:
+        payload: Payload = {
+            "timestamp": int(now.timestamp() * 1000),
+            "webhookEvent": event,
+            "issue_event_type_name": event_type,
+            "user": self.user_payload(),
+            "issue": self.issue_payload(rec),
+        }
+        if items is not None and (items or event != "jira:issue_created"):
+            change_id = str(self._next_change)
+            self._next_change += 1
+            payload["changelog"] = {"id": change_id, "items": items}
+            if items:
+                self.changelogs.setdefault(rec.key, []).append(
+                    {
+                        "id": change_id,
+                        "author": self.user_payload(),
+                        "created": jira_time(now),
+                        "items": items,
+                    }
+                )
+        if event == "jira:issue_deleted":
+            payload.pop("issue_event_type_name")
+        self.outbox.append(payload)
+        if self.deliver:
+            self._deliver(event, rec, payload)
+        return SimEvent(rec.key, payload)
+
+    def _deliver(self, event: str, rec: IssueRecord, payload: Payload) -> None:
+        targets: list[tuple[str, str | None]] = []
+        if self.webhook_url:
+            targets.append((self.webhook_url, self.webhook_secret))
+        now = self.clock()
+        for hook in self.webhooks:
+            if not hook.enabled or event not in hook.events:
+                continue
+            if hook.jql:
+                try:
+                    if not parse_jql(hook.jql).matches(self.view(rec), now=now):
+                        continue
+                except JqlError:
+                    continue
+            targets.append((hook.url, hook.secret))
+        for url, secret in targets:
+            self.deliverer.submit(build_delivery(url, payload, secret, self.flavor))
+
+
+def _tupled(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: tuple(v) if k in ("labels", "components", "fix_versions") else v
+        for k, v in values.items()
+    }
+
+
+def _ids(by_name: dict[str, int], names: tuple[str, ...]) -> str | None:
+    return ", ".join(str(by_name[n]) for n in names if n in by_name) or None
+
+
+def _num(value: float | int | None) -> str | None:
+    if value is None:
+        return None
+    return str(int(value)) if float(value).is_integer() else str(value)

@@ -1,0 +1,41 @@
+"""The webhook receiver: a Flask app factory served by `okr-jira serve` or gunicorn.
+
+    gunicorn --workers 2 --bind 127.0.0.1:8080 "webhooks:create_app()"
+
+Settings are read when the factory is called (never at import time) and passed in by tests.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from sqlalchemy import Engine
+
+from okr_jira.settings import Settings, load_settings
+from okr_jira.storage.db import make_engine
+from webhooks.errors import register_error_handlers
+from webhooks.routes import WebhookState, bp
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Flask:
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    # Werkzeug answers 413 itself past this, even for chunked bodies.
+    app.config["MAX_CONTENT_LENGTH"] = settings.webhook_max_bytes
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    if secret is None:
+        log.warning("webhooks.unauthenticated: no webhook secret set; every POST is accepted")
+    app.extensions["okr_jira"] = WebhookState(
+        engine=engine or make_engine(settings.database_url),
+        secret=secret,
+        max_bytes=settings.webhook_max_bytes,
+    )
+    app.register_blueprint(bp)
+    register_error_handlers(app)
+    return app
+
+
+__all__ = ["create_app"]

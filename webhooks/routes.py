@@ -1,0 +1,115 @@
+"""POST /webhooks/jira: authenticate, parse, store, answer. And /healthz, /readyz, /metrics.
+
+Nothing is applied inside the request: the raw event is committed to the inbox before the 2xx,
+and the worker applies it later (Jira expects a fast answer and retries on 5xx).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from okr_jira.errors import SchemaBehindError
+from okr_jira.inbox import store_event
+from okr_jira.storage.db import check_schema
+from webhooks.auth import SIGNATURE_HEADER, authenticate
+from webhooks.errors import BadPayload, UnsupportedMediaType
+from webhooks.metrics import render_metrics
+from webhooks.payloads import PayloadError, decode_body, delivery_id, parse_envelope
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("webhooks", __name__)
+DELIVERY_HEADER = "X-Atlassian-Webhook-Identifier"
+
+
+@dataclass(frozen=True)
+class WebhookState:
+    """What the routes need, built once by create_app."""
+
+    engine: Engine
+    secret: str | None
+    max_bytes: int
+
+
+def state() -> WebhookState:
+    found: WebhookState = current_app.extensions["okr_jira"]
+    return found
+
+
+@bp.post("/webhooks/jira")
+@bp.post("/webhooks/jira/<token>")
+def receive(token: str | None = None) -> tuple[Response, int]:
+    st = state()
+    if request.content_length is not None and request.content_length > st.max_bytes:
+        raise RequestEntityTooLarge()
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("send the event as application/json")
+    raw = request.get_data(cache=False)  # Werkzeug stops reading past MAX_CONTENT_LENGTH
+    if len(raw) > st.max_bytes:
+        raise RequestEntityTooLarge()
+    authenticate(
+        secret=st.secret,
+        body=raw,
+        signature_header=request.headers.get(SIGNATURE_HEADER),
+        token=token if token is not None else request.args.get("token"),
+    )
+    try:
+        data = decode_body(raw)
+        envelope = parse_envelope(
+            data, delivery=delivery_id(request.headers.get(DELIVERY_HEADER), raw)
+        )
+    except PayloadError as exc:
+        raise BadPayload(str(exc)) from None
+    if not envelope.stored:
+        log.info("webhooks.ignored", extra={"event": envelope.event_type})
+        return jsonify({"status": "ignored", "event": envelope.event_type}), 202
+    try:
+        body = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:  # JSON in UTF-16/32: keep it as UTF-8 text
+        body = json.dumps(data)
+    created = store_event(
+        engine=st.engine,
+        delivery_id=envelope.delivery_id,
+        event_type=envelope.event_type,
+        body=body,
+        issue_key=envelope.issue_key,
+        issue_id=envelope.issue_id,
+        event_ts=envelope.event_ts,
+    )
+    if not created:
+        log.info("webhooks.duplicate", extra={"event": envelope.event_type})
+    return jsonify({"status": "stored" if created else "duplicate"}), 200
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    engine = state().engine
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        check_schema(engine)
+    except DBAPIError as exc:
+        log.warning("webhooks.not_ready", extra={"error": type(exc.orig).__name__})
+        return jsonify({"status": "unavailable", "reason": "database unreachable"}), 503
+    except SchemaBehindError as exc:
+        return jsonify({"status": "unavailable", "reason": str(exc)}), 503
+    return jsonify({"status": "ready"}), 200
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    return Response(
+        render_metrics(state().engine), content_type="text/plain; version=0.0.4; charset=utf-8"
+    )
