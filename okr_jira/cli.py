@@ -225,6 +225,65 @@ class _ProgressLine:
         click.echo("\r" + " " * 79 + "\r", nl=False, err=True)
 
 
+@main.command()
+@click.option("--election-seconds", default=5.0, show_default=True, help="Leader check period.")
+@pass_app
+@handle_errors
+def scheduler(app: AppContext, election_seconds: float) -> None:
+    """Run the job scheduler (one leads at a time; start several on PostgreSQL)."""
+    from okr_jira.runtime import run_scheduler
+
+    click.echo("okr-jira scheduler started; Ctrl-C to stop.", err=True)
+    run_scheduler(app.settings, app.engine(), election_seconds=election_seconds)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@pass_app
+@handle_errors
+def run(app: AppContext, host: str, port: int) -> None:
+    """Single node: the webhook receiver, the inbox worker and the scheduler in one process."""
+    from okr_jira.runtime import SingleNode
+
+    node = SingleNode(app.settings, app.engine(), host=host, port=port).start()
+    click.echo(f"okr-jira running on http://{host}:{node.port} (receiver, worker, scheduler)")
+    node.serve_until_signal()
+    click.echo("okr-jira stopped.")
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="One pass of team activity, then exit.")
+@click.option("--steps", default=8, show_default=True, help="Issues moved per round.")
+@click.option(
+    "--preview",
+    "preview_dir",
+    default="okr-preview",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where the HTML preview goes.",
+)
+@handle_errors
+def demo(once: bool, steps: int, preview_dir: str) -> None:
+    """The whole product on embedded defaults against the bundled simulator (Ctrl-C stops)."""
+    from pathlib import Path
+
+    from okr_jira.demo import Demo, DemoPaths, default_okr_file
+
+    paths = DemoPaths(
+        database=Path("okr-jira-demo.db").resolve(),
+        preview=Path(preview_dir).resolve(),
+        okr_file=default_okr_file(),
+    )
+    the_demo = Demo(paths, echo=click.echo)
+    if not once:
+        from okr_jira.runtime import on_stop_signals
+
+        on_stop_signals(the_demo.stop.set)
+        click.echo("Ctrl-C stops the demo.")
+    sys.exit(the_demo.run(once=once, steps=steps))
+
+
 @main.group()
 def db() -> None:
     """Database schema commands."""
@@ -254,6 +313,16 @@ def db_current(app: AppContext) -> None:
     click.echo(f"database: {current_revision(app.engine(check=False)) or 'empty'}")
     click.echo(f"code:     {head_revision()}")
 
+
+def _register_commands() -> None:
+    from okr_jira.publish_cli import publish
+    from okr_jira.webhook_cli import serve, webhooks, worker
+
+    for command in (serve, worker, webhooks, publish):
+        main.add_command(command)
+
+
+_register_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

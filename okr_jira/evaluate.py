@@ -92,9 +92,13 @@ def evaluate_cycle(
     okrs = repo.load_okrs(session=session)
     objectives = [o for o in okrs.objectives if o.cycle == the_cycle.key]
     krs = [kr for o in objectives for kr in o.key_results]
-    historical = day < today
+    frozen_at = repo.cycle_frozen_at(session=session, key=the_cycle.key)
+    historical = day < today or frozen_at is not None
     if historical:
         until = dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
+        if frozen_at is not None:
+            # A reviewed cycle shows its frozen final scores, whatever Jira does later.
+            until = min(until, frozen_at)
         rows = repo.progress_as_of(
             session=session, kind="kr", subjects=[k.key for k in krs], until=until
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from okr_jira.adapters.http import RetryPolicy
+from okr_jira.adapters.confluence import ConfluenceAdapter, make_client
+from okr_jira.adapters.confluence_flavor import detect_flavor
+from okr_jira.adapters.http import RequestStats, RetryPolicy, make_session
 from okr_jira.adapters.jira import JiraAdapter
 from okr_jira.errors import ConfigError
 from okr_jira.settings import Settings
@@ -30,3 +32,29 @@ def make_jira(settings: Settings) -> JiraAdapter:
         flavor=settings.jira_flavor,
         policy=retry_policy(settings),
     )
+
+
+def make_confluence(settings: Settings, *, stats: RequestStats | None = None) -> ConfluenceAdapter:
+    """The Confluence adapter; with flavor "auto" one probe request decides Cloud or Data Center
+    (see `adapters/confluence_flavor.py`): the client class never follows the host name."""
+    if not settings.confluence_url:
+        raise ConfigError("OKR_JIRA_CONFLUENCE_URL is not set")
+    if settings.confluence_token is None:
+        raise ConfigError(
+            "OKR_JIRA_CONFLUENCE_TOKEN is not set (Cloud API token or Data Center PAT)"
+        )
+    token = settings.confluence_token.get_secret_value()
+    user = settings.confluence_user
+    policy = retry_policy(settings)
+    stats = stats or RequestStats()
+    flavor = settings.confluence_flavor
+    if flavor == "auto":
+        flavor = detect_flavor(
+            settings.confluence_url, user=user, token=token, session=make_session(policy, stats)
+        )
+    if flavor == "cloud" and not user:
+        raise ConfigError("Confluence Cloud needs OKR_JIRA_CONFLUENCE_USER (the account e-mail)")
+    client = make_client(
+        flavor, settings.confluence_url, token=token, user=user, policy=policy, stats=stats
+    )
+    return ConfluenceAdapter(client)

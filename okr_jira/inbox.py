@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, func, text, update
+from sqlalchemy import Engine, bindparam, func, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
@@ -80,9 +80,10 @@ def store_event(
             attempts=0,
         )
         .on_conflict_do_nothing(index_elements=["delivery_id"])
+        .returning(WebhookEventRow.__table__.c.id)  # type: ignore[attr-defined]
     )
     with engine.begin() as conn:
-        return conn.execute(stmt).rowcount == 1
+        return conn.execute(stmt).first() is not None
 
 
 # --- applying ------------------------------------------------------------------------------------
@@ -370,10 +371,23 @@ def _apply_groups(
     deleted += [old for g in groups for old in g.moved_from]
     if not snapshots and not deleted:
         return None
-    return apply(
+    change = apply(
         session=session, snapshots=snapshots, deleted_keys=deleted, remote_match=remote_match,
         now=at,
     )  # fmt: skip
+    # IssueSnapshot has no Jira id; keep it on the row so a moved issue (new key, same id) is
+    # recognised and its old key leaves every KR.
+    ids = [
+        {"k": g.key, "i": g.newest.issue_id}
+        for g in groups
+        if not g.deleted and g.newest is not None and g.newest.issue_id
+    ]
+    if ids:
+        table = IssueSnapshotRow.__table__  # type: ignore[attr-defined]
+        session.connection().execute(
+            update(table).where(table.c.key == bindparam("k")).values(jira_id=bindparam("i")), ids
+        )
+    return change
 
 
 def _finish_group(

@@ -17,12 +17,25 @@ from sqlmodel import Session, col, select
 from okr_jira.domain.models import Cycle, IssueSnapshot, KeyResult, KrProgress, OkrSet
 from okr_jira.domain.rollup import build_tree, iter_nodes
 from okr_jira.domain.selectors import matches
-from okr_jira.jql import JqlError, JqlQuery, SnapshotView, is_local_subset, parse_jql
+from okr_jira.jql import LOCAL_FIELDS, JqlError, JqlQuery, SnapshotView, is_local_subset, parse_jql
+from okr_jira.jql.query import BoolOp, Clause, Node
 from okr_jira.storage import codec, repo
 from okr_jira.storage.tables import IssueSnapshotRow, KrIssueLinkRow, MappingRow, utcnow
 
 # Asks Jira whether one issue matches one KR's JQL (for JQL the snapshots cannot answer exactly).
 RemoteMatch = Callable[[KeyResult, IssueSnapshot], bool]
+SITE_FACTS = "jira.site"  # sync state: the site's flavor, fields and time zone (JSON)
+
+
+def local_fields(flavor: str | None) -> frozenset[str]:
+    """JQL fields a snapshot answers exactly on this flavor of Jira.
+
+    A snapshot's `epic` is Cloud's `parent` of a standard issue. On Data Center `parent` is a
+    sub-task's parent, which snapshots do not hold; with the flavor unknown, assume the worst.
+    """
+    if flavor == "cloud":
+        return LOCAL_FIELDS
+    return LOCAL_FIELDS - {"parent"}
 
 
 @dataclass
@@ -45,6 +58,23 @@ class KrMatcher:
     query: JqlQuery | None
     local: bool  # the JQL (if any) is answered exactly by snapshots
     error: str | None
+    # Top-level AND-ed parts of a non-local JQL that snapshots answer: necessary conditions.
+    local_parts: tuple[Node, ...] = ()
+
+    def may_match(self, issue: IssueSnapshot, *, now: dt.datetime) -> bool:
+        """False when snapshots alone prove the issue is not selected; True when it may be."""
+        source = self.kr.source
+        if source is None or issue.deleted or self.error:
+            return False
+        parts = self.local_parts
+
+        def jql_match(s: IssueSnapshot) -> bool:
+            if self.query is not None and self.local:
+                return self.query.matches(SnapshotView(s), now=now)
+            view = SnapshotView(s)
+            return all(JqlQuery("", p).matches(view, now=now) for p in parts)
+
+        return matches(source, issue, scope_projects=self.scope_projects, jql_match=jql_match)
 
     def decide(
         self, issue: IssueSnapshot, *, now: dt.datetime, remote: RemoteMatch | None
@@ -65,16 +95,26 @@ class KrMatcher:
                 if remote is None:
                     return None
                 cached: dict[str, bool] = {}
+                parts = self.local_parts
 
                 def jql_match(s: IssueSnapshot) -> bool:
                     if s.key not in cached:
-                        cached[s.key] = remote(self.kr, s)
+                        view = SnapshotView(s)
+                        # Ask Jira only when what snapshots answer does not already say no.
+                        cached[s.key] = all(
+                            JqlQuery("", p).matches(view, now=now) for p in parts
+                        ) and remote(self.kr, s)
                     return cached[s.key]
 
         return matches(source, issue, scope_projects=self.scope_projects, jql_match=jql_match)
 
 
-def compile_matchers(okrs: OkrSet, errors: dict[str, str] | None = None) -> list[KrMatcher]:
+def compile_matchers(
+    okrs: OkrSet, errors: dict[str, str] | None = None, *, flavor: str | None = None
+) -> list[KrMatcher]:
+    """Every sourced KR's rule; `flavor` ("cloud" | "datacenter" | None: unknown) decides which
+    JQL the snapshots answer exactly."""
+    fields = local_fields(flavor)
     teams = {t.key: t for t in okrs.teams}
     out = []
     for objective in okrs.objectives:
@@ -84,14 +124,43 @@ def compile_matchers(okrs: OkrSet, errors: dict[str, str] | None = None) -> list
             if kr.source is None:
                 continue
             query, local, error = None, True, (errors or {}).get(kr.key)
+            parts: tuple[Node, ...] = ()
             if kr.source.jql:
                 try:
                     query = parse_jql(kr.source.jql)
-                    local = is_local_subset(query)
+                    local = is_local_subset(query, fields)
+                    if not local:
+                        parts = _local_conjuncts(query, fields)
                 except JqlError as exc:
                     error, local = "; ".join(exc.messages), False
-            out.append(KrMatcher(kr, objective.cycle, scope, query, local, error))
+            out.append(KrMatcher(kr, objective.cycle, scope, query, local, error, parts))
     return out
+
+
+def _local_conjuncts(query: JqlQuery, fields: frozenset[str]) -> tuple[Node, ...]:
+    where = query.where
+    if where is None:
+        return ()
+    parts = where.parts if isinstance(where, BoolOp) and where.op == "and" else (where,)
+    return tuple(p for p in parts if all(_is_local(c, fields) for c in p.clauses()))
+
+
+def _is_local(clause: Clause, fields: frozenset[str]) -> bool:
+    return clause.field.name in fields and clause.is_absolute()
+
+
+def stored_flavor(session: Session) -> str | None:
+    """The flavor the last full sync found, or None before any."""
+    import json
+
+    raw = repo.get_state(session=session, name=SITE_FACTS)
+    if not raw:
+        return None
+    try:
+        flavor = json.loads(raw).get("flavor")
+    except (ValueError, AttributeError):
+        return None
+    return flavor if flavor in ("cloud", "datacenter") else None
 
 
 def upsert_snapshots(
@@ -117,8 +186,10 @@ def upsert_snapshots(
             stale.append(key)
             continue
         values = codec.snapshot_values(snap)
-        if row is not None and not row.deleted and all(
-            getattr(row, name) == value for name, value in values.items()
+        if (
+            row is not None
+            and not row.deleted
+            and all(getattr(row, name) == value for name, value in values.items())
         ):
             continue  # re-read in an overlap window: nothing to apply
         if row is None:
@@ -273,7 +344,7 @@ def apply_issue_changes(
     at = now or utcnow()
     okrs = repo.load_okrs(session=session)
     errors = {m.kr: m.error for m in session.exec(select(MappingRow)) if m.error is not None}
-    matchers = compile_matchers(okrs, errors)
+    matchers = compile_matchers(okrs, errors, flavor=stored_flavor(session))
     applied, stale = upsert_snapshots(session=session, snapshots=snapshots, now=at)
     gone = mark_deleted(session=session, keys=deleted_keys, now=at)
     change = relink(

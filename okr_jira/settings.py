@@ -41,7 +41,7 @@ class Settings(BaseSettings):
         default=None, description="Jira Cloud API token, or Data Center personal access token."
     )
     jira_flavor: Flavor = Field(
-        default="auto", description="auto (from serverInfo) | cloud | datacenter."
+        default="auto", description="auto (from serverInfo), cloud or datacenter."
     )
 
     confluence_url: str | None = Field(
@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     confluence_parent: str | None = Field(
         default=None, description="Parent page: a page id or a page title in the space."
     )
-    confluence_flavor: Flavor = Field(default="auto", description="auto | cloud | datacenter.")
+    confluence_flavor: Flavor = Field(default="auto", description="auto, cloud or datacenter.")
 
     webhook_secret: SecretStr | None = Field(
         default=None, description="HMAC secret Jira signs webhooks with (X-Hub-Signature)."
@@ -156,3 +156,17 @@ def redact(settings: Settings) -> dict[str, Any]:
         value = getattr(settings, name)
         out[name] = "********" if isinstance(value, SecretStr) else value
     return out
+
+
+def reference_markdown() -> str:
+    """The settings table of the README, generated from the fields (a test keeps them equal)."""
+    rows = ["| variable | default | what it is |", "|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        default = info.default
+        shown = (
+            "(secret)"
+            if info.annotation is not None and "SecretStr" in str(info.annotation)
+            else ("" if default is None else f"`{default}`")
+        )
+        rows.append(f"| `OKR_JIRA_{name.upper()}` | {shown} | {info.description or ''} |")
+    return "\n".join(rows)

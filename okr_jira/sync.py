@@ -2,11 +2,14 @@
 
 Full sync asks Jira once for the union of all KR queries (so each issue is read once, in as few
 pages as Jira allows), stores the snapshots page by page, then decides each KR's scope locally
-(selectors, and raw JQL when the local answer is exactly Jira's) or with a keys-only search, and
-rebuilds the links and progress in one transaction. Incremental sync reads what changed since a
-watermark (with an overlap for clock skew and Jira's minute-precision JQL dates) and checks the
-union's count to notice deletions and moves. A sync killed half-way leaves the links and the
-watermark as they were, and the next sync finishes the job.
+(selectors, and raw JQL when the local answer is exactly Jira's) or, for JQL only Jira answers,
+with one keys-only search shared by all such KRs, and rebuilds the links and progress in one
+transaction. Incremental sync reads what changed since a watermark (with an overlap for clock skew
+and Jira's minute-precision JQL dates) in the union and in the projects of linked issues (so an
+issue that stopped matching is seen too), then compares the union's count with the stored scope:
+only when they differ (deletions, moves to another project, time-relative JQL) are keys listed.
+A sync killed half-way leaves the links and the watermark as they were, and the next sync
+finishes the job.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ from sqlmodel import Session, col, select
 from okr_jira.adapters.jira import JiraAdapter, JiraError
 from okr_jira.adapters.jira_fields import FieldMap, parse_issue
 from okr_jira.domain.models import IssueSnapshot, KeyResult, OkrSet
-from okr_jira.domain.selectors import IssueIndex, source_to_jql
+from okr_jira.domain.selectors import IssueIndex, jql_value, source_to_jql
 from okr_jira.evaluate import evaluate_cycle, record_report
 from okr_jira.jql import JqlQuery, SnapshotView
 from okr_jira.scope import (
+    SITE_FACTS,
     KrMatcher,
     ScopeChange,
     compile_matchers,
@@ -37,16 +41,19 @@ from okr_jira.scope import (
     upsert_snapshots,
 )
 from okr_jira.storage import repo
+from okr_jira.storage.codec import source_to_json
 from okr_jira.storage.db import session_scope
 from okr_jira.storage.tables import IssueSnapshotRow, KrIssueLinkRow, MappingRow, utcnow
 
 log = logging.getLogger(__name__)
 
 WATERMARK = "jira.watermark"
-SITE_FACTS = "jira.site"
+FIELDS_STATE = "jira.fields"  # the raw /field list, for the webhook worker's FieldMap
 FULL_PENDING = "jira.full_sync_started"
 OVERLAP = dt.timedelta(minutes=5)
+KEY_LIST_MAX = 500  # keys in one `key in (...)` clause
 Progress = Callable[[str, int, int | None], None]  # phase, done, total (None: unknown)
+_REFUSED = (400, 403, 404)  # Jira's answers to JQL it will not run
 
 
 @dataclass
@@ -85,6 +92,7 @@ class _Plan:
     numbers: dict[str, str]  # field name used by a KR -> field id
     errors: dict[str, str]
     remote: set[str]  # KRs whose JQL only Jira can answer
+    sources: dict[str, str] = field(default_factory=dict)  # kr -> source JSON planned with
 
 
 class Syncer:
@@ -105,6 +113,9 @@ class Syncer:
 
     # --- planning -------------------------------------------------------------------------------
 
+    def _matchers(self, okrs: OkrSet, errors: dict[str, str] | None = None) -> list[KrMatcher]:
+        return compile_matchers(okrs, errors, flavor=self.jira.flavor)
+
     def _plan(
         self,
         okrs: OkrSet,
@@ -119,9 +130,10 @@ class Syncer:
         epic_clause = "parent" if self.jira.flavor == "cloud" else "Epic Link"
         teams = {t.key: t for t in okrs.teams}
         plan = _Plan({}, {}, {}, set())
-        for m in compile_matchers(okrs):
+        for m in self._matchers(okrs):
             kr = m.kr
             assert kr.source is not None
+            plan.sources[kr.key] = source_to_json(kr.source)
             if kr.kind == "field_sum" and kr.field:
                 fid = fmap.resolve(kr.field)
                 if fid is None:
@@ -165,6 +177,40 @@ class Syncer:
                 del plan.queries[kr]
                 plan.remote.discard(kr)
 
+    def _ask_remote(
+        self, plan: _Plan, candidates: dict[str, set[str]], *, restrict: bool
+    ) -> dict[str, set[str]]:
+        """Which candidates each remote KR selects, as Jira answers.
+
+        One keys-only search for the OR of the KRs' queries answers every issue that only one
+        of them could select (local conditions already ruled the others out); KRs sharing an
+        issue that matched are asked one by one. `restrict` limits the search to the candidates'
+        keys (incremental); a full sync searches the queries as they are.
+        """
+        krs = [k for k in sorted(plan.remote) if candidates.get(k) and k in plan.queries]
+        out: dict[str, set[str]] = {k: set() for k in krs}
+        if not krs:
+            return out
+        every = sorted(set().union(*(candidates[k] for k in krs)))
+        restricted = restrict and len(every) <= KEY_LIST_MAX
+        combined = " OR ".join(f"({plan.queries[k]})" for k in krs)
+        jql = f"key in ({_key_list(every)}) AND ({combined})" if restricted else combined
+        hits = {k.upper() for k in self.jira.search_keys(jql)}
+        ambiguous: dict[str, set[str]] = {}
+        for key in hits:
+            owners = [k for k in krs if key in candidates[k]]
+            if len(owners) == 1:
+                out[owners[0]].add(key)
+            else:
+                for kr in owners:
+                    ambiguous.setdefault(kr, set()).add(key)
+        for kr, keys in sorted(ambiguous.items()):
+            query = plan.queries[kr]
+            if len(keys) <= KEY_LIST_MAX:
+                query = f"key in ({_key_list(sorted(keys))}) AND ({query})"
+            out[kr] |= {k.upper() for k in self.jira.search_keys(query)} & keys
+        return out
+
     # --- full -----------------------------------------------------------------------------------
 
     def full(self) -> SyncSummary:
@@ -178,8 +224,13 @@ class Syncer:
         # The site's flavor, fields and time zone are read afresh by every full sync and reused
         # by incremental ones, which then cost one or two requests.
         facts = self.jira.site_facts()
+        # Jira's own clock when the read starts: what changes after it, the next sync reads.
+        mark = self.jira.server_time() or now
         with session_scope(self.engine) as session:
             repo.set_state(session=session, name=SITE_FACTS, value=json.dumps(facts))
+            repo.set_state(
+                session=session, name=FIELDS_STATE, value=json.dumps(self.jira.raw_fields())
+            )
         fmap = self.jira.fields()
         plan = self._plan(okrs, fmap)
         fields = fmap.request_fields(plan.numbers.values())
@@ -190,35 +241,51 @@ class Syncer:
                 self._read_union(plan, fmap, fields, returned, summary)
                 break
             except JiraError as exc:
-                if exc.status not in (400, 403, 404) or attempts > 0:
+                if exc.status not in _REFUSED or attempts > 0:
                     raise
                 attempts += 1
                 self._find_bad_queries(plan)
-        # Scope of KRs Jira must answer: keys-only searches.
-        remote_members: dict[str, set[str]] = {}
-        for kr_key in sorted(plan.remote):
-            try:
-                remote_members[kr_key] = {
-                    k.upper() for k in self.jira.search_keys(plan.queries[kr_key])
-                }
-            except JiraError as exc:
-                if exc.status not in (400, 403, 404):
-                    raise
-                plan.errors[kr_key] = exc.message
+        matchers = {m.kr.key: m for m in self._matchers(okrs)}
+        remote_members = self._full_remote(plan, matchers, returned, now)
         with session_scope(self.engine) as session:
-            change = self._rebuild_links(session, okrs, plan, returned, remote_members, now)
+            change = self._rebuild_links(
+                session, okrs, plan, matchers, returned, remote_members, now
+            )
             summary.krs_changed = len(change.krs)
             summary.joined, summary.left = len(change.joined), len(change.left)
-            self._store_mapping_state(session, okrs, plan, now)
-            watermark = max((s.updated for s in returned.values() if s.updated), default=None)
-            if watermark is not None:
-                repo.set_state(session=session, name=WATERMARK, value=watermark.isoformat())
-            elif repo.get_state(session=session, name=WATERMARK) is None:
-                repo.set_state(session=session, name=WATERMARK, value=now.isoformat())
+            self._store_mapping_state(session, plan, now)
+            repo.set_state(session=session, name=WATERMARK, value=mark.isoformat())
             repo.set_state(session=session, name=FULL_PENDING, value="")
             self._record_all(session, okrs, now)
         summary.errors = dict(plan.errors)
         return self._finish(summary, before, started)
+
+    def _full_remote(
+        self,
+        plan: _Plan,
+        matchers: dict[str, KrMatcher],
+        returned: dict[str, IssueSnapshot],
+        now: dt.datetime,
+    ) -> dict[str, set[str]]:
+        candidates = {
+            kr: {s.key for s in returned.values() if matchers[kr].may_match(s, now=now)}
+            for kr in plan.remote
+        }
+        try:
+            return self._ask_remote(plan, candidates, restrict=False)
+        except JiraError as exc:
+            if exc.status not in _REFUSED:
+                raise
+        # One of the queries is refused (they all passed the union a moment ago): ask one by one.
+        out: dict[str, set[str]] = {}
+        for kr in sorted(plan.remote):
+            try:
+                out.update(self._ask_remote(plan, {kr: candidates[kr]}, restrict=False))
+            except JiraError as exc:
+                if exc.status not in _REFUSED:
+                    raise
+                plan.errors[kr] = exc.message
+        return out
 
     def _read_union(
         self,
@@ -250,23 +317,25 @@ class Syncer:
         session: Session,
         okrs: OkrSet,
         plan: _Plan,
+        matchers: dict[str, KrMatcher],
         returned: dict[str, IssueSnapshot],
         remote_members: dict[str, set[str]],
         now: dt.datetime,
     ) -> ScopeChange:
         change = ScopeChange()
         index = IssueIndex(returned.values())
-        open_links = repo.open_links(session=session)
         link_rows: dict[tuple[str, str], KrIssueLinkRow] = {}
         for row in session.exec(
             select(KrIssueLinkRow).where(col(KrIssueLinkRow.left_at).is_(None))
         ):
             link_rows[(row.kr, row.issue_key)] = row
+        open_links: dict[str, set[str]] = {}
+        for kr_key, issue_key in link_rows:
+            open_links.setdefault(kr_key, set()).add(issue_key)
         teams = {t.key: t for t in okrs.teams}
-        matchers = {m.kr.key: m for m in compile_matchers(okrs)}
         all_krs = [kr for o in okrs.objectives for kr in o.key_results if kr.source is not None]
         snapshots = repo.snapshots(
-            session=session, keys={k for ks in open_links.values() for k in ks}
+            session=session, keys={k for ks in open_links.values() for k in ks} - set(returned)
         )
         snapshots.update(returned)
         for kr in all_krs:
@@ -275,8 +344,7 @@ class Syncer:
             m = matchers[kr.key]
             team = teams.get(_objective_team(okrs, kr.key))
             if kr.key in plan.remote:
-                members = remote_members.get(kr.key, set())
-                wanted = {k for k in members if k in returned}
+                wanted = {k for k in remote_members.get(kr.key, set()) if k in returned}
             else:
                 query = m.query
 
@@ -318,20 +386,21 @@ class Syncer:
         session.flush()
         return change
 
-    def _store_mapping_state(
-        self, session: Session, okrs: OkrSet, plan: _Plan, now: dt.datetime
-    ) -> None:
+    def _store_mapping_state(self, session: Session, plan: _Plan, now: dt.datetime) -> None:
         for row in session.exec(select(MappingRow)):
+            if plan.sources.get(row.kr) != row.source:
+                continue  # applied while this sync ran: the next sync resolves it
             error = plan.errors.get(row.kr)
             if error is not None:
-                row.error, row.error_at = error, now
+                if row.error != error:
+                    row.error, row.error_at = error, now
             else:
                 row.error, row.error_at = None, None
             row.resolved_at = now
             session.add(row)
 
     def _record_all(self, session: Session, okrs: OkrSet, now: dt.datetime) -> None:
-        for cycle in {o.cycle for o in okrs.objectives}:
+        for cycle in sorted({o.cycle for o in okrs.objectives}):
             report = evaluate_cycle(session=session, cycle=cycle, now=now)
             record_report(session=session, report=report, reason="sync")
 
@@ -345,27 +414,34 @@ class Syncer:
             facts = repo.get_state(session=session, name=SITE_FACTS)
         if facts:
             self.jira.use_site_facts(json.loads(facts))
-        if not watermark or pending or unresolved:
-            # First sync, a full sync that did not finish, or a mapping changed since: only a full
-            # sync can make those true.
-            summary = self.full()
-            summary.mode = (
-                "full ("
-                + (
-                    "first sync"
-                    if not watermark
-                    else "resuming an interrupted full sync"
-                    if pending
-                    else "mappings changed"
-                )
-                + ")"
-            )
-            return summary
+        reason = None
+        if not watermark:
+            reason = "first sync"
+        elif pending:
+            reason = "resuming an interrupted full sync"
+        elif unresolved:
+            reason = "mappings changed"
+        if reason is None:
+            assert watermark is not None
+            try:
+                return self._incremental(dt.datetime.fromisoformat(watermark))
+            except JiraError as exc:
+                if exc.status not in _REFUSED:
+                    raise
+                # A mapping Jira accepted before is refused now (an epic was deleted, a project
+                # renamed): the full sync finds which, and marks only that KR.
+                log.warning("sync.incremental.refused", extra={"status": exc.status})
+                reason = "Jira refused a mapping's JQL"
+        summary = self.full()
+        summary.mode = f"full ({reason})"
+        return summary
+
+    def _incremental(self, watermark: dt.datetime) -> SyncSummary:
         started = time.monotonic()
         before = self.jira.stats.snapshot()
         summary = SyncSummary(mode="incremental")
         now = self.clock()
-        since = dt.datetime.fromisoformat(watermark) - OVERLAP
+        since = watermark - OVERLAP
         with session_scope(self.engine) as session:
             okrs = repo.load_okrs(session=session)
             errors = repo.mapping_errors(session=session)
@@ -375,11 +451,20 @@ class Syncer:
         for kr in errors:
             plan.queries.pop(kr, None)
             plan.remote.discard(kr)
+        summary.errors = dict(plan.errors)
         if not plan.queries:
             return self._finish(summary, before, started)
         union = self._union(plan)
         fields = fmap.request_fields(plan.numbers.values())
-        jql = f'updated >= "{self.jira.jql_datetime(since)}" AND ({union}) ORDER BY updated ASC'
+        with session_scope(self.engine) as session:
+            linked = repo.open_links(session=session, krs=list(plan.queries))
+        in_scope = {k for keys in linked.values() for k in keys}
+        # An issue that stopped matching is still in its project: read those projects' changes too.
+        projects = sorted({k.rsplit("-", 1)[0] for k in in_scope})
+        scope = union
+        if projects:
+            scope = f"({union}) OR project in ({', '.join(jql_value(p) for p in projects)})"
+        jql = f'updated >= "{self.jira.jql_datetime(since)}" AND ({scope}) ORDER BY updated ASC'
         changed: dict[str, IssueSnapshot] = {}
         for page in self.jira.search_pages(jql, fields):
             for raw in page.issues:
@@ -388,67 +473,97 @@ class Syncer:
             summary.issues_read += len(page.issues)
             if self.progress:
                 self.progress("reading changes", summary.issues_read, page.total)
-        with session_scope(self.engine) as session:
-            linked = repo.open_links(session=session, krs=list(plan.queries))
-            in_scope = {k for keys in linked.values() for k in keys}
-        # Issues that left the union (label removed, moved, deleted) are not in `changed`; the
-        # union's count tells whether any did, and only then are keys listed.
-        gone: list[str] = []
-        expected = len(in_scope | set(changed))
-        if self.jira.count(union) != expected:
+        expected = self.jira.count(union)
+        newest = max((s.updated for s in changed.values() if s.updated), default=None)
+        change, _, scope_now = self._apply(okrs, plan, changed, [], now)
+        deleted = 0
+        if expected != len(scope_now):
+            # Something left or joined without showing up above: deleted, moved to a project
+            # we do not read, or matched by time-relative JQL. Only now are keys listed.
             current = {k.upper() for k in self.jira.search_keys(union)}
-            missing = sorted(in_scope - current - set(changed))
-            for key in missing:
-                found = self.jira.get_issue(key, fields)
-                if found is None:
-                    gone.append(key)
-                else:
-                    snap = parse_issue(found, fmap, plan.numbers)
-                    changed[snap.key] = snap  # changed or moved (a moved issue has a new key)
-                    if snap.key != key:
-                        gone.append(key)
-            for key in sorted(current - in_scope - set(changed)):
-                found = self.jira.get_issue(key, fields)
-                if found is not None:
-                    snap = parse_issue(found, fmap, plan.numbers)
-                    changed[snap.key] = snap
-            summary.issues_read += len(missing)
-        remote = self._remote_membership(plan, list(changed.values()))
+            fetched, gone, moved = self._fetch_differences(
+                plan, fmap, fields, sorted(scope_now - current), sorted(current - scope_now)
+            )
+            summary.issues_read += len(fetched)
+            more, _, _ = self._apply(okrs, plan, fetched, [*gone, *moved], now)
+            change.krs |= more.krs
+            change.joined += more.joined
+            change.left += more.left
+            deleted += len(gone)
         with session_scope(self.engine) as session:
-            matchers = [
-                m for m in compile_matchers(okrs, plan.errors) if m.kr.key not in plan.errors
-            ]
-            applied, _stale = upsert_snapshots(session=session, snapshots=changed.values(), now=now)
-            deleted = mark_deleted(session=session, keys=gone, now=now)
-            change = relink(
-                session=session, matchers=matchers, issues=[*applied, *deleted], now=now,
-                remote=lambda kr, s: s.key in remote.get(kr.key, set()), reason="sync",
-            )  # fmt: skip
-            record_affected(session=session, okrs=okrs, krs=change.krs, now=now)
-            newest = max((s.updated for s in changed.values() if s.updated), default=None)
-            mark = max(dt.datetime.fromisoformat(watermark), newest) if newest else None
-            if mark is not None:
-                repo.set_state(session=session, name=WATERMARK, value=mark.isoformat())
+            if newest is not None and newest > watermark:
+                repo.set_state(session=session, name=WATERMARK, value=newest.isoformat())
         summary.krs_changed = len(change.krs)
         summary.joined, summary.left, summary.deleted = (
             len(change.joined),
             len(change.left),
-            len(deleted),
+            deleted,
         )
-        summary.errors = dict(plan.errors)
         return self._finish(summary, before, started)
 
-    def _remote_membership(self, plan: _Plan, issues: list[IssueSnapshot]) -> dict[str, set[str]]:
-        """For JQL only Jira can answer: which of `issues` each such KR selects (one search per KR)."""
-        out: dict[str, set[str]] = {}
-        keys = [s.key for s in issues if not s.deleted]
-        if not keys:
-            return out
-        for kr_key in sorted(plan.remote):
-            key_list = ", ".join(keys)
-            jql = f"({plan.queries[kr_key]}) AND key in ({key_list})"
-            out[kr_key] = {k.upper() for k in self.jira.search_keys(jql)}
-        return out
+    def _fetch_differences(
+        self,
+        plan: _Plan,
+        fmap: FieldMap,
+        fields: list[str],
+        missing: list[str],
+        extra: list[str],
+    ) -> tuple[dict[str, IssueSnapshot], list[str], list[str]]:
+        """Snapshots of issues that left (`missing`) or joined (`extra`) the union unseen, the
+        keys deleted, and the old keys of moved issues (Jira answers an old key with the new)."""
+        fetched: dict[str, IssueSnapshot] = {}
+        gone: list[str] = []
+        moved: list[str] = []
+        for key in missing:
+            found = self.jira.get_issue(key, fields)
+            if found is None:
+                gone.append(key)
+                continue
+            snap = parse_issue(found, fmap, plan.numbers)
+            fetched[snap.key] = snap
+            if snap.key != key:
+                moved.append(key)
+        for i in range(0, len(extra), KEY_LIST_MAX):
+            chunk = [k for k in extra[i : i + KEY_LIST_MAX] if k not in fetched]
+            if not chunk:
+                continue
+            for page in self.jira.search_pages(f"key in ({_key_list(chunk)})", fields):
+                for raw in page.issues:
+                    snap = parse_issue(raw, fmap, plan.numbers)
+                    fetched[snap.key] = snap
+        return fetched, gone, moved
+
+    def _apply(
+        self,
+        okrs: OkrSet,
+        plan: _Plan,
+        changed: dict[str, IssueSnapshot],
+        gone: list[str],
+        now: dt.datetime,
+    ) -> tuple[ScopeChange, int, set[str]]:
+        """Store `changed`, mark `gone` deleted, relink both; returns the change, how many were
+        deleted, and the issues in some KR's scope afterwards."""
+        matchers = [m for m in self._matchers(okrs, plan.errors) if m.kr.key not in plan.errors]
+        by_key = {m.kr.key: m for m in matchers}
+        candidates = {
+            kr: {s.key for s in changed.values() if by_key[kr].may_match(s, now=now)}
+            for kr in plan.remote
+            if kr in by_key
+        }
+        remote = self._ask_remote(plan, candidates, restrict=True)
+        with session_scope(self.engine) as session:
+            _applied, stale = upsert_snapshots(session=session, snapshots=changed.values(), now=now)
+            deleted = mark_deleted(session=session, keys=gone, now=now)
+            live = [s for s in changed.values() if s.key not in set(stale)]
+            change = relink(
+                session=session, matchers=matchers, issues=[*live, *deleted], now=now,
+                remote=lambda kr, s: s.key in remote.get(kr.key, set()), reason="sync",
+            )  # fmt: skip
+            record_affected(session=session, okrs=okrs, krs=change.krs, now=now)
+            session.flush()
+            linked = repo.open_links(session=session, krs=list(plan.queries))
+        scope_now = {k for keys in linked.values() for k in keys}
+        return change, len(deleted), scope_now
 
     def _finish(self, summary: SyncSummary, before: dict[str, int], started: float) -> SyncSummary:
         after = self.jira.stats.snapshot()
@@ -458,6 +573,10 @@ class Syncer:
         summary.seconds = time.monotonic() - started
         log.info("sync.done", extra={"mode": summary.mode, "requests": summary.requests})
         return summary
+
+
+def _key_list(keys: Iterable[str]) -> str:
+    return ", ".join(jql_value(k) for k in keys)
 
 
 def _objective_team(okrs: OkrSet, kr_key: str) -> str:
@@ -480,7 +599,7 @@ def remote_matcher(
         jql = queries.get(kr.key)
         if jql is None:
             return False
-        return bool(jira.search_keys(f"({jql}) AND key = {issue.key}"))
+        return bool(jira.search_keys(f"({jql}) AND key = {jql_value(issue.key)}"))
 
     return ask
 

@@ -24,9 +24,11 @@ from okr_jira.adapters.http import RetryPolicy
 from okr_jira.simulator.confluence import ConfluenceSim
 from okr_jira.simulator.jira import JiraSim
 from okr_jira.simulator.server import SimulatorServer
+from tests import atlassian_host
+from tests.atlassian_host import CLOUD_HOST
 
 TOKEN = "s3cr3t-wrong-token-value"
-CLOUD_HOST = "acme.atlassian.net"
+cloud_dns = atlassian_host.cloud_dns
 
 
 @dataclass
@@ -61,17 +63,6 @@ def _serve(flavor: Flavor) -> Iterator[Site]:
         host = CLOUD_HOST if flavor == "cloud" else "127.0.0.1"
         site.url = f"http://{host}:{port}" + ("/wiki" if flavor == "cloud" else "")
         yield site
-
-
-@pytest.fixture
-def cloud_dns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """acme.atlassian.net resolves to loopback: a Cloud-like host name, nothing leaves the box."""
-    real = socket.getaddrinfo
-
-    def fake(host: Any, *args: Any, **kwargs: Any) -> Any:
-        return real("127.0.0.1" if host == CLOUD_HOST else host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", fake)
 
 
 @pytest.fixture(params=["cloud", "datacenter"])

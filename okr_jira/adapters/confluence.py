@@ -327,10 +327,18 @@ class ConfluenceAdapter:
         return None
 
     def upload_attachment(
-        self, page_id: str, filename: str, data: bytes, media_type: str
+        self,
+        page_id: str,
+        filename: str,
+        data: bytes,
+        media_type: str,
+        *,
+        check_existing: bool = True,
     ) -> AttachmentRef:
-        """Create the attachment, or add a new version of an existing one of that name."""
-        existing = self.find_attachment(page_id, filename)
+        """Create the attachment, or add a new version of an existing one of that name.
+
+        ``check_existing=False`` skips the lookup for a page just created (it has none)."""
+        existing = self.find_attachment(page_id, filename) if check_existing else None
         path = f"content/{page_id}/child/attachment"
         if existing is not None:
             path += f"/{existing.id}/data"

@@ -14,6 +14,9 @@ Size = Literal["small", "medium", "large"]
 SIZES: dict[str, int] = {"small": 300, "medium": 10_000, "large": 100_000}
 CYCLE_START = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
 CYCLE_END = datetime(2026, 12, 31, 18, 0, tzinfo=UTC)
+# The generated history ends here, so no issue is "updated" in the future of a real clock (an
+# incremental sync's watermark would otherwise skip every later change).
+AS_OF = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 
 # key, name, share of the issues, components, fix versions
 _PROJECTS: tuple[tuple[str, str, float, tuple[str, ...], tuple[str, ...]], ...] = (
@@ -78,7 +81,8 @@ def generate(
     issues: dict[str, IssueRecord] = {}
     next_id = 10000
     comp_id, version_id = 10000, 10000
-    span = (CYCLE_END - CYCLE_START).total_seconds()
+    history_end = min(AS_OF, datetime.now(UTC))
+    span = (history_end - CYCLE_START).total_seconds()
     for pidx, (pkey, pname, share, comps, versions) in enumerate(_PROJECTS):
         components = {c: comp_id + i for i, c in enumerate(comps)}
         comp_id += len(comps)
@@ -95,7 +99,7 @@ def generate(
         for number in range(1, count + 1):
             key = f"{pkey}-{number}"
             created = CYCLE_START + timedelta(
-                seconds=span * 0.8 * (number / count) + rng.random() * 3600
+                seconds=span * 0.95 * (number / count) + rng.random() * 1800
             )
             itype = _issue_type(rng, pkey, number, epics, stories)
             status = _weighted(rng, _STATUS_MIX)
@@ -116,7 +120,7 @@ def generate(
             )
             next_id += 1
             _decorate(rng, rec, epic_keys, stories, components, vers)
-            age = (CYCLE_END - created).total_seconds()
+            age = max((history_end - created).total_seconds(), 0.0)
             rec.updated = created + timedelta(seconds=rng.random() * age * 0.5)
             if status == "Done":
                 rec.resolved = rec.updated

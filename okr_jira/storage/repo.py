@@ -66,6 +66,11 @@ def get_cycle(*, session: Session, key: str | None, on: dt.date | None = None) -
     return codec.cycle_from_row(running[0] if running else rows[-1])
 
 
+def cycle_frozen_at(*, session: Session, key: str) -> dt.datetime | None:
+    row = session.get(CycleRow, key)
+    return row.frozen_at if row else None
+
+
 def get_key_result(*, session: Session, key: str) -> KeyResultRow:
     row = session.get(KeyResultRow, key)
     if row is None or row.archived_at is not None:

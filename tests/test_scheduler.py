@@ -1,0 +1,207 @@
+"""The scheduler: one leader at a time, missed jobs run once, publishing is debounced."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine, func
+from sqlmodel import Session, col, select
+
+from okr_jira import jobs
+from okr_jira.apply import apply_plan, make_plan
+from okr_jira.leader import Leadership, SingleNodeError
+from okr_jira.okrfile import load_okr_file
+from okr_jira.scheduler import build_scheduler
+from okr_jira.settings import load_settings
+from okr_jira.storage.db import is_sqlite, make_engine, session_scope
+from okr_jira.storage.tables import ProgressSnapshotRow
+from tests.conftest import EXAMPLE_OKRS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Clock:
+    def __init__(self, at: dt.datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> dt.datetime:
+        return self.at
+
+
+def services(engine: Engine, clock: Clock, **settings: object) -> jobs.Services:
+    s = load_settings(None, database_url=str(engine.url), **settings)
+    return jobs.Services(settings=s, engine=engine, clock=clock)
+
+
+def applied(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        apply_plan(session, make_plan(session, load_okr_file(EXAMPLE_OKRS)), actor="test")
+
+
+def snapshot_count(engine: Engine, reason: str) -> int:
+    with Session(engine) as s:
+        query = select(func.count()).where(col(ProgressSnapshotRow.reason) == reason)
+        return int(s.exec(query).one())
+
+
+def test_publish_is_debounced_then_runs_once(engine: Engine) -> None:
+    clock = Clock(dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC))
+    svc = services(engine, clock, publish_debounce_seconds=60)
+    calls: list[dt.datetime] = []
+    assert not jobs.publish(svc, publisher=lambda s: calls.append(s.clock()))  # nothing to do
+    for _ in range(5):  # a burst of changes, 10 s apart
+        jobs.request_publish(svc)
+        clock.at += dt.timedelta(seconds=10)
+        assert not jobs.publish(svc, publisher=lambda s: calls.append(s.clock()))
+    clock.at += dt.timedelta(seconds=60)
+    assert jobs.publish(svc, publisher=lambda s: calls.append(s.clock()))
+    assert not jobs.publish(svc, publisher=lambda s: calls.append(s.clock()))
+    assert len(calls) == 1
+
+
+def test_steady_changes_still_publish_within_ten_windows(engine: Engine) -> None:
+    clock = Clock(dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC))
+    svc = services(engine, clock, publish_debounce_seconds=60)
+    calls: list[int] = []
+    for _ in range(70):  # a change every 10 s for over 10 minutes
+        jobs.request_publish(svc)
+        clock.at += dt.timedelta(seconds=10)
+        jobs.publish(svc, publisher=lambda s: calls.append(1))
+    assert len(calls) == 1
+
+
+def test_missed_daily_job_runs_once_after_downtime(engine: Engine) -> None:
+    applied(engine)
+    clock = Clock(dt.datetime.now(dt.UTC))
+    svc = services(engine, clock)
+    # The last daily snapshot ran three days ago: three intervals were missed.
+    with session_scope(engine) as session:
+        from okr_jira.storage import repo
+
+        three_days = (clock.at - dt.timedelta(days=3)).isoformat()
+        repo.set_state(session=session, name=jobs.LAST_RUN + "daily_snapshot", value=three_days)
+    leadership = Leadership(engine)
+    scheduler = BackgroundScheduler(timezone="UTC")
+    build_scheduler(scheduler, svc, leadership, election_seconds=0.2)
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and snapshot_count(engine, "daily") == 0:
+            time.sleep(0.1)
+        time.sleep(1.0)  # give a second (wrong) run the chance to happen
+    finally:
+        scheduler.shutdown(wait=True)
+        leadership.release()
+    krs = 13
+    objectives = 8
+    assert snapshot_count(engine, "daily") == krs + objectives
+    assert jobs.last_run(svc, "daily_snapshot") == clock.at
+
+
+def test_second_scheduler_on_sqlite_is_refused_with_the_reason(engine: Engine) -> None:
+    if not is_sqlite(engine):
+        pytest.skip("SQLite single-node rule")
+    first = Leadership(engine)
+    assert first.try_acquire()
+    second = Leadership(engine)
+    second.identity = "other-host:1"
+    with pytest.raises(SingleNodeError, match="SQLite is single-node"):
+        second.try_acquire()
+    first.release()
+    assert second.try_acquire()
+
+
+LEADER_SCRIPT = """
+import sys, time
+from okr_jira.leader import Leadership
+from okr_jira.storage.db import make_engine
+lead = Leadership(make_engine(sys.argv[1]))
+was = False
+while True:
+    now = lead.try_acquire()
+    if now and not was:
+        print("LEADER", flush=True)
+    was = now
+    time.sleep(0.1)
+"""
+
+
+def _read_leaders(
+    procs: list[subprocess.Popen[str]], timeout: float
+) -> list[tuple[int, float]]:
+    """(process index, seconds since the call) of every process that announced leadership."""
+    import selectors
+
+    sel = selectors.DefaultSelector()
+    for i, p in enumerate(procs):
+        assert p.stdout is not None
+        sel.register(p.stdout, selectors.EVENT_READ, i)
+    leaders: list[tuple[int, float]] = []
+    start = time.monotonic()
+    deadline = start + timeout
+    while time.monotonic() < deadline:
+        for key, _ in sel.select(timeout=0.1):
+            line = key.fileobj.readline()  # type: ignore[union-attr]
+            if line.startswith("LEADER"):
+                leaders.append((key.data, time.monotonic() - start))
+    sel.close()
+    return leaders
+
+
+def test_three_schedulers_elect_one_leader_and_a_killed_leader_is_replaced(
+    database_url: str, engine: Engine
+) -> None:
+    if is_sqlite(engine):
+        pytest.skip("leader election across processes needs PostgreSQL")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", LEADER_SCRIPT, database_url],
+            stdout=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+        for _ in range(3)
+    ]
+    try:
+        leaders = _read_leaders(procs, timeout=4)
+        assert len(leaders) == 1, leaders
+        first = leaders[0][0]
+        procs[first].kill()  # kill -9: no clean release
+        procs[first].wait()
+        rest = [p for i, p in enumerate(procs) if i != first]
+        new = _read_leaders(rest, timeout=5)
+        assert len(new) == 1, new
+        # Followers try every 0.1 s: the new leader takes over within a couple of intervals.
+        assert new[0][1] < 2.0
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+            if p.stdout:
+                p.stdout.close()
+
+
+def test_scheduler_command_stops_on_sigterm(db_env: str, engine: Engine) -> None:
+    env = dict(os.environ, OKR_JIRA_LOG_LEVEL="INFO")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "okr_jira.cli", "scheduler", "--election-seconds", "0.2"],
+        stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+    )  # fmt: skip
+    time.sleep(3)
+    proc.terminate()
+    try:
+        _, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "scheduler started" in err and "leader.elected" in err
+
+
+def test_make_engine_accepts_the_test_url(database_url: str) -> None:
+    make_engine(database_url).dispose()

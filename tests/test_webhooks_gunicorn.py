@@ -1,0 +1,199 @@
+"""The receiver under real gunicorn, and a crash test: kill -9 server and worker mid-burst."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import Engine
+from sqlmodel import Session, col, func, select
+
+from okr_jira.apply import apply_plan, make_plan
+from okr_jira.okrfile import load_okr_file
+from okr_jira.storage.db import session_scope
+from okr_jira.storage.tables import IssueSnapshotRow, MappingRow, WebhookEventRow
+from tests.conftest import EXAMPLE_OKRS
+from tests.fixtures.webhooks import encode, headers, issue_event
+
+SECRET = "gunicorn-test-secret"
+BIN = Path(sys.executable).parent
+WORKER_SCRIPT = """
+import signal, sys, threading
+from okr_jira.inbox import run_worker
+from okr_jira.settings import load_settings
+from okr_jira.storage.db import make_engine
+stop = threading.Event()
+signal.signal(signal.SIGTERM, lambda *_: stop.set())
+run_worker(engine=make_engine(load_settings().database_url), stop=stop, max_idle_seconds=0.2)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def service_env(database_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OKR_JIRA_")}
+    env.update(OKR_JIRA_DATABASE_URL=database_url, OKR_JIRA_WEBHOOK_SECRET=SECRET)
+    return env
+
+
+def start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
+         "--graceful-timeout", "2", "webhooks:create_app()"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    kill_group(proc)
+    raise AssertionError("gunicorn did not start")
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", WORKER_SCRIPT], env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """kill -9 the process and everything it forked (gunicorn's workers)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=10)
+
+
+@contextmanager
+def running(proc: subprocess.Popen[bytes]) -> Iterator[subprocess.Popen[bytes]]:
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            kill_group(proc)
+
+
+def test_gunicorn_serves_the_app_factory_from_the_environment(
+    engine: Engine, database_url: str
+) -> None:
+    port = free_port()
+    with running(start_gunicorn(service_env(database_url), port)):
+        base = f"http://127.0.0.1:{port}"
+        body = encode(issue_event("SUP-101"))
+        signed = requests.post(
+            f"{base}/webhooks/jira", data=body, headers=headers(body, secret=SECRET), timeout=10
+        )
+        unsigned = requests.post(
+            f"{base}/webhooks/jira", data=body, headers=headers(body, secret=None), timeout=10
+        )
+        assert (signed.status_code, unsigned.status_code) == (200, 401)
+        assert requests.get(f"{base}/readyz", timeout=10).status_code == 200
+        metrics = requests.get(f"{base}/metrics", timeout=10).text
+    assert 'okr_jira_webhook_events_received_total{type="jira:issue_updated"} 1' in metrics
+    assert "okr_jira_webhook_inbox_depth 1" in metrics
+    with Session(engine) as s:
+        assert s.exec(select(func.count()).select_from(WebhookEventRow)).one() == 1
+
+
+STATUSES = ("To Do", "In Progress", "Done")
+T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+
+
+def test_kill_9_of_server_and_worker_mid_burst_loses_no_acknowledged_event(
+    engine: Engine, database_url: str
+) -> None:
+    with session_scope(engine) as session:
+        apply_plan(session, make_plan(session, load_okr_file(EXAMPLE_OKRS)), actor="test")
+        for m in session.exec(select(MappingRow)):
+            m.resolved_at = T0
+            session.add(m)
+    total, issues = 5000, 100
+    bodies = [
+        encode(issue_event(f"SUP-{1000 + n % issues}", status=STATUSES[(n * 7) % 3],
+                           updated=T0 + dt.timedelta(seconds=n)))
+        for n in range(total)
+    ]  # fmt: skip
+    env = service_env(database_url)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/webhooks/jira"
+    acked: set[int] = set()
+    lock = threading.Lock()
+    next_n = iter(range(total))
+
+    def send() -> None:
+        # Like Jira: a delivery without a 2xx answer is retried, with the same identifier.
+        with requests.Session() as http:
+            for n in next_n:
+                deadline = time.monotonic() + 40
+                while time.monotonic() < deadline:
+                    try:
+                        resp = http.post(
+                            url, data=bodies[n], timeout=5,
+                            headers=headers(bodies[n], secret=SECRET, delivery=f"ev-{n}"),
+                        )  # fmt: skip
+                        if resp.status_code == 200:
+                            with lock:
+                                acked.add(n)
+                            break
+                    except requests.RequestException:
+                        pass
+                    time.sleep(0.05)
+
+    server = start_gunicorn(env, port)
+    worker = start_worker(env)
+    try:
+        senders = [threading.Thread(target=send) for _ in range(8)]
+        for t in senders:
+            t.start()
+        while len(acked) < total // 3:
+            time.sleep(0.01)
+        kill_group(server)
+        kill_group(worker)
+        acked_at_crash = len(acked)
+        time.sleep(0.3)
+        server = start_gunicorn(env, port)
+        worker = start_worker(env)
+        for t in senders:
+            t.join(timeout=60)
+        assert len(acked) == total
+        assert total // 3 <= acked_at_crash < total
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with Session(engine) as s:
+                pending = s.exec(
+                    select(func.count()).where(col(WebhookEventRow.status) == "pending")
+                ).one()
+            if pending == 0:
+                break
+            time.sleep(0.1)
+    finally:
+        kill_group(server)
+        kill_group(worker)
+    with Session(engine) as s:
+        rows = s.exec(select(WebhookEventRow.delivery_id, WebhookEventRow.status)).all()
+        snaps = {r.key: r.status for r in s.exec(select(IssueSnapshotRow))}
+    assert sorted(d for d, _ in rows) == sorted(f"ev-{n}" for n in range(total))
+    assert {status for _, status in rows} <= {"applied", "ignored"}
+    for i in range(issues):
+        newest = max(n for n in range(total) if n % issues == i)
+        assert snaps[f"SUP-{1000 + i}"] == STATUSES[(newest * 7) % 3]
