@@ -8,68 +8,11 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
 
 import click
-from sqlalchemy import Engine
 
-from okr_jira.errors import OkrFileError, OkrJiraError
-from okr_jira.settings import Settings, load_settings
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class AppContext:
-    """What every command needs, built lazily from the settings read once."""
-
-    def __init__(self, config_file: str | None) -> None:
-        self.config_file = config_file
-        self._settings: Settings | None = None
-        self._engine: Engine | None = None
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = load_settings(self.config_file)
-        return self._settings
-
-    def close(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
-
-    def engine(self, *, check: bool = True) -> Engine:
-        from okr_jira.storage.db import check_schema, make_engine
-
-        if self._engine is None:
-            self._engine = make_engine(self.settings.database_url)
-        if check:
-            check_schema(self._engine)
-        return self._engine
-
-
-def handle_errors(func: F) -> F:
-    """Known errors print as one clear message and exit 1, without a traceback."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except OkrFileError as exc:
-            for problem in exc.problems:
-                click.echo(str(problem), err=True)
-            click.echo(f"{len(exc.problems)} problem(s) found; nothing was changed.", err=True)
-            sys.exit(1)
-        except OkrJiraError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
-
-
-pass_app = click.make_pass_decorator(AppContext)
+from okr_jira.cli_support import AppContext, handle_errors, pass_app
+from okr_jira.errors import OkrJiraError
 
 
 def _actor() -> str:
@@ -215,10 +158,7 @@ class _ProgressLine:
     def __call__(self, phase: str, done: int, total: int | None) -> None:
         from okr_jira.treeview import bar
 
-        if total:
-            text = f"{phase}: {bar(done / total, 30)} {done}/{total}"
-        else:
-            text = f"{phase}: {done}"
+        text = f"{phase}: {bar(done / total, 30)} {done}/{total}" if total else f"{phase}: {done}"
         click.echo(f"\r{text:<79}", nl=False, err=True)
 
     def close(self) -> None:
@@ -315,10 +255,11 @@ def db_current(app: AppContext) -> None:
 
 
 def _register_commands() -> None:
+    from okr_jira.checkconfig_cli import check_config
     from okr_jira.publish_cli import publish
     from okr_jira.webhook_cli import serve, webhooks, worker
 
-    for command in (serve, worker, webhooks, publish):
+    for command in (serve, worker, webhooks, publish, check_config):
         main.add_command(command)
 
 

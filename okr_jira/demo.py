@@ -9,6 +9,7 @@ each change arrives as a signed webhook — and print the tree as it changes.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
 import secrets
 import threading
@@ -61,6 +62,7 @@ class Demo:
         from webhooks import create_app
         from webhooks.serve import RedactingHandler
 
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log in the demo
         if not self.paths.okr_file.exists():
             raise OkrJiraError(f"{self.paths.okr_file}: the example OKR file is missing")
         for suffix in ("", "-wal", "-shm"):  # a demo starts from a clean slate

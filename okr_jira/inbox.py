@@ -105,16 +105,28 @@ class BatchResult:
         self.krs |= other.krs
 
 
+@dataclass(frozen=True, slots=True)
+class _Event:
+    """One claimed inbox row: plain values read with Core (no ORM identity map to keep in sync)."""
+
+    id: int
+    event_type: str
+    issue_key: str | None
+    issue_id: str | None
+    event_ts: int | None
+    body: str
+
+
 @dataclass
 class _IssueGroup:
     """The events of one issue in a batch, and the state they leave it in."""
 
     key: str
-    events: list[WebhookEventRow]
+    events: list[_Event]
     snapshot: IssueSnapshot | None = None  # newest state, unless the newest event is a delete
     deleted: bool = False
     moved_from: list[str] = field(default_factory=list)  # old keys of a moved issue
-    newest: WebhookEventRow | None = None
+    newest: _Event | None = None
     stale_reason: str | None = None
     error: str | None = None
 
@@ -208,7 +220,9 @@ def run_worker(
     apply = apply or default_apply()
     total = BatchResult()
     idle = 0.02
+    single_writer = is_sqlite(engine)
     while not stop.is_set():
+        started = time.monotonic()
         try:
             fmap = fields() if callable(fields) else fields
             result = process_batch(
@@ -222,6 +236,10 @@ def run_worker(
         total.add(result)
         if result.claimed:
             idle = 0.02
+            if single_writer:
+                # SQLite has one write lock and its busy handler polls: a worker that takes it
+                # back at once starves the receivers. Leave it free as long as we held it.
+                stop.wait(time.monotonic() - started)
         else:
             stop.wait(idle)
             idle = min(idle * 2, max_idle_seconds)
@@ -237,9 +255,8 @@ def _claim(session: Session, limit: int) -> list[WebhookEventRow]:
     )
     bind = session.get_bind()
     if bind.dialect.name == "sqlite":
-        # Take the write lock before reading: a read transaction that later writes fails at once
-        # with SQLITE_BUSY when the receiver committed in between.
-        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        # One worker on SQLite: reading needs no lock (pysqlite opens no transaction for a
+        # SELECT); _apply_rows takes the write lock once the payloads are parsed.
         return list(session.exec(query))
     rows = list(session.exec(query.with_for_update(skip_locked=True)))
     keys = sorted({r.issue_key for r in rows if r.issue_key})
@@ -273,15 +290,32 @@ def _apply_rows(
     fmap = fields if fields is not None else stored_field_map(session=session)
     numbers = _kr_numbers(session, fmap)
     groups: dict[str, _IssueGroup] = {}
+    links = [row for row in rows if row.issue_key is None]
     for row in rows:
-        if row.issue_key is None:
-            # Issue links do not change any KR's selection (no selector reads links).
-            _mark(session, [row], IGNORED, at, "issue links do not change KR scope")
-            result.ignored += 1
-            continue
-        groups.setdefault(row.issue_key, _IssueGroup(row.issue_key, [])).events.append(row)
+        if row.issue_key is not None:
+            groups.setdefault(row.issue_key, _IssueGroup(row.issue_key, [])).events.append(row)
     for group in groups.values():
-        _plan_group(group, fmap, numbers)
+        _plan_group(group, fmap, numbers)  # the CPU-heavy part, before any write lock
+    if session.get_bind().dialect.name == "sqlite":
+        # Writing starts here. BEGIN IMMEDIATE waits for the lock instead of failing with
+        # SQLITE_BUSY when a read transaction tries to become a write one.
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        # Under the lock: drop events another worker applied since we read them.
+        still = set(
+            session.exec(
+                select(WebhookEventRow.id).where(
+                    col(WebhookEventRow.id).in_([r.id for r in rows]),
+                    col(WebhookEventRow.status) == PENDING,
+                )
+            )
+        )
+        links = [r for r in links if r.id in still]
+        for key, group in list(groups.items()):
+            if any(r.id not in still for r in group.events):
+                del groups[key]  # left pending or done: the next batch sees it whole
+    # Issue links do not change any KR's selection (no selector reads links).
+    _mark(session, links, IGNORED, at, "issue links do not change KR scope")
+    result.ignored += len(links)
     _check_stored(session, list(groups.values()))
     live = [g for g in groups.values() if g.error is None and g.stale_reason is None]
     try:

@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from okr_jira.adapters.confluence import ConfluenceAdapter, ConfluenceError, PageRef
-from okr_jira.adapters.http import session_stats
+from okr_jira.adapters.http import RequestStats, session_stats
 from okr_jira.domain.models import Cycle, PaceThresholds
 from okr_jira.errors import ConfigError, OkrJiraError
 from okr_jira.publish_context import ContextOptions, build_context
@@ -336,10 +336,11 @@ class Publisher:
         if plan.empty:
             summary.seconds = time.monotonic() - started
             return summary
-        stats = session_stats(self.confluence.client.session)
-        before = stats.snapshot()["sent"]
-        done = 0
+        stats: RequestStats | None = None
+        before = done = 0
         try:
+            stats = session_stats(self.confluence.client.session)  # connects (may probe)
+            before = stats.snapshot()["sent"]
             if not parent[0]:
                 parent = (True, self._resolve_parent())
             depths = sorted({page.depth for page in pages} | {ARCHIVE_DEPTH + 1})
@@ -362,7 +363,7 @@ class Publisher:
                 "run `okr-jira publish` again to finish."
             ) from error
         finally:
-            summary.requests = stats.snapshot()["sent"] - before
+            summary.requests = stats.snapshot()["sent"] - before if stats else 0
             summary.seconds = time.monotonic() - started
         summary.unchanged = len(pages) - len(
             {*summary.created, *summary.updated, *summary.renamed, *summary.moved}

@@ -1,14 +1,20 @@
 """`okr-jira publish`: the OKR tree of a cycle as Confluence pages, or as HTML files with --out.
 
-Registered on the main group by cli.py (`main.add_command(publish)`).
+Registered on the main group by cli.py, which imports this module at its end: so nothing from
+cli.py is imported here at import time (either module may be imported first). ``click.pass_obj``
+hands over the same AppContext `pass_app` does (the group sets it as ``ctx.obj``).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from okr_jira.adapters.confluence import ConfluenceAdapter
-from okr_jira.cli import AppContext, handle_errors, pass_app
+
+if TYPE_CHECKING:
+    from okr_jira.cli_support import AppContext
 
 
 @click.command("publish")
@@ -22,10 +28,15 @@ from okr_jira.cli import AppContext, handle_errors, pass_app
     type=click.Path(file_okay=False),
     help="Write the pages as standalone HTML into DIR instead (no Confluence needed).",
 )
-@pass_app
-@handle_errors
+@click.pass_obj
 def publish(app: AppContext, cycle_key: str | None, dry_run: bool, out_dir: str | None) -> None:
     """Publish the OKR tree as Confluence pages: only what changed is written."""
+    from okr_jira.cli_support import handle_errors
+
+    handle_errors(_publish)(app, cycle_key, dry_run, out_dir)
+
+
+def _publish(app: AppContext, cycle_key: str | None, dry_run: bool, out_dir: str | None) -> None:
     from okr_jira.preview import write_preview
     from okr_jira.publish import context_options, publisher_from_settings
 

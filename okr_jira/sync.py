@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, update
 from sqlmodel import Session, col, select
 
 from okr_jira.adapters.jira import JiraAdapter, JiraError
@@ -253,6 +253,7 @@ class Syncer:
             )
             summary.krs_changed = len(change.krs)
             summary.joined, summary.left = len(change.joined), len(change.left)
+            returned.clear()  # progress is computed from storage: free the snapshots first
             self._store_mapping_state(session, plan, now)
             repo.set_state(session=session, name=WATERMARK, value=mark.isoformat())
             repo.set_state(session=session, name=FULL_PENDING, value="")
@@ -322,15 +323,18 @@ class Syncer:
         remote_members: dict[str, set[str]],
         now: dt.datetime,
     ) -> ScopeChange:
+        # Core statements, not ORM objects: a large site has hundreds of thousands of links,
+        # and one ORM object each would hold a gigabyte until the commit.
         change = ScopeChange()
         index = IssueIndex(returned.values())
-        link_rows: dict[tuple[str, str], KrIssueLinkRow] = {}
-        for row in session.exec(
-            select(KrIssueLinkRow).where(col(KrIssueLinkRow.left_at).is_(None))
-        ):
-            link_rows[(row.kr, row.issue_key)] = row
+        link_ids: dict[tuple[str, str], int] = {}
+        open_query = select(KrIssueLinkRow.id, KrIssueLinkRow.kr, KrIssueLinkRow.issue_key).where(
+            col(KrIssueLinkRow.left_at).is_(None)
+        )
         open_links: dict[str, set[str]] = {}
-        for kr_key, issue_key in link_rows:
+        for link_id, kr_key, issue_key in session.exec(open_query):
+            assert link_id is not None
+            link_ids[(kr_key, issue_key)] = link_id
             open_links.setdefault(kr_key, set()).add(issue_key)
         teams = {t.key: t for t in okrs.teams}
         all_krs = [kr for o in okrs.objectives for kr in o.key_results if kr.source is not None]
@@ -338,6 +342,8 @@ class Syncer:
             session=session, keys={k for ks in open_links.values() for k in ks} - set(returned)
         )
         snapshots.update(returned)
+        new_rows: list[dict[str, object]] = []
+        closing: dict[tuple[bool | None, str], list[int]] = {}  # (done, reason) -> link ids
         for kr in all_krs:
             if kr.key in plan.errors:
                 continue  # a broken mapping keeps its last known scope
@@ -359,30 +365,39 @@ class Syncer:
                 wanted = {s.key for s in chosen}
             current = open_links.get(kr.key, set())
             for key in sorted(wanted - current):
-                joined = snapshots[key]
-                session.add(
-                    KrIssueLinkRow(
-                        kr=kr.key, issue_key=key, joined_at=now,
-                        done_when_joined=joined.status_category == "done", reason="sync",
-                    )
+                new_rows.append(
+                    {
+                        "kr": kr.key, "issue_key": key, "joined_at": now, "left_at": None,
+                        "done_when_joined": snapshots[key].status_category == "done",
+                        "done_when_left": None, "reason": "sync",
+                    }
                 )  # fmt: skip
                 change.joined.append((kr.key, key))
                 change.krs.add(kr.key)
+                if len(new_rows) >= 5000:
+                    session.execute(insert(KrIssueLinkRow), new_rows)
+                    new_rows = []
             for key in sorted(current - wanted):
-                row = link_rows[(kr.key, key)]
                 last = snapshots.get(key)
-                row.left_at = now
-                row.done_when_left = last.status_category == "done" if last else None
-                row.reason = "sync" if key in returned else "no longer matches (or deleted)"
-                session.add(row)
+                done = last.status_category == "done" if last else None
+                reason = "sync" if key in returned else "no longer matches (or deleted)"
+                closing.setdefault((done, reason), []).append(link_ids[(kr.key, key)])
                 change.left.append((kr.key, key))
                 change.krs.add(kr.key)
+        if new_rows:
+            session.execute(insert(KrIssueLinkRow), new_rows)
         # KRs that no longer exist (archived) keep their history but leave no open links.
         active = {kr.key for kr in all_krs}
-        for (kr_key, _issue), row in link_rows.items():
-            if kr_key not in active:
-                row.left_at, row.reason = now, "key result archived or unmapped"
-                session.add(row)
+        archived = [i for (kr_key, _issue), i in link_ids.items() if kr_key not in active]
+        if archived:
+            closing.setdefault((None, "key result archived or unmapped"), []).extend(archived)
+        for (done, reason), ids in closing.items():
+            for i in range(0, len(ids), KEY_LIST_MAX):
+                session.execute(
+                    update(KrIssueLinkRow)
+                    .where(col(KrIssueLinkRow.id).in_(ids[i : i + KEY_LIST_MAX]))
+                    .values(left_at=now, done_when_left=done, reason=reason)
+                )
         session.flush()
         return change
 
@@ -415,10 +430,10 @@ class Syncer:
         if facts:
             self.jira.use_site_facts(json.loads(facts))
         reason = None
-        if not watermark:
-            reason = "first sync"
-        elif pending:
+        if pending:
             reason = "resuming an interrupted full sync"
+        elif not watermark:
+            reason = "first sync"
         elif unresolved:
             reason = "mappings changed"
         if reason is None:

@@ -8,11 +8,12 @@ space with a "Team OKRs" parent page. Nothing here mocks the project's own code.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import flask
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
@@ -54,6 +55,8 @@ class World:
     okr_text: str
     tmp: Path
     parent_id: str
+    # Answers a request instead of the simulator when it returns a response (an outage).
+    refuse: Callable[[flask.Request], flask.Response | None] | None = None
 
     @property
     def confluence_url(self) -> str:
@@ -77,7 +80,8 @@ class World:
         options = ContextOptions(space_key=SPACE, jira_base_url=self.server.url)
         kwargs.setdefault("parent", PARENT_TITLE)
         kwargs.setdefault("clock", lambda: NOW)
-        return Publisher(self.engine, self.adapter, space=SPACE, options=options, **kwargs)
+        connect = kwargs.pop("connect", self.adapter)
+        return Publisher(self.engine, connect, space=SPACE, options=options, **kwargs)
 
     def publish(self, **kwargs: Any) -> PublishSummary:
         """Publish with the simulator's request counter reset first."""
@@ -137,11 +141,17 @@ def _nap(_: float) -> None:
 
 def build_world(engine: Engine, flavor: Flavor, tmp: Path) -> Iterator[World]:
     sim = ConfluenceSim((SPACE,))
-    with SimulatorServer(flavor, jira=generate("small", flavor=flavor), confluence=sim) as server:
-        parent = sim.create_page(
-            {"title": PARENT_TITLE, "space": {"key": SPACE}, "body": storage("<p>Our OKRs</p>")}
-        )
-        world = World(engine, server, sim, flavor, "", tmp, parent.id)
+    server = SimulatorServer(flavor, jira=generate("small", flavor=flavor), confluence=sim)
+    parent = sim.create_page(
+        {"title": PARENT_TITLE, "space": {"key": SPACE}, "body": storage("<p>Our OKRs</p>")}
+    )
+    world = World(engine, server, sim, flavor, "", tmp, parent.id)
+
+    @server.app.before_request
+    def outage() -> flask.Response | None:
+        return world.refuse(flask.request) if world.refuse else None
+
+    with server:
         world.apply_okrs(EXAMPLE_OKRS.read_text(encoding="utf-8"))
         creds = server.credentials
         if flavor == "cloud":

@@ -179,9 +179,7 @@ def test_issue_link_events_are_kept_but_change_nothing(okr_engine: Engine) -> No
 def failing_for(key: str) -> inbox.ApplyChanges:
     """The real apply, except that Jira data about `key` breaks it (a test double at the seam)."""
 
-    def apply(
-        *, session: Session, snapshots: Sequence[IssueSnapshot], **kwargs: Any
-    ) -> Any:
+    def apply(*, session: Session, snapshots: Sequence[IssueSnapshot], **kwargs: Any) -> Any:
         if any(s.key == key for s in snapshots):
             raise RuntimeError(f"cannot evaluate {key}")
         return apply_issue_changes(session=session, snapshots=snapshots, **kwargs)

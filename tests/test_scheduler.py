@@ -133,9 +133,7 @@ while True:
 """
 
 
-def _read_leaders(
-    procs: list[subprocess.Popen[str]], timeout: float
-) -> list[tuple[int, float]]:
+def _read_leaders(procs: list[subprocess.Popen[str]], timeout: float) -> list[tuple[int, float]]:
     """(process index, seconds since the call) of every process that announced leadership."""
     import selectors
 
@@ -164,8 +162,10 @@ def test_three_schedulers_elect_one_leader_and_a_killed_leader_is_replaced(
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", LEADER_SCRIPT, database_url],
-            stdout=subprocess.PIPE, text=True, env=env,
-        )  # fmt: skip
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         for _ in range(3)
     ]
     try:
@@ -191,8 +191,11 @@ def test_scheduler_command_stops_on_sigterm(db_env: str, engine: Engine) -> None
     env = dict(os.environ, OKR_JIRA_LOG_LEVEL="INFO")
     proc = subprocess.Popen(
         [sys.executable, "-m", "okr_jira.cli", "scheduler", "--election-seconds", "0.2"],
-        stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
-    )  # fmt: skip
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     time.sleep(3)
     proc.terminate()
     try:

@@ -52,7 +52,8 @@ objectives:
         kind: issue_count
         start: 40
         target: 5
-        source: {jql: 'project = SUP AND type = Bug AND priority = Highest AND statusCategory != Done'}
+        source:
+          jql: 'project = SUP AND type = Bug AND priority = Highest AND statusCategory != Done'
       - {key: K-PARENT, title: parent JQL, kind: issues, source: {jql: 'parent = SUP-12'}}
   - key: SELF-1
     cycle: 2026-Q4
@@ -89,7 +90,10 @@ objectives:
     team: mobile
     title: Mobile
     key_results:
-      - {key: K-CRASH, title: crash bugs, kind: issues, source: {labels: [crash], issue_types: [Bug]}}
+      - key: K-CRASH
+        title: crash bugs
+        kind: issues
+        source: {labels: [crash], issue_types: [Bug]}
       - key: K-TEXT
         title: JQL only Jira answers
         kind: issues
@@ -100,21 +104,23 @@ Pred = Callable[[IssueRecord], bool]
 # KR -> a predicate over simulator records, or raw JQL the simulator answers.
 EXPECTED: dict[str, Pred | str] = {
     "K-EPIC": lambda r: r.epic == "SUP-12",
-    "K-LABEL": lambda r: r.key != "SUP-7"
-    and (
-        r.key == "SUP-3"
-        or (r.project == "SUP" and "macros" in r.labels and r.issue_type in ("Story", "Task"))
+    "K-LABEL": lambda r: (
+        r.key != "SUP-7"
+        and (
+            r.key == "SUP-3"
+            or (r.project == "SUP" and "macros" in r.labels and r.issue_type in ("Story", "Task"))
+        )
     ),
     "K-JQL": "project = SUP AND type = Bug AND priority = Highest AND statusCategory != Done",
     "K-PARENT": "parent = SUP-12",
-    "K-COMP": lambda r: r.project == "SELF"
-    and "Help Center" in r.components
-    and "2026.11" in r.fix_versions,
+    "K-COMP": lambda r: (
+        r.project == "SELF" and "Help Center" in r.components and "2026.11" in r.fix_versions
+    ),
     "K-SUM": lambda r: r.epic in ("SELF-5", "SELF-9"),
     "K-KEYS": lambda r: r.key in ("SELF-2", "SELF-3", "SELF-4"),
-    "K-MIXED": lambda r: r.project == "PLAT"
-    and r.issue_type == "Incident"
-    and r.status_category != "done",
+    "K-MIXED": lambda r: (
+        r.project == "PLAT" and r.issue_type == "Incident" and r.status_category != "done"
+    ),
     "K-TEAM": lambda r: r.project == "PLAT" and r.issue_type in ("Incident", "Bug"),
     "K-CRASH": lambda r: r.project == "MOB" and "crash" in r.labels and r.issue_type == "Bug",
     "K-TEXT": "project in (PLAT, MOB) AND summary ~ crash",

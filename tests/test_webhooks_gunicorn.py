@@ -11,10 +11,9 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
-import pytest
 import requests
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
@@ -60,9 +59,9 @@ def start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
                 return proc
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.1)
     kill_group(proc)
     raise AssertionError("gunicorn did not start")
@@ -77,10 +76,8 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 def kill_group(proc: subprocess.Popen[bytes]) -> None:
     """kill -9 the process and everything it forked (gunicorn's workers)."""
-    try:
+    with suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait(timeout=10)
 
 

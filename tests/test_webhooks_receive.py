@@ -122,9 +122,7 @@ def test_a_retried_delivery_is_stored_once(client: FlaskClient, engine: Engine) 
     body = encode(issue_event())
     hdrs = headers(body, secret=SECRET, delivery="same-delivery")
     first = client.post(URL, data=body, headers=hdrs)
-    retry = client.post(
-        URL, data=body, headers={**hdrs, "X-Atlassian-Webhook-Retry": "1"}
-    )
+    retry = client.post(URL, data=body, headers={**hdrs, "X-Atlassian-Webhook-Retry": "1"})
     assert (first.status_code, retry.status_code) == (200, 200)
     assert retry.json == {"status": "duplicate"}
     assert len(stored(engine)) == 1

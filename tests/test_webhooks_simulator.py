@@ -138,10 +138,12 @@ def test_register_creates_a_filtered_signed_webhook_in_jira(
     assert only[0] == "jira:issue_created" and (only[1] or "").startswith("SUP-")
 
 
-def test_register_without_credentials_prints_the_manual_steps(cli: click.Group) -> None:
-    result = CliRunner().invoke(
-        cli, ["webhooks", "register", "--url", "https://okr.example.com"], env={}
-    )
+def test_register_without_credentials_prints_the_manual_steps(
+    cli: click.Group, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("OKR_JIRA_JIRA_URL", "OKR_JIRA_JIRA_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(cli, ["webhooks", "register", "--url", "https://okr.example.com"])
     assert result.exit_code == 0, result.output
     assert "URL: https://okr.example.com/webhooks/jira" in result.output
     assert "Issue created, Issue updated, Issue deleted" in result.output

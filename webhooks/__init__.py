@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from okr_jira.settings import Settings, load_settings
 from okr_jira.storage.db import make_engine
+from webhooks.admin import AdminState, admin
 from webhooks.errors import register_error_handlers
 from webhooks.routes import WebhookState, bp
 
@@ -33,7 +34,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         secret=secret,
         max_bytes=settings.webhook_max_bytes,
     )
+    app.extensions["okr_jira_admin"] = AdminState(
+        engine=app.extensions["okr_jira"].engine,
+        settings=settings,
+        token=settings.admin_token.get_secret_value() if settings.admin_token else None,
+    )
     app.register_blueprint(bp)
+    app.register_blueprint(admin)
     register_error_handlers(app)
     return app
 

@@ -3,8 +3,8 @@
 Cloud serves the REST API under ``/wiki/rest/api`` and takes only an account e-mail with an API
 token; Data Center serves it under its base URL (with any context path) and takes a personal
 access token or a username and password. So: no user configured means a PAT, hence Data Center
-(no request). With a user, one authenticated ``GET {site}/wiki/rest/api/space?limit=1`` decides:
-answered -> Cloud; 404 -> Data Center (checked with ``GET {url}/rest/api/space?limit=1``). A Data
+(no request). With a user, one authenticated ``GET {site}/wiki/rest/api/content?limit=1`` decides:
+answered -> Cloud; 404 -> Data Center (checked with ``GET {url}/rest/api/content?limit=1``). A Data
 Center installed under the context path ``/wiki`` answers like Cloud; set
 ``OKR_JIRA_CONFLUENCE_FLAVOR=datacenter`` there.
 """
@@ -41,19 +41,23 @@ def detect_flavor(url: str, *, user: str | None, token: str, session: requests.S
         return "datacenter"
     base = url.strip().rstrip("/")
     site = base.removesuffix("/wiki")
-    cloud = _probe(session, f"{site}/wiki/rest/api/space", user, token)
+    cloud = _probe(session, f"{site}/wiki/rest/api/content", user, token)
     if _answered(cloud):
         return "cloud"
     if cloud.status_code in (401, 403):
         raise ConfluenceError(
-            "GET", "/wiki/rest/api/space", cloud.status_code, "credentials refused"
+            "GET", "/wiki/rest/api/content", cloud.status_code, "credentials refused"
         )
-    server = _probe(session, f"{base}/rest/api/space", user, token)
+    if cloud.status_code >= 500:  # down: guessing the flavor now would be wrong later
+        raise ConfluenceError(
+            "GET", "/wiki/rest/api/content", cloud.status_code, short_error(cloud)
+        )
+    server = _probe(session, f"{base}/rest/api/content", user, token)
     if _answered(server):
         return "datacenter"
     raise ConfluenceError(
         "GET",
-        "/rest/api/space",
+        "/rest/api/content",
         server.status_code,
         f"no Confluence REST API at this URL ({short_error(server)}); check "
         "OKR_JIRA_CONFLUENCE_URL or set OKR_JIRA_CONFLUENCE_FLAVOR",

@@ -78,9 +78,7 @@ class PolicyAdapter(HTTPAdapter):
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         policy = self.policy
-        if kwargs.get("timeout") is None or kwargs.get("timeout") == 75:
-            # 75 s is atlassian-python-api's default; ours is the configured one.
-            kwargs["timeout"] = policy.timeout
+        kwargs["timeout"] = _bounded_timeout(kwargs.get("timeout"), policy.timeout)
         method = (request.method or "GET").upper()
         path = (request.path_url or "").split("?", 1)[0].rstrip("/")
         repeatable = method in _IDEMPOTENT or (
@@ -129,6 +127,16 @@ class PolicyAdapter(HTTPAdapter):
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self.policy.backoff_cap, self.policy.backoff_base * (2**attempt))
         return random.uniform(ceiling / 2, ceiling)
+
+
+def _bounded_timeout(asked: Any, limit: float) -> Any:
+    """The caller's timeout, never longer than the policy's (atlassian-python-api asks 75 s by
+    default and truncates to whole seconds, so a sub-second policy must win over its 0)."""
+    if isinstance(asked, tuple):
+        return tuple(limit if t is None or t <= 0 else min(t, limit) for t in asked)
+    if not isinstance(asked, int | float) or asked <= 0:
+        return limit
+    return min(asked, limit)
 
 
 def _refused(exc: Exception) -> bool:

@@ -1,15 +1,18 @@
 """A thin adapter over atlassian-python-api's Jira client: searches, fields, one issue.
 
-Cloud (email + API token, enhanced search `/rest/api/3/search/jql` with nextPageToken) and Data Center
-(personal access token, `/rest/api/2/search` with startAt); the flavor comes from settings or from
-serverInfo. Every call goes through the session policy in `http.py` (timeout, retries, Retry-After,
-bound on requests in flight). Errors name the method, path and status, never a credential.
+Cloud (email + API token, enhanced search `/rest/api/3/search/jql` with nextPageToken) and Data
+Center (personal access token, `/rest/api/2/search` with startAt); the flavor comes from settings or
+from serverInfo. Every call goes through the session policy in `http.py` (timeout, retries,
+Retry-After, bound on requests in flight). Errors name the method, path and status, never a
+credential.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import time
 import zoneinfo
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -64,11 +67,14 @@ class JiraAdapter:
     ) -> None:
         self.url = url.rstrip("/")
         self._user, self._token = user, token
-        self.session = session or make_session(policy or RetryPolicy())
+        self.policy = policy or RetryPolicy()
+        self.session = session or make_session(self.policy)
         self._flavor: Flavor | None = None if flavor == "auto" else flavor
         self._client: Jira | None = None
         self._fields: FieldMap | None = None
+        self._raw_fields: list[dict[str, Any]] | None = None
         self._tz: dt.tzinfo | None = None
+        self._info: tuple[float, dict[str, Any]] | None = None  # (monotonic time, serverInfo)
 
     # --- set-up ---------------------------------------------------------------------------------
 
@@ -79,24 +85,25 @@ class JiraAdapter:
     @property
     def flavor(self) -> Flavor:
         if self._flavor is None:
-            info = self._raw_get("rest/api/2/serverInfo")
+            info = self.server_info()
             self._flavor = "cloud" if info.get("deploymentType") == "Cloud" else "datacenter"
         return self._flavor
 
     @property
     def client(self) -> Jira:
         if self._client is None:
+            # The library's own 429 handling would sleep up to 30 minutes on a Retry-After our
+            # policy refused to wait for: the policy in http.py is the only one (it also bounds
+            # the library's 75 s default timeout).
+            options: dict[str, Any] = {"session": self.session, "retry_with_header": False}
             if self.flavor == "cloud":
                 self._client = Jira(
-                    self.url, username=self._user, password=self._token, cloud=True,
-                    session=self.session,
-                )  # fmt: skip
-            elif self._user:
-                self._client = Jira(
-                    self.url, username=self._user, password=self._token, session=self.session
+                    self.url, username=self._user, password=self._token, cloud=True, **options
                 )
+            elif self._user:
+                self._client = Jira(self.url, username=self._user, password=self._token, **options)
             else:
-                self._client = Jira(self.url, token=self._token, session=self.session)
+                self._client = Jira(self.url, token=self._token, **options)
         return self._client
 
     def _raw_get(self, path: str) -> dict[str, Any]:
@@ -108,12 +115,19 @@ class JiraAdapter:
         elif self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         try:
-            resp = self.session.get(f"{self.url}/{path}", auth=auth, headers=headers)
+            resp = self.session.get(
+                f"{self.url}/{path}", auth=auth, headers=headers, timeout=self.policy.timeout
+            )
         except requests.RequestException as exc:
             raise JiraError("GET", path, None, type(exc).__name__) from None
         if resp.status_code >= 400:
             raise JiraError("GET", path, resp.status_code, short_error(resp))
-        data: dict[str, Any] = resp.json()
+        try:
+            data = resp.json()
+        except ValueError:
+            raise JiraError("GET", path, resp.status_code, "the answer is not JSON") from None
+        if not isinstance(data, dict):
+            raise JiraError("GET", path, resp.status_code, "unexpected answer") from None
         return data
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -129,8 +143,19 @@ class JiraAdapter:
         except requests.RequestException as exc:
             raise JiraError(method, path, None, type(exc).__name__) from None
 
-    def server_info(self) -> dict[str, Any]:
-        return self._raw_get("rest/api/2/serverInfo")
+    def server_info(self, *, max_age: float = 0.0) -> dict[str, Any]:
+        """serverInfo; one fetched less than `max_age` seconds ago is reused."""
+        if self._info is not None and time.monotonic() - self._info[0] <= max_age:
+            return self._info[1]
+        info = self._raw_get("rest/api/2/serverInfo")
+        self._info = (time.monotonic(), info)
+        return info
+
+    def server_time(self) -> dt.datetime | None:
+        """Jira's clock now (serverInfo's serverTime), or None when it does not say."""
+        from okr_jira.adapters.jira_fields import parse_time
+
+        return parse_time(self.server_info(max_age=30.0).get("serverTime"))
 
     def myself(self) -> dict[str, Any]:
         data: dict[str, Any] = self._call("GET", "rest/api/2/myself") or {}
@@ -155,15 +180,20 @@ class JiraAdapter:
         if self._fields is None and facts.get("fields"):
             self._fields = field_map_from_json(facts["fields"])
         if self._tz is None and facts.get("timezone"):
-            try:
+            with contextlib.suppress(zoneinfo.ZoneInfoNotFoundError, ValueError):
                 self._tz = zoneinfo.ZoneInfo(facts["timezone"])
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                pass
 
     def fields(self) -> FieldMap:
         if self._fields is None:
-            self._fields = field_map(self._call("GET", "rest/api/2/field") or [])
+            self._fields = field_map(self.raw_fields())
         return self._fields
+
+    def raw_fields(self) -> list[dict[str, Any]]:
+        """The `/field` list as Jira answers it (the webhook worker builds its FieldMap from it)."""
+        if self._raw_fields is None:
+            data = self._call("GET", "rest/api/2/field") or []
+            self._raw_fields = [f for f in data if isinstance(f, dict)]
+        return self._raw_fields
 
     def timezone(self) -> dt.tzinfo:
         """The user's time zone: Jira reads dates in JQL in it."""
@@ -259,3 +289,14 @@ class JiraAdapter:
                 return None
             raise
         return data if isinstance(data, dict) else None
+
+    def can_browse_project(self, key: str) -> bool:
+        """Whether the project exists and these credentials may browse it (Jira answers 404 to
+        both a missing project and one the user cannot see)."""
+        try:
+            self._call("GET", f"rest/api/2/project/{key}")
+        except JiraError as exc:
+            if exc.status in (403, 404):
+                return False
+            raise
+        return True

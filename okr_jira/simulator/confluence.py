@@ -591,6 +591,22 @@ def register_confluence_routes(app: flask.Flask, sim: ConfluenceSim, *, prefix: 
                 raise SimError(404, f"No content found with id : ContentId{{id={page_id}}}")
             return flask.jsonify(shaper().page(page, expand))
 
+    @bp.get(f"{prefix}/content/<page_id>/history")
+    def content_history(page_id: str) -> flask.Response:
+        """What atlassian-python-api's `update_page` reads the current version from."""
+        with sim._lock:
+            page = sim._current(page_id)
+            shape = shaper()
+            return flask.jsonify(
+                {
+                    "latest": True,
+                    "createdDate": _iso(page.created),
+                    "createdBy": {"type": "known", "displayName": "okr-jira"},
+                    "lastUpdated": shape.version(page, page.versions[-1]),
+                    "_links": {"self": f"{shape.api}/content/{page.id}/history"},
+                }
+            )
+
     @bp.post(f"{prefix}/content")
     def content_create() -> flask.Response:
         page = sim.create_page(_json_body())

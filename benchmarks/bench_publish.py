@@ -1,0 +1,177 @@
+"""Benchmark of publishing (not a test): 300 objective pages at 30 ms simulated latency per request.
+
+Builds 300 objectives (6 company, 42 department, 252 team; one manual KR each, one check-in each)
+in a temporary SQLite database with the real apply flow, then publishes to the Confluence simulator
+(Cloud flavor, served on loopback with `latency_ms` per request):
+
+  okr-jira     first publish, an unchanged re-publish, and a one-KR change (a check-in), with the
+               default 4 requests in flight and once more one at a time;
+  naive        atlassian-python-api `update_or_create` of every rendered page on every run (no
+               charts uploaded). It runs with `space=` and no parent: with a parent the library
+               looks the title up with a CQL search, which the simulator does not serve, and would
+               send one more request per page. So its figures are a lower bound.
+
+Run: .venv/bin/python benchmarks/bench_publish.py [--objectives 300] [--latency-ms 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from atlassian import ConfluenceServer
+from sqlalchemy import Engine
+from sqlmodel import delete
+
+from okr_jira.adapters.confluence import ConfluenceAdapter, make_client
+from okr_jira.adapters.http import RetryPolicy
+from okr_jira.apply import apply_plan, make_plan
+from okr_jira.domain.models import Cycle, KeyResult, Objective, OkrSet, Team
+from okr_jira.evaluate import evaluate_cycle, record_report
+from okr_jira.publish import Publisher
+from okr_jira.publish_context import ContextOptions
+from okr_jira.render import render_confluence_pages
+from okr_jira.simulator.confluence import ConfluenceSim
+from okr_jira.simulator.jira import JiraSim
+from okr_jira.simulator.server import SimulatorServer
+from okr_jira.storage import repo
+from okr_jira.storage.db import make_engine, session_scope, upgrade
+from okr_jira.storage.tables import PublishedPageRow
+
+NOW = dt.datetime(2026, 11, 15, 12, 0, tzinfo=dt.UTC)
+CYCLE = Cycle(key="2026-Q4", name="Q4 2026", start=dt.date(2026, 10, 1), end=dt.date(2026, 12, 31))
+SPACE = "OKR"
+
+
+def okr_set(count: int) -> OkrSet:
+    """6 company objectives, 7 department objectives under each, the rest as team objectives."""
+    objectives: list[Objective] = []
+
+    def add(key: str, parent: str | None) -> None:
+        kr = KeyResult(
+            key=f"{key}.1", title=f"Raise metric {key}", kind="manual", start=0, target=100
+        )
+        objectives.append(
+            Objective(key=key, cycle=CYCLE.key, team="t", title=f"Objective {key}",
+                      key_results=(kr,), parent=parent)
+        )  # fmt: skip
+
+    companies = [f"CO-{i}" for i in range(1, 7)]
+    for key in companies:
+        add(key, None)
+    departments = [f"DEP-{i}" for i in range(1, 43)]
+    for i, key in enumerate(departments):
+        add(key, companies[i % len(companies)])
+    for i in range(1, count - len(objectives) + 1):
+        add(f"TEAM-{i}", departments[i % len(departments)])
+    return OkrSet(
+        cycles=(CYCLE,), teams=(Team(key="t", name="Team"),), objectives=tuple(objectives)
+    )
+
+
+def checkin(engine: Engine, kr: str, value: float) -> None:
+    with session_scope(engine) as session:
+        repo.add_checkin(session=session, kr=kr, value=value, note=None, author="bench")
+
+
+def snapshot(engine: Engine) -> None:
+    """Progress history as a sync records it (the charts are drawn from it)."""
+    with session_scope(engine) as session:
+        report = evaluate_cycle(session=session, cycle=CYCLE.key, now=NOW)
+        record_report(session=session, report=report)
+
+
+def measure(server: SimulatorServer, run: Callable[[], object]) -> tuple[int, float]:
+    server.stats.reset()
+    started = time.monotonic()
+    run()
+    return server.stats.total, time.monotonic() - started
+
+
+def site(latency_ms: float) -> tuple[SimulatorServer, ConfluenceSim]:
+    sim = ConfluenceSim((SPACE,))
+    server = SimulatorServer("cloud", jira=JiraSim(flavor="cloud"), confluence=sim)
+    server.faults.latency_ms = latency_ms
+    return server.start(), sim
+
+
+def adapter(server: SimulatorServer, in_flight: int) -> ConfluenceAdapter:
+    creds = server.credentials
+    policy = RetryPolicy(timeout=30, max_in_flight=in_flight)
+    return ConfluenceAdapter(
+        make_client("cloud", server.confluence_url, user=creds.email, token=creds.api_token,
+                    policy=policy)
+    )  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objectives", type=int, default=300)
+    parser.add_argument("--latency-ms", type=float, default=30.0)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        upgrade(engine)
+        okrs = okr_set(args.objectives)
+        with session_scope(engine) as session:
+            apply_plan(session, make_plan(session, okrs), actor="bench", now=NOW)
+        for objective in okrs.objectives:
+            checkin(engine, objective.key_results[0].key, 30)
+        snapshot(engine)
+        changed_kr = okrs.objectives[-1].key_results[0].key
+        rows: list[tuple[str, str, int, float]] = []
+
+        for workers in (4, 1):
+            server, _ = site(args.latency_ms)
+            publisher = Publisher(
+                engine, lambda s=server, w=workers: adapter(s, w), space=SPACE, parent=None,
+                options=ContextOptions(space_key=SPACE), clock=lambda: NOW, workers=workers,
+            )  # fmt: skip
+            name = f"okr-jira ({workers} in flight)"
+            rows.append((name, "first publish", *measure(server, lambda p=publisher: p.publish())))
+            rows.append((name, "unchanged", *measure(server, lambda p=publisher: p.publish())))
+            checkin(engine, changed_kr, 60 + workers)
+            snapshot(engine)
+            rows.append((name, "one KR changed", *measure(server, lambda p=publisher: p.publish())))
+            server.stop()
+            with session_scope(engine) as session:  # the next run starts from nothing published
+                session.exec(delete(PublishedPageRow))
+
+        server, _ = site(args.latency_ms)
+        creds = server.credentials
+        client = ConfluenceServer(
+            server.confluence_url, username=creds.email, password=creds.api_token, cloud=True,
+            timeout=30,
+        )  # fmt: skip
+
+        def naive() -> None:
+            context = Publisher(
+                engine, lambda: adapter(server, 1), space=SPACE, parent=None,
+                options=ContextOptions(space_key=SPACE), clock=lambda: NOW,
+            ).context()  # fmt: skip
+            for page in render_confluence_pages(context):
+                client.update_or_create(
+                    None, page.title, page.body, representation="storage", space=SPACE
+                )
+
+        name = "naive update_or_create"
+        rows.append((name, "first publish", *measure(server, naive)))
+        rows.append((name, "unchanged", *measure(server, naive)))
+        checkin(engine, changed_kr, 90)
+        snapshot(engine)
+        rows.append((name, "one KR changed", *measure(server, naive)))
+        server.stop()
+
+    print(f"{args.objectives} objective pages + root, {args.latency_ms:g} ms per request")
+    print(f"{'publisher':<26} {'run':<16} {'requests':>9} {'seconds':>8}")
+    for name, run, requests, seconds in rows:
+        print(f"{name:<26} {run:<16} {requests:>9} {seconds:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,338 @@
+"""Benchmark `okr-jira sync` against the simulator in another process, beside a naive baseline.
+
+    .venv/bin/python benchmarks/bench_sync.py [--flavor cloud|datacenter] [--size medium]
+        [--latency-ms 30] [--large]
+
+Generates 200+ KRs over the simulator's projects, epics, labels, components and versions (every
+selector, local raw JQL and a few JQL clauses only Jira answers), then measures, each sync in its
+own process (ru_maxrss, CPU from wait4): `sync --full`, an incremental sync with nothing changed,
+one after 10 changed issues, and the naive baseline (one paged JQL search per KR with default
+fields, as a cron script over atlassian-python-api would do). `--large` adds the memory check of
+a full sync of the large dataset (latency 0: memory does not depend on it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from okr_jira.domain.models import Cycle, KeyResult, KrKind, Objective, OkrSet, Source, Team
+from okr_jira.domain.selectors import source_to_jql
+from okr_jira.simulator import generate
+from okr_jira.simulator.catalog import Flavor
+from okr_jira.simulator.datagen import Size
+from okr_jira.simulator.jira import JiraSim
+
+ROOT = Path(__file__).resolve().parent.parent
+OKR_JIRA = str(Path(sys.executable).with_name("okr-jira"))
+CREDS = {
+    "cloud": {"OKR_JIRA_JIRA_USER": "okr-bot@example.com", "OKR_JIRA_JIRA_TOKEN": "sim-api-token"},
+    "datacenter": {"OKR_JIRA_JIRA_TOKEN": "sim-personal-access-token"},
+}
+PAGE = {"cloud": 100, "datacenter": 1000}
+NON_LOCAL = ("summary ~ crash", "summary ~ refund", "summary ~ webhook", "description ~ latency")
+
+
+# --- the OKR set ---------------------------------------------------------------------------------
+
+
+def make_okrs(sim: JiraSim, target: int = 200) -> OkrSet:
+    """At least `target` KRs mixing every selector over the simulator's data."""
+    cycle = Cycle("2026-Q4", "Q4 2026", dt_date(2026, 10, 1), dt_date(2026, 12, 31))
+    teams = tuple(Team(p.lower(), p, None, (p,)) for p in sim.projects)
+    krs: dict[str, list[KeyResult]] = {p: [] for p in sim.projects}
+
+    def add(project: str, source: Source, kind: KrKind = "issues", **extra: Any) -> None:
+        n = len(krs[project]) + 1
+        krs[project].append(
+            KeyResult(key=f"{project}-O.{n}", title=f"KR {n}", kind=kind, source=source, **extra)
+        )
+
+    for key, p in sim.projects.items():
+        epics = sorted(
+            k for k, r in sim.issues.items() if r.project == key and r.issue_type == "Epic"
+        )
+        for epic in epics[:16]:
+            add(key, Source(epics=(epic,)))
+        for i in range(0, min(len(epics), 12), 3):
+            add(key, Source(epics=tuple(epics[i : i + 3]), issue_types=("Story",)))
+        for comp in p.components:
+            add(key, Source(components=(comp,)))
+            add(key, Source(components=(comp,), issue_types=("Bug",)))
+        for version in p.versions:
+            add(key, Source(fix_versions=(version,)))
+        labels = sorted(
+            {label for r in sim.issues.values() if r.project == key for label in r.labels}
+        )
+        for label in labels:
+            add(key, Source(labels=(label,)))
+        add(key, Source(projects=(key,), issue_types=("Bug",), include=(f"{key}-1",),
+                        exclude=(f"{key}-2",)))  # fmt: skip
+        add(key, Source(issues=tuple(f"{key}-{n}" for n in range(3, 9))))
+        hot = f"project = {key} AND priority in (High, Highest) AND statusCategory != Done"
+        add(key, Source(jql=hot), kind="issue_count", start=50, target=5)
+        add(key, Source(jql=f"project = {key} AND status = 'In Review'"))
+        add(key, Source(projects=(key,), jql="created >= '2026-11-01'"))
+    for project, clause in zip(("PLAT", "MOB", "SUP", "SELF"), NON_LOCAL, strict=True):
+        add(project, Source(jql=f"project = {project} AND {clause}"))
+    objectives = []
+    for key, items in krs.items():
+        for i in range(0, len(items), 5):
+            objectives.append(
+                Objective(
+                    key=f"{key}-O{i // 5 + 1}",
+                    cycle=cycle.key,
+                    team=key.lower(),
+                    title=f"{key} objective {i // 5 + 1}",
+                    key_results=tuple(items[i : i + 5]),
+                )
+            )
+    okrs = OkrSet(cycles=(cycle,), teams=teams, objectives=tuple(objectives))
+    total = sum(len(o.key_results) for o in okrs.objectives)
+    if total < target:
+        raise SystemExit(f"only {total} KRs generated")
+    return okrs
+
+
+def dt_date(y: int, m: int, d: int) -> Any:
+    import datetime
+
+    return datetime.date(y, m, d)
+
+
+# --- processes -----------------------------------------------------------------------------------
+
+
+def start_simulator(flavor: str, size: str, latency: float) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "okr_jira.simulator", "--flavor", flavor, "--size", size,
+         "--latency-ms", str(latency)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    if not line.startswith("url="):
+        raise SystemExit(f"simulator did not start: {line!r}")
+    return proc, line.removeprefix("url=")
+
+
+def run_child(cmd: list[str], env: dict[str, str]) -> dict[str, Any]:
+    started = time.monotonic()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.monotonic() - started
+        out.seek(0)
+        err.seek(0)
+        return {
+            "wall": wall,
+            "cpu": usage.ru_utime + usage.ru_stime,
+            "rss_mb": usage.ru_maxrss / 1024,
+            "out": out.read(),
+            "err": err.read(),
+            "rc": proc.returncode,
+        }
+
+
+def sim_total(url: str) -> int:
+    return int(requests.get(f"{url}/_sim/stats", timeout=10).json()["total"])
+
+
+def summary_numbers(text: str) -> dict[str, int]:
+    def grab(pattern: str) -> int:
+        m = re.search(pattern, text)
+        return int(m.group(1)) if m else -1
+
+    return {
+        "requests": grab(r"requests to Jira: (\d+)"),
+        "issues": grab(r"issues read: (\d+)"),
+        "krs_changed": grab(r"key results changed: (\d+)"),
+    }
+
+
+def change_ten_issues(url: str, sim: JiraSim) -> None:
+    """Ten realistic edits: transitions, labels, epic and story points changes, one new issue."""
+    keys = sorted(k for k, r in sim.issues.items() if r.project in ("SUP", "PLAT", "MOB")
+                  and r.issue_type in ("Story", "Bug"))[5:60:6]  # fmt: skip
+    edits: list[dict[str, Any]] = [
+        {"status": "Done"}, {"status": "In Progress"}, {"labels": ["reliability"]},
+        {"labels": []}, {"story_points": 8}, {"status": "In Review"}, {"priority": "Highest"},
+        {"epic": None}, {"status": "Done"},
+    ]  # fmt: skip
+    for key, body in zip(keys, edits, strict=False):
+        requests.put(f"{url}/_sim/issues/{key}", json=body, timeout=10).raise_for_status()
+    requests.post(
+        f"{url}/_sim/issues",
+        json={"project": "SUP", "issue_type": "Bug", "summary": "New crash", "labels": ["macros"]},
+        timeout=10,
+    ).raise_for_status()
+
+
+# --- naive baseline ------------------------------------------------------------------------------
+
+
+def naive(url: str, flavor: str, jql_file: str) -> None:
+    """One paged JQL search per KR with default fields, as a cron script would."""
+    from atlassian import Jira
+
+    if flavor == "cloud":
+        jira = Jira(url, username="okr-bot@example.com", password="sim-api-token", cloud=True)
+    else:
+        jira = Jira(url, token="sim-personal-access-token")
+    issues = 0
+    for jql in json.loads(Path(jql_file).read_text()):
+        if flavor == "cloud":
+            token = None
+            while True:
+                page = jira.enhanced_jql(jql, nextPageToken=token, limit=100) or {}
+                issues += len(page.get("issues") or [])
+                token = page.get("nextPageToken")
+                if not token:
+                    break
+        else:
+            start = 0
+            while True:
+                page = jira.jql(jql, start=start, limit=1000) or {}
+                got = len(page.get("issues") or [])
+                issues += got
+                start += got
+                if not got or start >= page.get("total", 0):
+                    break
+    print(json.dumps({"issues": issues}))
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+
+def bench(flavor: Flavor, size: Size, latency: float) -> None:
+    from okr_jira.apply import apply_plan, make_plan
+    from okr_jira.storage.db import make_engine, session_scope, upgrade
+
+    sim = generate(size, flavor=flavor)  # the same data the simulator process serves
+    okrs = make_okrs(sim)
+    kr_count = sum(len(o.key_results) for o in okrs.objectives)
+    teams = {t.key: t for t in okrs.teams}
+    epic_clause = "parent" if flavor == "cloud" else "Epic Link"
+    jqls = [
+        source_to_jql(
+            kr.source, scope_projects=teams[o.team].jira_projects, epic_clause=epic_clause
+        )
+        for o in okrs.objectives
+        for kr in o.key_results
+        if kr.source is not None
+    ]
+    proc, url = start_simulator(flavor, size, latency)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
+    try:
+        db_url = f"sqlite:///{tmp / 'bench.db'}"
+        engine = make_engine(db_url)
+        upgrade(engine)
+        with session_scope(engine) as session:
+            apply_plan(session, make_plan(session, okrs), actor="bench")
+        engine.dispose()
+        env = os.environ | {"OKR_JIRA_DATABASE_URL": db_url, "OKR_JIRA_JIRA_URL": url,
+                            "OKR_JIRA_JIRA_FLAVOR": "auto"} | CREDS[flavor]  # fmt: skip
+        env.pop("OKR_JIRA_CONFIG", None)
+        print(f"flavor={flavor} size={size} issues={len(sim.issues)} KRs={kr_count} "
+              f"latency={latency:g} ms page={PAGE[flavor]}")  # fmt: skip
+        rows = []
+        for name, cmd, before_run in (
+            ("sync --full", [OKR_JIRA, "sync", "--full"], None),
+            ("incremental, nothing changed", [OKR_JIRA, "sync"], None),
+            ("incremental, 10 changed", [OKR_JIRA, "sync"], lambda: change_ten_issues(url, sim)),
+        ):
+            if before_run:
+                before_run()
+            sent = sim_total(url)
+            r = run_child(cmd, env)
+            if r["rc"] != 0:
+                raise SystemExit(f"{name} failed: {r['err'] or r['out']}")
+            nums = summary_numbers(r["out"])
+            rows.append((name, sim_total(url) - sent, nums, r))
+        jql_file = tmp / "jql.json"
+        jql_file.write_text(json.dumps(jqls))
+        sent = sim_total(url)
+        r = run_child([sys.executable, __file__, "--naive", url, flavor, str(jql_file)], env)
+        if r["rc"] != 0:
+            raise SystemExit(f"naive baseline failed: {r['err']}")
+        rows.append(("naive: one search per KR", sim_total(url) - sent,
+                     {"issues": json.loads(r["out"])["issues"], "requests": -1,
+                      "krs_changed": -1}, r))  # fmt: skip
+        print(f"{'run':<32}{'requests':>9}{'issues':>9}{'wall s':>9}{'cpu s':>8}{'peak MB':>9}")
+        for name, sent_n, nums, r in rows:
+            print(f"{name:<32}{sent_n:>9}{nums['issues']:>9}{r['wall']:>9.2f}{r['cpu']:>8.2f}"
+                  f"{r['rss_mb']:>9.0f}")  # fmt: skip
+        full = rows[0]
+        union = full[2]["issues"]
+        needed = math.ceil(union / PAGE[flavor])
+        print(
+            f"full sync: {full[1]} requests for {union} issues; strictly needed "
+            f"ceil({union}/{PAGE[flavor]}) = {needed}; ratio {full[1] / needed:.2f} (target <= 1.1)"
+        )
+        print(f"incremental, nothing changed: {rows[1][1]} requests (target <= 2)")
+        print(f"incremental, 10 changed: {rows[2][1]} requests (target <= 5)")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def bench_large_memory(flavor: Flavor) -> None:
+    from okr_jira.apply import apply_plan, make_plan
+    from okr_jira.storage.db import make_engine, session_scope, upgrade
+
+    sim = generate("large", flavor=flavor)
+    okrs = make_okrs(sim)
+    del sim
+    proc, url = start_simulator(flavor, "large", 0)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-sync-large-"))
+    try:
+        db_url = f"sqlite:///{tmp / 'bench.db'}"
+        engine = make_engine(db_url)
+        upgrade(engine)
+        with session_scope(engine) as session:
+            apply_plan(session, make_plan(session, okrs), actor="bench")
+        engine.dispose()
+        env = (
+            os.environ | {"OKR_JIRA_DATABASE_URL": db_url, "OKR_JIRA_JIRA_URL": url} | CREDS[flavor]
+        )
+        r = run_child([OKR_JIRA, "sync", "--full"], env)
+        if r["rc"] != 0:
+            raise SystemExit(f"large full sync failed: {r['err']}")
+        nums = summary_numbers(r["out"])
+        print(f"large ({flavor}): full sync read {nums['issues']} issues in {nums['requests']} "
+              f"requests, wall {r['wall']:.1f} s, cpu {r['cpu']:.1f} s, "
+              f"peak RSS {r['rss_mb']:.0f} MB (target < 500 MB)")  # fmt: skip
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--naive":
+        naive(*sys.argv[2:5])
+        return
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--flavor", choices=("cloud", "datacenter"), default="cloud")
+    parser.add_argument("--size", choices=("small", "medium", "large"), default="medium")
+    parser.add_argument("--latency-ms", type=float, default=30.0)
+    parser.add_argument("--large", action="store_true", help="also the large-dataset memory run")
+    args = parser.parse_args()
+    bench(args.flavor, args.size, args.latency_ms)
+    if args.large:
+        bench_large_memory(args.flavor)
+
+
+if __name__ == "__main__":
+    main()
