@@ -99,9 +99,11 @@ def evaluate_cycle(
         if frozen_at is not None:
             # A reviewed cycle shows its frozen final scores, whatever Jira does later.
             until = min(until, frozen_at)
-        rows = repo.progress_as_of(
-            session=session, kind="kr", subjects=[k.key for k in krs], until=until
-        )
+        subjects = [k.key for k in krs]
+        if frozen_at is not None and day >= the_cycle.end:
+            rows = repo.final_progress(session=session, kind="kr", subjects=subjects)
+        else:
+            rows = repo.progress_as_of(session=session, kind="kr", subjects=subjects, until=until)
         states = {
             kr.key: KrProgress(
                 key=kr.key,

@@ -11,6 +11,7 @@ workers never apply the same issue at once); on SQLite one worker takes the writ
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import threading
@@ -19,7 +20,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, bindparam, func, text, update
+from sqlalchemy import Connection, Engine, bindparam, func, text, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
@@ -65,25 +67,56 @@ def store_event(
     event_ts: int | None = None,
 ) -> bool:
     """Commit one raw event; False when this delivery id is already stored (a Jira retry)."""
-    insert = sqlite.insert if is_sqlite(engine) else postgresql.insert
-    stmt = (
-        insert(WebhookEventRow.__table__)  # type: ignore[attr-defined]
-        .values(
-            delivery_id=delivery_id,
-            received_at=utcnow(),
-            event_type=event_type,
-            issue_key=issue_key,
-            issue_id=issue_id,
-            event_ts=event_ts,
-            body=body,
-            status=PENDING,
-            attempts=0,
-        )
-        .on_conflict_do_nothing(index_elements=["delivery_id"])
-        .returning(WebhookEventRow.__table__.c.id)  # type: ignore[attr-defined]
+    values = {
+        "delivery_id": delivery_id, "received_at": utcnow(), "event_type": event_type,
+        "issue_key": issue_key, "issue_id": issue_id, "event_ts": event_ts, "body": body,
+        "status": PENDING, "attempts": 0,
+    }  # fmt: skip
+    stmt = _insert_statement(engine.dialect.name)
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            created = _sqlite_insert(conn, stmt, values)
+        else:
+            created = conn.execute(stmt, values).first() is not None
+        conn.commit()
+    return created
+
+
+def _sqlite_insert(conn: Connection, stmt: Any, values: dict[str, Any]) -> bool:
+    """Insert, waiting for SQLite's write lock by polling every half millisecond.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10, ... up to 100 ms between tries, so a receiver
+    that finds the lock taken (by the worker, or the other gunicorn worker) oversleeps by up to
+    that much after it is free. The engine's busy timeout still bounds the wait.
+    """
+    # PRAGMAs straight on the driver connection: through SQLAlchemy they cost more than the insert.
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    saved = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
+    raw.execute("PRAGMA busy_timeout = 0")
+    deadline = time.monotonic() + saved / 1000
+    try:
+        while True:
+            try:
+                return conn.execute(stmt, values).first() is not None
+            except OperationalError as exc:
+                if "locked" not in str(exc.orig) or time.monotonic() > deadline:
+                    raise
+                conn.rollback()
+                time.sleep(0.0005)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {saved}")
+
+
+@functools.cache
+def _insert_statement(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once: the receiver's hot path only
+    binds values (SQLAlchemy caches the compiled form)."""
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    table = WebhookEventRow.__table__  # type: ignore[attr-defined]
+    return (
+        insert(table).on_conflict_do_nothing(index_elements=["delivery_id"]).returning(table.c.id)
     )
-    with engine.begin() as conn:
-        return conn.execute(stmt).first() is not None
 
 
 # --- applying ------------------------------------------------------------------------------------
@@ -157,7 +190,7 @@ def stored_field_map(*, session: Session) -> FieldMap:
 def process_batch(
     *,
     engine: Engine,
-    limit: int = 200,
+    limit: int = 1000,
     fields: FieldMap | None = None,
     remote_match: RemoteMatch | None = None,
     apply: ApplyChanges | None = None,
@@ -186,7 +219,7 @@ def process_batch(
 def drain(
     *,
     engine: Engine,
-    batch_size: int = 200,
+    batch_size: int = 1000,
     fields: FieldMap | None = None,
     remote_match: RemoteMatch | None = None,
     apply: ApplyChanges | None = None,
@@ -208,18 +241,26 @@ def run_worker(
     *,
     engine: Engine,
     stop: threading.Event,
-    batch_size: int = 200,
+    batch_size: int = 1000,
     max_idle_seconds: float = 2.0,
+    collect_seconds: float = 0.3,
     fields: FieldMap | Callable[[], FieldMap] | None = None,
     remote_match: RemoteMatch | None = None,
     apply: ApplyChanges | None = None,
 ) -> BatchResult:
-    """Apply events until `stop` is set. An empty inbox is polled at once, then less often
-    (up to `max_idle_seconds`), so a burst is applied within milliseconds and idling costs little.
-    A database error keeps the batch pending and is retried after a pause."""
+    """Apply events until `stop` is set.
+
+    After a batch the worker lets events collect for `collect_seconds` before the next one. Each
+    batch has a fixed cost (loading the OKRs, recomputing each affected KR from all its issues)
+    and later events of an issue supersede earlier ones, so fewer, larger batches cost less CPU per
+    event and leave the cores to the receivers. An event thus waits about `collect_seconds` plus
+    one batch. On PostgreSQL a full batch (a backlog) is followed at once; on SQLite the write lock
+    is left free at least as long as the batch held it. An empty inbox is polled less and less
+    often, up to `max_idle_seconds`. A database error keeps the batch pending and is retried
+    after a pause."""
     apply = apply or default_apply()
     total = BatchResult()
-    idle = 0.02
+    idle = collect_seconds
     single_writer = is_sqlite(engine)
     while not stop.is_set():
         started = time.monotonic()
@@ -234,52 +275,66 @@ def run_worker(
             stop.wait(max_idle_seconds)
             continue
         total.add(result)
-        if result.claimed:
-            idle = 0.02
-            if single_writer:
-                # SQLite has one write lock and its busy handler polls: a worker that takes it
-                # back at once starves the receivers. Leave it free as long as we held it.
-                stop.wait(time.monotonic() - started)
+        held = time.monotonic() - started
+        if single_writer and result.claimed:
+            # SQLite has one write lock: whatever the backlog, leave it to the receivers for at
+            # least as long as the batch took, so acknowledging never waits on applying.
+            idle = collect_seconds
+            stop.wait(max(held, collect_seconds))
+        elif result.claimed >= batch_size:
+            idle = collect_seconds  # a backlog: go on
+        elif result.claimed:
+            idle = collect_seconds
+            stop.wait(collect_seconds)
         else:
             stop.wait(idle)
-            idle = min(idle * 2, max_idle_seconds)
+            idle = min(idle * 2, max(max_idle_seconds, collect_seconds))
     return total
 
 
-def _claim(session: Session, limit: int) -> list[WebhookEventRow]:
+_CLAIM_COLUMNS = (
+    WebhookEventRow.__table__.c.id,  # type: ignore[attr-defined]
+    WebhookEventRow.__table__.c.event_type,  # type: ignore[attr-defined]
+    WebhookEventRow.__table__.c.issue_key,  # type: ignore[attr-defined]
+    WebhookEventRow.__table__.c.issue_id,  # type: ignore[attr-defined]
+    WebhookEventRow.__table__.c.event_ts,  # type: ignore[attr-defined]
+    WebhookEventRow.__table__.c.body,  # type: ignore[attr-defined]
+)
+
+
+def _claim(session: Session, limit: int) -> list[_Event]:
+    table = WebhookEventRow.__table__  # type: ignore[attr-defined]
     query = (
-        select(WebhookEventRow)
-        .where(col(WebhookEventRow.status) == PENDING)
-        .order_by(col(WebhookEventRow.id))
+        sa_select(*_CLAIM_COLUMNS)
+        .where(table.c.status == PENDING)
+        .order_by(table.c.id)
         .limit(limit)
     )
-    bind = session.get_bind()
-    if bind.dialect.name == "sqlite":
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
         # One worker on SQLite: reading needs no lock (pysqlite opens no transaction for a
         # SELECT); _apply_rows takes the write lock once the payloads are parsed.
-        return list(session.exec(query))
-    rows = list(session.exec(query.with_for_update(skip_locked=True)))
+        return [_Event(*r) for r in conn.execute(query)]
+    rows = [_Event(*r) for r in conn.execute(query.with_for_update(skip_locked=True))]
     keys = sorted({r.issue_key for r in rows if r.issue_key})
     if not keys:
         return rows
     # One worker per issue at a time: another worker may hold a newer event of the same issue.
     locked = set(
-        session.connection()
-        .execute(
+        conn.execute(
             text(
                 "SELECT k FROM unnest(CAST(:keys AS text[])) AS k "
                 "WHERE pg_try_advisory_xact_lock(hashtext('okr-jira-issue:' || k))"
             ),
             {"keys": keys},
-        )
-        .scalars()
+        ).scalars()
     )
     return [r for r in rows if r.issue_key is None or r.issue_key in locked]
 
 
 def _apply_rows(
     session: Session,
-    rows: list[WebhookEventRow],
+    rows: list[_Event],
     result: BatchResult,
     fields: FieldMap | None,
     remote_match: RemoteMatch | None,
@@ -301,20 +356,21 @@ def _apply_rows(
         # SQLITE_BUSY when a read transaction tries to become a write one.
         session.connection().exec_driver_sql("BEGIN IMMEDIATE")
         # Under the lock: drop events another worker applied since we read them.
-        still = set(
-            session.exec(
-                select(WebhookEventRow.id).where(
-                    col(WebhookEventRow.id).in_([r.id for r in rows]),
-                    col(WebhookEventRow.status) == PENDING,
-                )
+        table = WebhookEventRow.__table__  # type: ignore[attr-defined]
+        ids = [r.id for r in rows]
+        still: set[int] = set()
+        for i in range(0, len(ids), 500):
+            chunk = sa_select(table.c.id).where(
+                table.c.id.in_(ids[i : i + 500]), table.c.status == PENDING
             )
-        )
+            still.update(session.connection().execute(chunk).scalars())
         links = [r for r in links if r.id in still]
         for key, group in list(groups.items()):
             if any(r.id not in still for r in group.events):
                 del groups[key]  # left pending or done: the next batch sees it whole
+    marks: list[dict[str, Any]] = []
     # Issue links do not change any KR's selection (no selector reads links).
-    _mark(session, links, IGNORED, at, "issue links do not change KR scope")
+    _mark(marks, links, IGNORED, "issue links do not change KR scope")
     result.ignored += len(links)
     _check_stored(session, list(groups.values()))
     live = [g for g in groups.values() if g.error is None and g.stale_reason is None]
@@ -337,12 +393,13 @@ def _apply_rows(
             except Exception as one:
                 group.error = f"{type(one).__name__}: {one}"[:2000]
     for group in groups.values():
-        _finish_group(session, group, result, at)
+        _finish_group(marks, group, result)
+    _write_marks(session, marks, at)
 
 
 def _plan_group(group: _IssueGroup, fmap: FieldMap, numbers: dict[str, str]) -> None:
     """Pick the newest event of the issue; the others are superseded by it."""
-    parsed: list[tuple[tuple[Any, ...], WebhookEventRow, IssueSnapshot]] = []
+    parsed: list[tuple[tuple[Any, ...], _Event, IssueSnapshot]] = []
     for row in group.events:
         try:
             issue = json.loads(row.body).get("issue") or {}
@@ -355,7 +412,7 @@ def _plan_group(group: _IssueGroup, fmap: FieldMap, numbers: dict[str, str]) -> 
         updated = snap.updated or _from_ms(row.event_ts) or dt.datetime.min.replace(tzinfo=dt.UTC)
         # A delete carries the issue as it was, with the same `updated` as the last change:
         # on a tie the delete wins, then Jira's event time, then arrival order.
-        version = (updated, row.event_type == DELETED_EVENT, row.event_ts or 0, row.id or 0)
+        version = (updated, row.event_type == DELETED_EVENT, row.event_ts or 0, row.id)
         parsed.append((version, row, snap))
     _, newest, latest = max(parsed, key=lambda item: item[0])
     group.newest = newest
@@ -424,41 +481,46 @@ def _apply_groups(
     return change
 
 
-def _finish_group(
-    session: Session, group: _IssueGroup, result: BatchResult, at: dt.datetime
-) -> None:
+def _finish_group(marks: list[dict[str, Any]], group: _IssueGroup, result: BatchResult) -> None:
     if group.error is not None:
-        _mark(session, group.events, FAILED, at, group.error)
+        _mark(marks, group.events, FAILED, group.error)
         result.failed += len(group.events)
         log.warning("inbox.failed", extra={"issue": group.key, "events": len(group.events)})
         return
     if group.stale_reason is not None:
-        _mark(session, group.events, IGNORED, at, group.stale_reason)
+        _mark(marks, group.events, IGNORED, group.stale_reason)
         result.ignored += len(group.events)
         return
     assert group.newest is not None
     older = [r for r in group.events if r is not group.newest]
-    _mark(session, [group.newest], APPLIED, at, None)
-    _mark(session, older, IGNORED, at, f"superseded by event {group.newest.id}")
+    _mark(marks, [group.newest], APPLIED, None)
+    _mark(marks, older, IGNORED, f"superseded by event {group.newest.id}")
     result.applied += 1
     result.ignored += len(older)
 
 
 def _mark(
-    session: Session,
-    rows: Iterable[WebhookEventRow],
-    status: str,
-    at: dt.datetime,
-    error: str | None,
+    marks: list[dict[str, Any]], rows: Iterable[_Event], status: str, error: str | None
 ) -> None:
-    ids = [r.id for r in rows]
-    if not ids:
+    marks.extend({"eid": r.id, "st": status, "err": error} for r in rows)
+
+
+def _write_marks(session: Session, marks: list[dict[str, Any]], at: dt.datetime) -> None:
+    """Every event's outcome in one executemany (Core: no ORM session to synchronise)."""
+    if not marks:
         return
-    session.execute(
-        update(WebhookEventRow)
-        .where(col(WebhookEventRow.id).in_(ids))
-        .values(status=status, error=error, processed_at=at, attempts=WebhookEventRow.attempts + 1)
+    table = WebhookEventRow.__table__  # type: ignore[attr-defined]
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("eid"))
+        .values(
+            status=bindparam("st"),
+            error=bindparam("err"),
+            processed_at=at,
+            attempts=table.c.attempts + 1,
+        )
     )
+    session.connection().execute(stmt, marks)
 
 
 def _kr_numbers(session: Session, fmap: FieldMap) -> dict[str, str]:

@@ -46,7 +46,8 @@ log = logging.getLogger(__name__)
 
 ROOT = "root"
 ARCHIVE = "archived"
-RESERVED = frozenset({ROOT, ARCHIVE, "review"})
+REVIEW = "review"
+RESERVED = frozenset({ROOT, ARCHIVE, REVIEW})
 PARENT_STATE = "confluence.parent"  # the configured parent page, resolved once and remembered
 CONFIGURED_PARENT = ""  # parent subject of the root page
 ARCHIVE_DEPTH = 10**6  # the archive page is written after every objective page
@@ -253,6 +254,9 @@ class Publisher:
                     content_hash=rendered.content_hash,
                 )
             )
+        review = self._review_page(context)
+        if review is not None:
+            pages.append(review)
         wanted = {page.subject for page in pages}
         stale = [s for s in rows if s not in wanted and s not in RESERVED]
         if stale or ARCHIVE in rows:
@@ -268,6 +272,26 @@ class Publisher:
                 )
             )
         return pages
+
+    def _review_page(self, context: RenderContext) -> PageWork | None:
+        """The end-of-cycle review page, once the cycle is frozen (see okr_jira.review)."""
+        from okr_jira.render.context import review_title
+        from okr_jira.review import review, review_page_body
+
+        with session_scope(self.engine) as session:
+            if repo.cycle_frozen_at(session=session, key=context.cycle.key) is None:
+                return None
+            body = review_page_body(
+                context.cycle.name, review(session=session, cycle=context.cycle.key)
+            )
+        return PageWork(
+            subject=REVIEW,
+            title=review_title(context.cycle),
+            parent=ROOT,
+            depth=1,
+            body=body,
+            content_hash=content_hash(body),
+        )
 
     def _plan(
         self,

@@ -1,20 +1,11 @@
-"""`okr-jira publish`: the OKR tree of a cycle as Confluence pages, or as HTML files with --out.
-
-Registered on the main group by cli.py, which imports this module at its end: so nothing from
-cli.py is imported here at import time (either module may be imported first). ``click.pass_obj``
-hands over the same AppContext `pass_app` does (the group sets it as ``ctx.obj``).
-"""
+"""`okr-jira publish`: the OKR tree of a cycle as Confluence pages, or as HTML files with --out."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import click
 
 from okr_jira.adapters.confluence import ConfluenceAdapter
-
-if TYPE_CHECKING:
-    from okr_jira.cli_support import AppContext
+from okr_jira.cli_support import AppContext, handle_errors, pass_app
 
 
 @click.command("publish")
@@ -28,15 +19,10 @@ if TYPE_CHECKING:
     type=click.Path(file_okay=False),
     help="Write the pages as standalone HTML into DIR instead (no Confluence needed).",
 )
-@click.pass_obj
+@pass_app
+@handle_errors
 def publish(app: AppContext, cycle_key: str | None, dry_run: bool, out_dir: str | None) -> None:
     """Publish the OKR tree as Confluence pages: only what changed is written."""
-    from okr_jira.cli_support import handle_errors
-
-    handle_errors(_publish)(app, cycle_key, dry_run, out_dir)
-
-
-def _publish(app: AppContext, cycle_key: str | None, dry_run: bool, out_dir: str | None) -> None:
     from okr_jira.preview import write_preview
     from okr_jira.publish import context_options, publisher_from_settings
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, func, select
 
+from okr_jira.adapters.jira_fields import epic_clause
 from okr_jira.domain.models import IssueSnapshot, PaceThresholds
 from okr_jira.domain.selectors import source_to_jql
 from okr_jira.evaluate import CycleReport, evaluate_cycle
@@ -67,8 +68,7 @@ def last_sync(session: Session, cycle: str) -> dt.datetime | None:
 
 def _epic_clause(session: Session) -> str:
     facts = repo.get_state(session=session, name=SITE_FACTS)
-    flavor = json.loads(facts).get("flavor") if facts else None
-    return "Epic Link" if flavor == "datacenter" else "parent"
+    return epic_clause(json.loads(facts).get("flavor") if facts else None)
 
 
 def build_context(

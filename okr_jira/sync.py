@@ -20,12 +20,13 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine, insert, update
 from sqlmodel import Session, col, select
 
 from okr_jira.adapters.jira import JiraAdapter, JiraError
-from okr_jira.adapters.jira_fields import FieldMap, parse_issue
+from okr_jira.adapters.jira_fields import FieldMap, epic_clause, parse_issue
 from okr_jira.domain.models import IssueSnapshot, KeyResult, OkrSet
 from okr_jira.domain.selectors import IssueIndex, jql_value, source_to_jql
 from okr_jira.evaluate import evaluate_cycle, record_report
@@ -50,6 +51,7 @@ log = logging.getLogger(__name__)
 WATERMARK = "jira.watermark"
 FIELDS_STATE = "jira.fields"  # the raw /field list, for the webhook worker's FieldMap
 FULL_PENDING = "jira.full_sync_started"
+FACTS_MAX_AGE = dt.timedelta(days=7)  # site facts older than this are read again
 OVERLAP = dt.timedelta(minutes=5)
 KEY_LIST_MAX = 500  # keys in one `key in (...)` clause
 Progress = Callable[[str, int, int | None], None]  # phase, done, total (None: unknown)
@@ -127,7 +129,7 @@ class Syncer:
         """Each KR's JQL. `check`: ask Jira about JQL our parser refuses (else trust the errors
         stored by the last full sync, to keep incremental syncs at a request or two)."""
         known_errors = known_errors or {}
-        epic_clause = "parent" if self.jira.flavor == "cloud" else "Epic Link"
+        epic_field = epic_clause(self.jira.flavor)
         teams = {t.key: t for t in okrs.teams}
         plan = _Plan({}, {}, {}, set())
         for m in self._matchers(okrs):
@@ -145,7 +147,7 @@ class Syncer:
                 jql = source_to_jql(
                     kr.source,
                     scope_projects=team.jira_projects if team else (),
-                    epic_clause=epic_clause,
+                    epic_clause=epic_field,
                 )
             except ValueError as exc:
                 plan.errors[kr.key] = str(exc)
@@ -221,16 +223,10 @@ class Syncer:
         with session_scope(self.engine) as session:
             okrs = repo.load_okrs(session=session)
             repo.set_state(session=session, name=FULL_PENDING, value=now.isoformat())
-        # The site's flavor, fields and time zone are read afresh by every full sync and reused
-        # by incremental ones, which then cost one or two requests.
-        facts = self.jira.site_facts()
-        # Jira's own clock when the read starts: what changes after it, the next sync reads.
-        mark = self.jira.server_time() or now
-        with session_scope(self.engine) as session:
-            repo.set_state(session=session, name=SITE_FACTS, value=json.dumps(facts))
-            repo.set_state(
-                session=session, name=FIELDS_STATE, value=json.dumps(self.jira.raw_fields())
-            )
+        # Jira's clock when the read starts (our clock plus the measured skew): what changes
+        # after it, the next sync reads.
+        facts = self._site_facts(okrs, now)
+        mark = now + dt.timedelta(seconds=float(facts.get("clock_offset") or 0.0))
         fmap = self.jira.fields()
         plan = self._plan(okrs, fmap)
         fields = fmap.request_fields(plan.numbers.values())
@@ -260,6 +256,39 @@ class Syncer:
             self._record_all(session, okrs, now)
         summary.errors = dict(plan.errors)
         return self._finish(summary, before, started)
+
+    def _site_facts(self, okrs: OkrSet, now: dt.datetime) -> dict[str, Any]:
+        """Flavor, fields, time zone and clock skew: read from Jira at most every FACTS_MAX_AGE
+        (or when a KR names a field the stored list lacks), so a nightly full sync spends its
+        requests on issues. Incremental syncs and the webhook worker reuse what is stored."""
+        with session_scope(self.engine) as session:
+            raw = repo.get_state(session=session, name=SITE_FACTS)
+        stored: dict[str, Any] = json.loads(raw) if raw else {}
+        fetched = stored.get("fetched_at")
+        if fetched and "clock_offset" in stored and stored.get("fields"):
+            age = now - dt.datetime.fromisoformat(fetched)
+            if dt.timedelta(0) <= age < FACTS_MAX_AGE:
+                self.jira.use_site_facts(stored)
+                fmap = self.jira.fields()
+                named = [
+                    kr.field
+                    for o in okrs.objectives
+                    for kr in o.key_results
+                    if kr.kind == "field_sum" and kr.field
+                ]
+                if all(fmap.resolve(name) is not None for name in named):
+                    return stored
+                self.jira.forget_site_facts()
+        facts = self.jira.site_facts()
+        server = self.jira.server_time()
+        facts["clock_offset"] = (server - self.clock()).total_seconds() if server else 0.0
+        facts["fetched_at"] = now.isoformat()
+        with session_scope(self.engine) as session:
+            repo.set_state(session=session, name=SITE_FACTS, value=json.dumps(facts))
+            repo.set_state(
+                session=session, name=FIELDS_STATE, value=json.dumps(self.jira.raw_fields())
+            )
+        return facts
 
     def _full_remote(
         self,
@@ -605,10 +634,27 @@ def stored_keys(session: Session) -> Iterable[str]:
     return session.exec(select(IssueSnapshotRow.key))
 
 
+def remote_matcher_for(
+    jira: JiraAdapter, okrs: OkrSet
+) -> Callable[[KeyResult, IssueSnapshot], bool]:
+    """For the webhook worker: a remote matcher over every KR whose JQL only Jira answers."""
+    queries: dict[str, str] = {}
+    for m in compile_matchers(okrs, flavor=jira.flavor):
+        if m.kr.source is None or m.local:
+            continue
+        try:
+            queries[m.kr.key] = source_to_jql(
+                m.kr.source, scope_projects=m.scope_projects, epic_clause=epic_clause(jira.flavor)
+            )
+        except ValueError:
+            continue
+    return remote_matcher(jira, queries)
+
+
 def remote_matcher(
     jira: JiraAdapter, queries: dict[str, str]
 ) -> Callable[[KeyResult, IssueSnapshot], bool]:
-    """For the webhook worker: ask Jira whether one issue matches one KR's JQL."""
+    """Ask Jira whether one issue matches one KR's JQL."""
 
     def ask(kr: KeyResult, issue: IssueSnapshot) -> bool:
         jql = queries.get(kr.key)
@@ -619,4 +665,4 @@ def remote_matcher(
     return ask
 
 
-__all__ = ["KrMatcher", "SyncSummary", "Syncer", "remote_matcher"]
+__all__ = ["KrMatcher", "SyncSummary", "Syncer", "remote_matcher", "remote_matcher_for"]

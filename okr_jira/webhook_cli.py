@@ -14,34 +14,21 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from functools import wraps
 from typing import Any, TypeVar
 
 import click
 
-from okr_jira.errors import OkrFileError, OkrJiraError
+from okr_jira.cli_support import handle_errors
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _errors(func: F) -> F:
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (OkrFileError, OkrJiraError) as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
 @click.pass_obj
-@_errors
+@handle_errors
 def serve(app: Any, host: str, port: int) -> None:
     """Serve the webhook receiver (development; production: gunicorn "webhooks:create_app()")."""
     from webhooks import create_app
@@ -52,44 +39,24 @@ def serve(app: Any, host: str, port: int) -> None:
 
 def _jira_helpers(app: Any) -> tuple[Any, Any]:
     """(fields, remote_match) from the configured Jira, or (None, None) without one."""
-    s = app.settings
-    if not s.jira_url:
+    if not app.settings.jira_url:
         return None, None
-    from okr_jira.adapters.http import RetryPolicy
-    from okr_jira.adapters.jira import JiraAdapter
-    from okr_jira.domain.selectors import source_to_jql
-    from okr_jira.scope import compile_matchers
+    from okr_jira.factory import make_jira
     from okr_jira.storage import repo
     from okr_jira.storage.db import session_scope
-    from okr_jira.sync import remote_matcher
+    from okr_jira.sync import remote_matcher_for
 
-    jira = JiraAdapter(
-        s.jira_url,
-        user=s.jira_user,
-        token=s.jira_token.get_secret_value() if s.jira_token else None,
-        flavor=s.jira_flavor,
-        policy=RetryPolicy(timeout=s.http_timeout_seconds, max_retries=s.http_max_retries),
-    )
+    jira = make_jira(app.settings)
     with session_scope(app.engine()) as session:
         okrs = repo.load_okrs(session=session)
-    epic_clause = "parent" if jira.flavor == "cloud" else '"Epic Link"'
-    queries: dict[str, str] = {}
-    for m in compile_matchers(okrs):
-        if m.kr.source is not None and not m.local:
-            try:
-                queries[m.kr.key] = source_to_jql(
-                    m.kr.source, scope_projects=m.scope_projects, epic_clause=epic_clause
-                )
-            except ValueError:
-                continue
-    return jira.fields, remote_matcher(jira, queries)
+    return jira.fields, remote_matcher_for(jira, okrs)
 
 
 @click.command()
 @click.option("--once", is_flag=True, help="Apply what is pending, then exit.")
 @click.option("--batch-size", default=200, show_default=True, type=int)
 @click.pass_obj
-@_errors
+@handle_errors
 def worker(app: Any, once: bool, batch_size: int) -> None:
     """Apply webhook events from the inbox to issue snapshots and KR progress."""
     from okr_jira.inbox import drain, run_worker
@@ -122,7 +89,7 @@ def webhooks() -> None:
 @webhooks.command("dead-letters")
 @click.option("--limit", default=100, show_default=True, type=int)
 @click.pass_obj
-@_errors
+@handle_errors
 def dead_letters(app: Any, limit: int) -> None:
     """List events that could not be applied, with their error."""
     from okr_jira.inbox import dead_letters as failed
@@ -145,7 +112,7 @@ def dead_letters(app: Any, limit: int) -> None:
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--all", "retry_all", is_flag=True, help="Retry every dead letter.")
 @click.pass_obj
-@_errors
+@handle_errors
 def retry(app: Any, ids: tuple[int, ...], retry_all: bool) -> None:
     """Queue dead letters (IDS, or --all) to be applied again by the worker."""
     from okr_jira.inbox import retry as requeue
@@ -162,7 +129,7 @@ def retry(app: Any, ids: tuple[int, ...], retry_all: bool) -> None:
 @click.option("--url", "base_url", required=True, help="Public base URL of okr-jira.")
 @click.option("--manual", is_flag=True, help="Only print the manual steps.")
 @click.pass_obj
-@_errors
+@handle_errors
 def register(app: Any, base_url: str, manual: bool) -> None:
     """Register the webhook in Jira, filtered to the mapped projects, or print how to."""
     from okr_jira.adapters.jira import JiraAdapter, JiraError

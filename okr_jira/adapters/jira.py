@@ -183,6 +183,12 @@ class JiraAdapter:
             with contextlib.suppress(zoneinfo.ZoneInfoNotFoundError, ValueError):
                 self._tz = zoneinfo.ZoneInfo(facts["timezone"])
 
+    def forget_site_facts(self) -> None:
+        """Drop cached fields and time zone so the next call asks Jira again."""
+        self._fields = None
+        self._raw_fields = None
+        self._tz = None
+
     def fields(self) -> FieldMap:
         if self._fields is None:
             self._fields = field_map(self.raw_fields())

@@ -24,6 +24,11 @@ BASE_FIELDS = (
 _CATEGORIES = {"new", "indeterminate", "done"}
 
 
+def epic_clause(flavor: str | None) -> str:
+    """The JQL field naming an issue's epic: `parent` on Cloud, Epic Link on Data Center."""
+    return "Epic Link" if flavor == "datacenter" else "parent"
+
+
 @dataclass(frozen=True)
 class FieldMap:
     """The site's field ids for what okr-jira reads."""

@@ -93,6 +93,11 @@ def root_title(cycle: Cycle) -> str:
     return _fit(f"OKRs - {_squash(cycle.name)}", "")
 
 
+def review_title(cycle: Cycle) -> str:
+    """The end-of-cycle review page, under the cycle's root page."""
+    return _fit(f"OKRs - {_squash(cycle.name)} - Review", "")
+
+
 def archive_title(cycle: Cycle) -> str:
     """Where pages of objectives removed from the OKR file are moved to."""
     return _fit(f"OKRs - {_squash(cycle.name)} - Archived", "")

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
+from sqlalchemy import insert as sa_insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
 from okr_jira.domain.models import Cycle, IssueSnapshot, KeyResult, Objective, OkrSet
@@ -19,6 +24,7 @@ from okr_jira.storage.tables import (
     KrIssueLinkRow,
     MappingRow,
     ObjectiveRow,
+    ProgressLatestRow,
     ProgressSnapshotRow,
     SyncStateRow,
     TeamRow,
@@ -145,32 +151,99 @@ def record_progress(
     reason: str = "sync",
     at: dt.datetime | None = None,
 ) -> None:
-    session.add(
-        ProgressSnapshotRow(
-            kind=kind, subject=subject, cycle=cycle, progress=progress, current=current,
-            status=status, issues_total=issues[0], issues_done=issues[1],
-            issues_in_progress=issues[2], reason=reason, taken_at=at or utcnow(),
-        )
-    )  # fmt: skip
+    """Append one point to the progress history and move the subject's latest pointer to it."""
+    taken_at = at or utcnow()
+    conn = session.connection()
+    history_insert, latest_upsert = _progress_statements(conn.dialect.name)
+    snapshot_id = conn.execute(
+        history_insert,
+        {
+            "kind": kind, "subject": subject, "cycle": cycle, "taken_at": taken_at,
+            "progress": progress, "current": current, "status": status,
+            "issues_total": issues[0], "issues_done": issues[1], "issues_in_progress": issues[2],
+            "reason": reason,
+        },
+    ).scalar_one()  # fmt: skip
+    conn.execute(
+        latest_upsert,
+        {"kind": kind, "subject": subject, "snapshot_id": snapshot_id, "taken_at": taken_at},
+    )
+
+
+@functools.cache
+def _progress_statements(dialect: str) -> tuple[Any, Any]:
+    """INSERT into the history RETURNING id, and the upsert of progress_latest.
+
+    The latest pointer only moves forward (to a larger id), so it is the row progress_as_of
+    would find in the history whatever order concurrent transactions commit in.
+    """
+    history = ProgressSnapshotRow.__table__  # type: ignore[attr-defined]
+    latest = ProgressLatestRow.__table__  # type: ignore[attr-defined]
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    upsert = insert(latest)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[latest.c.kind, latest.c.subject],
+        set_={"snapshot_id": upsert.excluded.snapshot_id, "taken_at": upsert.excluded.taken_at},
+        where=latest.c.snapshot_id < upsert.excluded.snapshot_id,
+    )
+    return sa_insert(history).returning(history.c.id), upsert
 
 
 def progress_as_of(
     *, session: Session, kind: str, subjects: Sequence[str], until: dt.datetime
 ) -> dict[str, ProgressSnapshotRow]:
-    """The last recorded progress of each subject at or before `until`."""
+    """The last recorded progress of each subject at or before `until`.
+
+    The latest point of each subject is a primary-key lookup in progress_latest; only subjects
+    whose latest point is after `until` (a past date) are looked up in the history.
+    """
     if not subjects:
         return {}
+    wanted = list(dict.fromkeys(subjects))
+    out: dict[str, ProgressSnapshotRow] = {}
+    for i in range(0, len(wanted), 500):  # bounded IN lists
+        current = (
+            select(ProgressSnapshotRow)
+            .join(ProgressLatestRow, col(ProgressLatestRow.snapshot_id) == ProgressSnapshotRow.id)
+            .where(
+                col(ProgressLatestRow.kind) == kind,
+                col(ProgressLatestRow.subject).in_(wanted[i : i + 500]),
+            )
+        )
+        out.update({row.subject: row for row in session.exec(current) if row.taken_at <= until})
+    older = [s for s in wanted if s not in out]
+    if not older:
+        return out
     latest = (
         select(ProgressSnapshotRow.subject, func.max(ProgressSnapshotRow.id).label("id"))
         .where(
             col(ProgressSnapshotRow.kind) == kind,
-            col(ProgressSnapshotRow.subject).in_(list(subjects)),
+            col(ProgressSnapshotRow.subject).in_(older),
             col(ProgressSnapshotRow.taken_at) <= until,
         )
         .group_by(col(ProgressSnapshotRow.subject))
         .subquery()
     )
     query = select(ProgressSnapshotRow).join(latest, col(ProgressSnapshotRow.id) == latest.c.id)
+    out.update({row.subject: row for row in session.exec(query)})
+    return out
+
+
+def final_progress(
+    *, session: Session, kind: str, subjects: Sequence[str]
+) -> dict[str, ProgressSnapshotRow]:
+    """The progress frozen by the end-of-cycle review (reason "final") of each subject."""
+    if not subjects:
+        return {}
+    query = (
+        select(ProgressSnapshotRow)
+        .where(
+            col(ProgressSnapshotRow.kind) == kind,
+            col(ProgressSnapshotRow.subject).in_(list(subjects)),
+            col(ProgressSnapshotRow.reason) == "final",
+        )
+        .order_by(col(ProgressSnapshotRow.id))
+    )
     return {row.subject: row for row in session.exec(query)}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -138,6 +138,29 @@ class ProgressSnapshotRow(SQLModel, table=True):
     issues_done: int = 0
     issues_in_progress: int = 0
     reason: str = Field(default="sync", max_length=16)  # sync | daily | weekly | final
+
+
+class ProgressLatestRow(SQLModel, table=True):
+    """The newest progress_snapshot row of each subject, moved forward with every record.
+
+    "Latest progress" is then a primary-key lookup, never a scan of the growing history. Deleting
+    the history row (a KR removed from the OKR file) deletes this pointer with it.
+    """
+
+    __tablename__ = "progress_latest"
+    __table_args__ = (
+        UniqueConstraint("snapshot_id", name="uq_progress_latest_snapshot"),
+        ForeignKeyConstraint(
+            ["snapshot_id"],
+            ["progress_snapshot.id"],
+            name="fk_progress_latest_snapshot",
+            ondelete="CASCADE",
+        ),
+    )
+    kind: str = Field(primary_key=True, max_length=16)
+    subject: str = Field(primary_key=True, max_length=64)
+    snapshot_id: int
+    taken_at: dt.datetime
 
 
 class CheckinRow(SQLModel, table=True):

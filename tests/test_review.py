@@ -1,0 +1,85 @@
+"""The end-of-cycle review: final scores frozen, and a review page under the cycle's root page."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from okr_jira import jobs
+from okr_jira.evaluate import evaluate_cycle
+from okr_jira.settings import load_settings
+from okr_jira.storage.db import session_scope
+from tests import atlassian_host
+from tests.publish_world import CYCLE, World, build_world
+
+cloud_dns = atlassian_host.cloud_dns
+AFTER_THE_CYCLE = dt.datetime(2027, 1, 2, 1, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def world(engine: Engine, tmp_path: Path, cloud_dns: None) -> Iterator[World]:
+    yield from build_world(engine, "cloud", tmp_path)
+
+
+def services(world: World, at: dt.datetime) -> jobs.Services:
+    settings = load_settings(None, database_url=str(world.engine.url))
+    return jobs.Services(settings=settings, engine=world.engine, clock=lambda: at)
+
+
+def objective_progress(world: World) -> dict[str, float]:
+    with session_scope(world.engine) as session:
+        report = evaluate_cycle(session=session, cycle=CYCLE, now=AFTER_THE_CYCLE)
+        return {n.objective.key: n.progress for n in report.all_nodes()}
+
+
+def test_review_freezes_final_scores_once_the_cycle_ended(world: World) -> None:
+    during = jobs.end_of_cycle_review(services(world, dt.datetime(2026, 12, 30, tzinfo=dt.UTC)))
+    assert during == []  # the cycle is still running
+    before = objective_progress(world)
+    assert jobs.end_of_cycle_review(services(world, AFTER_THE_CYCLE)) == [CYCLE]
+    assert jobs.end_of_cycle_review(services(world, AFTER_THE_CYCLE)) == []  # only once
+    # Work that finishes after the cycle closed does not change its final scores.
+    issue = world.open_issue_of("SUP-1.3")
+    world.change_issue(issue.key, status="Done", status_category="done")
+    assert objective_progress(world) == pytest.approx(before)
+
+
+def test_review_page_is_published_under_the_root_with_scores_and_scope_changes(
+    world: World,
+) -> None:
+    world.publish()
+    issue = world.open_issue_of("SUP-1.3")
+    # An issue leaves the KR during the cycle: the review lists that scope change.
+    world.change_issue(issue.key, labels=tuple(lb for lb in issue.labels if lb != "macros"))
+    jobs.end_of_cycle_review(services(world, AFTER_THE_CYCLE))
+    summary = world.publish()
+    assert any("review" in str(item).lower() for item in summary.created), summary.created
+    review = world.page("review")
+    assert review.title == "OKRs - Q4 2026 - Review"
+    assert world.sim.pages[review.parent_id or ""].title == "OKRs - Q4 2026"
+    body = review.body
+    assert "SUP-1.3" in body and "Final score" in body
+    assert f"- {issue.key} left" in body
+    assert 'ac:name="status"' in body
+    again = world.publish()
+    assert again.requests == 0  # an unchanged review page is not written again
+
+
+def test_review_data_is_escaped(world: World) -> None:
+    from okr_jira.review import KrReview, review_page_body
+    from okr_jira.simulator.confluence import storage_format_error
+
+    hostile = '<ac:structured-macro ac:name="html"> ]]> <script>x</script> &'
+    item = KrReview(
+        key="K-1", title=hostile, objective="O-1", final_progress=0.5, final_status="at_risk",
+        weekly=((dt.date(2026, 10, 5), 0.1, "on_track"),),
+        joined=((dt.date(2026, 10, 1), "A-1", False),), left=(),
+    )  # fmt: skip
+    body = review_page_body(hostile, [item, dataclasses.replace(item, key="K-2")])
+    assert storage_format_error(body) is None
+    assert "<script>" not in body and '<ac:structured-macro ac:name="html">' not in body
