@@ -52,9 +52,10 @@ def kr_states(
 ) -> dict[str, KrProgress]:
     """Live progress of `krs` (default: every KR of `okrs`) from stored scope and snapshots."""
     wanted = krs if krs is not None else [kr for o in okrs.objectives for kr in o.key_results]
+    if not wanted:
+        return {}
     keys = [kr.key for kr in wanted]
-    links = repo.open_links(session=session, krs=keys)
-    snaps = repo.snapshots(session=session, keys={k for ks in links.values() for k in ks})
+    scoped = repo.progress_snapshots(session=session, krs=keys)
     checkins = repo.latest_checkins(session=session, krs=keys)
     errors = repo.mapping_errors(session=session)
     unsynced = repo.unresolved_mappings(session=session)
@@ -66,10 +67,9 @@ def kr_states(
                 key=kr.key, progress=0.0, warnings=("not synced from Jira yet",)
             )
             continue
-        issues = [snaps[k] for k in sorted(links.get(kr.key, ())) if k in snaps]
         out[kr.key] = compute_kr_progress(
             kr,
-            issues,
+            scoped.get(kr.key, []),
             manual_current=checkins.get(kr.key),
             field_id=kr.field,
             error=errors.get(kr.key),

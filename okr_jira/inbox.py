@@ -27,7 +27,8 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from okr_jira.adapters.jira_fields import FieldMap, parse_issue
-from okr_jira.domain.models import IssueSnapshot, KeyResult
+from okr_jira.domain.models import IssueSnapshot, KeyResult, OkrSet
+from okr_jira.scope import Decisions, ScopeRules, decide_scope, load_rules
 from okr_jira.storage import repo
 from okr_jira.storage.db import is_sqlite
 from okr_jira.storage.tables import IssueSnapshotRow, WebhookEventRow, utcnow
@@ -50,6 +51,8 @@ class ApplyChanges(Protocol):
         deleted_keys: Sequence[str] = (),
         remote_match: RemoteMatch | None = None,
         now: dt.datetime | None = None,
+        rules: ScopeRules | None = None,
+        decided: Decisions | None = None,
     ) -> Any: ...
 
 
@@ -162,6 +165,7 @@ class _IssueGroup:
     newest: _Event | None = None
     stale_reason: str | None = None
     error: str | None = None
+    stored_jira_id: str | None = None  # the Jira id on the stored snapshot, if any
 
 
 def default_apply() -> ApplyChanges:
@@ -343,7 +347,9 @@ def _apply_rows(
 ) -> None:
     at = now or utcnow()
     fmap = fields if fields is not None else stored_field_map(session=session)
-    numbers = _kr_numbers(session, fmap)
+    # What only the OKR file decides is read before the write lock, like the payloads' parsing.
+    rules = load_rules(session=session)
+    numbers = _kr_numbers(rules.okrs, fmap)
     groups: dict[str, _IssueGroup] = {}
     links = [row for row in rows if row.issue_key is None]
     for row in rows:
@@ -351,6 +357,12 @@ def _apply_rows(
             groups.setdefault(row.issue_key, _IssueGroup(row.issue_key, [])).events.append(row)
     for group in groups.values():
         _plan_group(group, fmap, numbers)  # the CPU-heavy part, before any write lock
+    decided = decide_scope(
+        rules.matchers,
+        [g.snapshot for g in groups.values() if g.snapshot is not None and not g.deleted],
+        now=at,
+        remote=remote_match,
+    )
     if session.get_bind().dialect.name == "sqlite":
         # Writing starts here. BEGIN IMMEDIATE waits for the lock instead of failing with
         # SQLITE_BUSY when a read transaction tries to become a write one.
@@ -376,7 +388,7 @@ def _apply_rows(
     live = [g for g in groups.values() if g.error is None and g.stale_reason is None]
     try:
         with session.begin_nested():
-            change = _apply_groups(session, live, remote_match, apply, at)
+            change = _apply_groups(session, live, remote_match, apply, at, rules, decided)
         result.krs |= set(getattr(change, "krs", ()) or ())
     except OperationalError:
         raise
@@ -386,7 +398,9 @@ def _apply_rows(
         for group in live:
             try:
                 with session.begin_nested():
-                    change = _apply_groups(session, [group], remote_match, apply, at)
+                    change = _apply_groups(
+                        session, [group], remote_match, apply, at, rules, decided
+                    )
                 result.krs |= set(getattr(change, "krs", ()) or ())
             except OperationalError:
                 raise
@@ -426,11 +440,16 @@ def _check_stored(session: Session, groups: list[_IssueGroup]) -> None:
     ids = {g.newest.issue_id: g for g in groups if g.newest is not None and g.newest.issue_id}
     if not keys:
         return
-    stored: dict[str, tuple[dt.datetime | None, bool]] = {}
-    query = select(IssueSnapshotRow.key, IssueSnapshotRow.updated, IssueSnapshotRow.deleted)
+    stored: dict[str, tuple[dt.datetime | None, bool, str | None]] = {}
+    query = select(
+        IssueSnapshotRow.key,
+        IssueSnapshotRow.updated,
+        IssueSnapshotRow.deleted,
+        IssueSnapshotRow.jira_id,
+    )
     for i in range(0, len(keys), 500):
         chunk = query.where(col(IssueSnapshotRow.key).in_(keys[i : i + 500]))
-        stored.update({k: (u, d) for k, u, d in session.exec(chunk)})
+        stored.update({k: (u, d, j) for k, u, d, j in session.exec(chunk)})
     if ids:
         moved = select(IssueSnapshotRow.key, IssueSnapshotRow.jira_id).where(
             col(IssueSnapshotRow.jira_id).in_(list(ids)), col(IssueSnapshotRow.deleted).is_(False)
@@ -441,7 +460,7 @@ def _check_stored(session: Session, groups: list[_IssueGroup]) -> None:
                 group.moved_from.append(old_key)
     for group in groups:
         assert group.snapshot is not None
-        updated, deleted = stored.get(group.key, (None, False))
+        updated, deleted, group.stored_jira_id = stored.get(group.key, (None, False, None))
         new = group.snapshot.updated
         if updated is None or new is None:
             continue
@@ -456,6 +475,8 @@ def _apply_groups(
     remote_match: RemoteMatch | None,
     apply: ApplyChanges,
     at: dt.datetime,
+    rules: ScopeRules,
+    decided: Decisions,
 ) -> Any:
     snapshots = [g.snapshot for g in groups if not g.deleted and g.snapshot is not None]
     deleted = [g.key for g in groups if g.deleted]
@@ -464,14 +485,17 @@ def _apply_groups(
         return None
     change = apply(
         session=session, snapshots=snapshots, deleted_keys=deleted, remote_match=remote_match,
-        now=at,
+        now=at, rules=rules, decided=decided,
     )  # fmt: skip
     # IssueSnapshot has no Jira id; keep it on the row so a moved issue (new key, same id) is
     # recognised and its old key leaves every KR.
     ids = [
         {"k": g.key, "i": g.newest.issue_id}
         for g in groups
-        if not g.deleted and g.newest is not None and g.newest.issue_id
+        if not g.deleted
+        and g.newest is not None
+        and g.newest.issue_id
+        and g.newest.issue_id != g.stored_jira_id
     ]
     if ids:
         table = IssueSnapshotRow.__table__  # type: ignore[attr-defined]
@@ -523,10 +547,10 @@ def _write_marks(session: Session, marks: list[dict[str, Any]], at: dt.datetime)
     session.connection().execute(stmt, marks)
 
 
-def _kr_numbers(session: Session, fmap: FieldMap) -> dict[str, str]:
+def _kr_numbers(okrs: OkrSet, fmap: FieldMap) -> dict[str, str]:
     """Field names field_sum KRs use -> field ids, as the sync stores them in snapshots."""
     out: dict[str, str] = {}
-    for objective in repo.load_okrs(session=session).objectives:
+    for objective in okrs.objectives:
         for kr in objective.key_results:
             if kr.kind == "field_sum" and kr.field:
                 out[kr.field] = fmap.resolve(kr.field) or kr.field

@@ -77,6 +77,33 @@ def publish_due(services: Services) -> bool:
     )
 
 
+def apply_okr_file(services: Services) -> bool:
+    """Apply OKR_JIRA_OKR_FILE (OKRs as code, deployed with the service); True when it changed
+    something. An invalid file is logged with every problem and changes nothing."""
+    from okr_jira.apply import apply_plan, make_plan
+    from okr_jira.errors import OkrFileError
+    from okr_jira.okrfile import load_okr_file
+
+    path = services.settings.okr_file
+    if not path:
+        return False
+    try:
+        okrs = load_okr_file(path)
+    except OkrFileError as exc:
+        log.error(
+            "okrfile.invalid", extra={"file": path, "problems": [str(p) for p in exc.problems]}
+        )
+        return False
+    with session_scope(services.engine) as session:
+        plan = make_plan(session, okrs)
+        if plan.empty:
+            return False
+        apply_plan(session, plan, actor=f"okr-file:{path}")
+    log.info("okrfile.applied", extra={"file": path, "changes": len(plan.changes)})
+    request_publish(services)
+    return True
+
+
 def incremental_sync(services: Services) -> None:
     from okr_jira.sync import Syncer
 

@@ -393,6 +393,12 @@ class Publisher:
             {*summary.created, *summary.updated, *summary.renamed, *summary.moved}
         )
         summary.root_page_id = getattr(rows.get(ROOT), "page_id", None)
+        with session_scope(self.engine) as session:  # read by /metrics
+            repo.set_state(
+                session=session,
+                name="publish.last_duration_seconds",
+                value=f"{summary.seconds:.3f}",
+            )
         return summary
 
     def _write_batch(

@@ -41,6 +41,12 @@ def job_table(services: jobs.Services) -> list[tuple[str, JobFn, Any, dt.timedel
         ("end_of_cycle_review", jobs.end_of_cycle_review,
          CronTrigger(hour=1, minute=0, timezone="UTC"), dt.timedelta(days=1)),
     ]  # fmt: skip
+    if s.okr_file:
+        minutes = s.sync_interval_minutes
+        table.append(
+            ("apply_okr_file", jobs.apply_okr_file,
+             IntervalTrigger(minutes=minutes), dt.timedelta(minutes=minutes))
+        )  # fmt: skip
     if jira:
         minutes = s.sync_interval_minutes
         table += [

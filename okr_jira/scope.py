@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import Table, bindparam
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import select as sa_select
+from sqlalchemy import update as sa_update
+from sqlmodel import Session, select
 
 from okr_jira.domain.models import Cycle, IssueSnapshot, KeyResult, KrProgress, OkrSet
 from okr_jira.domain.rollup import build_tree, iter_nodes
@@ -25,6 +30,8 @@ from okr_jira.storage.tables import IssueSnapshotRow, KrIssueLinkRow, MappingRow
 # Asks Jira whether one issue matches one KR's JQL (for JQL the snapshots cannot answer exactly).
 RemoteMatch = Callable[[KeyResult, IssueSnapshot], bool]
 SITE_FACTS = "jira.site"  # sync state: the site's flavor, fields and time zone (JSON)
+_SNAPSHOTS: Table = IssueSnapshotRow.__table__  # type: ignore[attr-defined]
+_LINKS: Table = KrIssueLinkRow.__table__  # type: ignore[attr-defined]
 
 
 def local_fields(flavor: str | None) -> frozenset[str]:
@@ -168,18 +175,21 @@ def upsert_snapshots(
 ) -> tuple[list[IssueSnapshot], list[str]]:
     """Store snapshots unless older than the stored state or unchanged.
 
-    Returns (applied, stale keys); an unchanged snapshot is in neither.
+    Returns (applied, stale keys); an unchanged snapshot is in neither. Core statements, a few
+    per call whatever the number of issues (the webhook worker holds SQLite's write lock here).
     """
     applied, stale = [], []
     incoming = {s.key: s for s in snapshots}
     if not incoming:
         return [], []
-    stored = {
-        r.key: r
-        for r in session.exec(
-            select(IssueSnapshotRow).where(col(IssueSnapshotRow.key).in_(list(incoming)))
-        )
-    }
+    conn = session.connection()
+    keys = list(incoming)
+    stored: dict[str, Any] = {}
+    for i in range(0, len(keys), 500):
+        chunk = sa_select(_SNAPSHOTS).where(_SNAPSHOTS.c.key.in_(keys[i : i + 500]))
+        stored.update({r.key: r for r in conn.execute(chunk)})
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     for key, snap in incoming.items():
         row = stored.get(key)
         if row is not None and row.updated and snap.updated and snap.updated < row.updated:
@@ -189,33 +199,64 @@ def upsert_snapshots(
         if (
             row is not None
             and not row.deleted
-            and all(getattr(row, name) == value for name, value in values.items())
+            and all(row._mapping[n] == v for n, v in values.items())
         ):
             continue  # re-read in an overlap window: nothing to apply
         if row is None:
-            row = IssueSnapshotRow(**values, seen_at=now)
+            inserts.append({**values, "seen_at": now})
         else:
-            for name, value in values.items():
-                setattr(row, name, value)
-            row.seen_at = now
-        session.add(row)
+            updates.append({**values, "seen_at": now, "old_key": key})
         applied.append(snap)
-    session.flush()
+    if inserts:
+        conn.execute(sa_insert(_SNAPSHOTS), inserts)
+    if updates:
+        names = [n for n in updates[0] if n not in ("key", "old_key")]
+        stmt = (
+            sa_update(_SNAPSHOTS)
+            .where(_SNAPSHOTS.c.key == bindparam("old_key"))
+            .values({n: bindparam(n) for n in names})
+        )
+        conn.execute(stmt, updates)
     return applied, stale
 
 
 def mark_deleted(*, session: Session, keys: Iterable[str], now: dt.datetime) -> list[IssueSnapshot]:
-    out = []
-    for key in keys:
-        row = session.get(IssueSnapshotRow, key)
-        if row is None or row.deleted:
-            continue
-        row.deleted = True
-        row.seen_at = now
-        session.add(row)
-        out.append(codec.snapshot_from_row(row))
-    session.flush()
-    return out
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return []
+    conn = session.connection()
+    out: list[IssueSnapshot] = []
+    for i in range(0, len(wanted), 500):
+        chunk = sa_select(_SNAPSHOTS).where(
+            _SNAPSHOTS.c.key.in_(wanted[i : i + 500]), _SNAPSHOTS.c.deleted.is_(False)
+        )
+        out.extend(replace(codec.snapshot_from_row(r), deleted=True) for r in conn.execute(chunk))
+    if out:
+        conn.execute(
+            sa_update(_SNAPSHOTS)
+            .where(_SNAPSHOTS.c.key == bindparam("old_key"))
+            .values(deleted=True, seen_at=now),
+            [{"old_key": s.key} for s in out],
+        )
+    order = {k: n for n, k in enumerate(wanted)}
+    return sorted(out, key=lambda s: order[s.key])
+
+
+Decisions = dict[str, dict[str, bool | None]]  # issue key -> KR key -> in scope (None: unknown)
+
+
+def decide_scope(
+    matchers: Sequence[KrMatcher],
+    issues: Iterable[IssueSnapshot],
+    *,
+    now: dt.datetime,
+    remote: RemoteMatch | None = None,
+) -> Decisions:
+    """Which KRs each issue belongs in: pure, so the webhook worker runs it before any lock."""
+    return {
+        issue.key: {m.kr.key: m.decide(issue, now=now, remote=remote) for m in matchers}
+        for issue in issues
+    }
 
 
 def relink(
@@ -226,46 +267,65 @@ def relink(
     now: dt.datetime,
     remote: RemoteMatch | None = None,
     reason: str = "sync",
+    decided: Decisions | None = None,
 ) -> ScopeChange:
-    """Open and close links of `issues` so they match every KR's rule."""
+    """Open and close links of `issues` so they match every KR's rule.
+
+    `decided` holds decisions made beforehand (decide_scope) for some of the issues, for the same
+    matchers, `now` and `remote`; the others are decided here.
+    """
     change = ScopeChange()
     if not issues:
         return change
+    conn = session.connection()
     keys = [i.key for i in issues]
-    open_rows: dict[tuple[str, str], KrIssueLinkRow] = {}
+    open_ids: dict[tuple[str, str], int] = {}
     for i in range(0, len(keys), 500):
-        query = select(KrIssueLinkRow).where(
-            col(KrIssueLinkRow.left_at).is_(None),
-            col(KrIssueLinkRow.issue_key).in_(keys[i : i + 500]),
+        query = sa_select(_LINKS.c.id, _LINKS.c.kr, _LINKS.c.issue_key).where(
+            _LINKS.c.left_at.is_(None), _LINKS.c.issue_key.in_(keys[i : i + 500])
         )
-        open_rows.update({(r.kr, r.issue_key): r for r in session.exec(query)})
+        open_ids.update({(kr, key): link_id for link_id, kr, key in conn.execute(query)})
+    joins: list[dict[str, Any]] = []
+    leaves: list[dict[str, Any]] = []
     for issue in issues:
         done = issue.status_category == "done"
+        known = (decided or {}).get(issue.key) if not issue.deleted else None
         for m in matchers:
-            wanted = m.decide(issue, now=now, remote=remote)
-            link = open_rows.get((m.kr.key, issue.key))
+            key = m.kr.key
+            wanted = known[key] if known is not None else m.decide(issue, now=now, remote=remote)
+            link = open_ids.get((key, issue.key))
             if wanted is None:
-                change.unknown.append((m.kr.key, issue.key))
+                change.unknown.append((key, issue.key))
                 continue
             if wanted and link is None:
-                session.add(
-                    KrIssueLinkRow(
-                        kr=m.kr.key, issue_key=issue.key, joined_at=now,
-                        done_when_joined=done, reason=reason,
-                    )
-                )  # fmt: skip
-                change.joined.append((m.kr.key, issue.key))
-                change.krs.add(m.kr.key)
+                joins.append({
+                    "kr": key, "issue_key": issue.key, "joined_at": now,
+                    "done_when_joined": done, "reason": reason,
+                })  # fmt: skip
+                change.joined.append((key, issue.key))
+                change.krs.add(key)
             elif not wanted and link is not None:
-                link.left_at = now
-                link.done_when_left = done
-                link.reason = "deleted" if issue.deleted else reason
-                session.add(link)
-                change.left.append((m.kr.key, issue.key))
-                change.krs.add(m.kr.key)
+                leaves.append({
+                    "link_id": link, "left_at": now, "done_when_left": done,
+                    "reason": "deleted" if issue.deleted else reason,
+                })  # fmt: skip
+                change.left.append((key, issue.key))
+                change.krs.add(key)
             elif link is not None:
-                change.krs.add(m.kr.key)  # still in scope, but its state changed
-    session.flush()
+                change.krs.add(key)  # still in scope, but its state changed
+    if joins:
+        conn.execute(sa_insert(_LINKS), joins)
+    if leaves:
+        stmt = (
+            sa_update(_LINKS)
+            .where(_LINKS.c.id == bindparam("link_id"))
+            .values(
+                left_at=bindparam("left_at"),
+                done_when_left=bindparam("done_when_left"),
+                reason=bindparam("reason"),
+            )
+        )
+        conn.execute(stmt, leaves)
     return change
 
 
@@ -331,6 +391,20 @@ def record_affected(
     return written
 
 
+@dataclass(frozen=True)
+class ScopeRules:
+    """What decides scope, read once per batch: the OKRs and every sourced KR's compiled rule."""
+
+    okrs: OkrSet
+    matchers: list[KrMatcher]
+
+
+def load_rules(*, session: Session) -> ScopeRules:
+    okrs = repo.load_okrs(session=session)
+    errors = {m.kr: m.error for m in session.exec(select(MappingRow)) if m.error is not None}
+    return ScopeRules(okrs, compile_matchers(okrs, errors, flavor=stored_flavor(session)))
+
+
 def apply_issue_changes(
     *,
     session: Session,
@@ -339,21 +413,25 @@ def apply_issue_changes(
     remote_match: RemoteMatch | None = None,
     now: dt.datetime | None = None,
     reason: str = "webhook",
+    rules: ScopeRules | None = None,
+    decided: Decisions | None = None,
 ) -> ScopeChange:
-    """Apply changed and deleted issues: snapshots, scope links, and progress of what they touch."""
+    """Apply changed and deleted issues: snapshots, scope links, and progress of what they touch.
+
+    `rules` and `decided` (decide_scope for the same `now` and `remote_match`) may be computed
+    beforehand, outside the transaction that writes, to keep it short.
+    """
     at = now or utcnow()
-    okrs = repo.load_okrs(session=session)
-    errors = {m.kr: m.error for m in session.exec(select(MappingRow)) if m.error is not None}
-    matchers = compile_matchers(okrs, errors, flavor=stored_flavor(session))
+    rules = rules or load_rules(session=session)
     applied, stale = upsert_snapshots(session=session, snapshots=snapshots, now=at)
     gone = mark_deleted(session=session, keys=deleted_keys, now=at)
     change = relink(
-        session=session, matchers=matchers, issues=[*applied, *gone], now=at,
-        remote=remote_match, reason=reason,
+        session=session, matchers=rules.matchers, issues=[*applied, *gone], now=at,
+        remote=remote_match, reason=reason, decided=decided,
     )  # fmt: skip
     change.stale = stale
     change.recorded = record_affected(
-        session=session, okrs=okrs, krs=change.krs, now=at, reason=reason
+        session=session, okrs=rules.okrs, krs=change.krs, now=at, reason=reason
     )
     return change
 

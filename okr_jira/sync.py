@@ -615,6 +615,11 @@ class Syncer:
         summary.retries = after["retries"] - before["retries"]
         summary.throttled = after["throttled"] - before["throttled"]
         summary.seconds = time.monotonic() - started
+        job = "sync_full" if summary.mode.startswith("full") else "sync_incremental"
+        with session_scope(self.engine) as session:
+            repo.set_state(
+                session=session, name=f"{job}.last_duration_seconds", value=f"{summary.seconds:.3f}"
+            )
         log.info("sync.done", extra={"mode": summary.mode, "requests": summary.requests})
         return summary
 

@@ -54,7 +54,7 @@ def _jira_helpers(app: Any) -> tuple[Any, Any]:
 
 @click.command()
 @click.option("--once", is_flag=True, help="Apply what is pending, then exit.")
-@click.option("--batch-size", default=200, show_default=True, type=int)
+@click.option("--batch-size", default=1000, show_default=True, type=int)
 @click.pass_obj
 @handle_errors
 def worker(app: Any, once: bool, batch_size: int) -> None:

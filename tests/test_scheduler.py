@@ -208,3 +208,21 @@ def test_scheduler_command_stops_on_sigterm(db_env: str, engine: Engine) -> None
 
 def test_make_engine_accepts_the_test_url(database_url: str) -> None:
     make_engine(database_url).dispose()
+
+
+def test_okr_file_job_applies_once_and_refuses_an_invalid_file(
+    engine: Engine, tmp_path: Path
+) -> None:
+    okr_file = tmp_path / "okrs.yaml"
+    okr_file.write_text(EXAMPLE_OKRS.read_text())
+    clock = Clock(dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC))
+    svc = services(engine, clock, okr_file=str(okr_file))
+    assert jobs.apply_okr_file(svc) is True
+    assert jobs.apply_okr_file(svc) is False  # idempotent
+    assert jobs.publish_due(svc) is False and jobs.last_run(svc, "publish") is None
+    okr_file.write_text(EXAMPLE_OKRS.read_text().replace("weight: 2\n", "weight: -2\n"))
+    assert jobs.apply_okr_file(svc) is False  # invalid: nothing changes
+    with Session(engine) as s:
+        from okr_jira.storage.tables import KeyResultRow
+
+        assert s.get(KeyResultRow, "SUP-1.2").weight == 2  # type: ignore[union-attr]

@@ -6,6 +6,8 @@ import dataclasses
 import json
 from typing import Any
 
+from sqlalchemy import Row
+
 from okr_jira.domain.models import (
     Cycle,
     IssueSnapshot,
@@ -91,7 +93,8 @@ def objective_from_row(row: ObjectiveRow, krs: tuple[KeyResult, ...]) -> Objecti
     )
 
 
-def snapshot_from_row(row: IssueSnapshotRow) -> IssueSnapshot:
+def snapshot_from_row(row: IssueSnapshotRow | Row[Any]) -> IssueSnapshot:
+    """An ORM row or a Core row with every issue_snapshot column."""
     return IssueSnapshot(
         key=row.key,
         project=row.project,
@@ -100,18 +103,27 @@ def snapshot_from_row(row: IssueSnapshotRow) -> IssueSnapshot:
         status_category=row.status_category,  # type: ignore[arg-type]
         summary=row.summary,
         priority=row.priority,
-        labels=tuple(json.loads(row.labels)),
-        components=tuple(json.loads(row.components)),
-        fix_versions=tuple(json.loads(row.fix_versions)),
+        labels=_strings(row.labels),
+        components=_strings(row.components),
+        fix_versions=_strings(row.fix_versions),
         epic=row.epic,
         story_points=row.story_points,
         estimate_seconds=row.estimate_seconds,
-        numbers=tuple(sorted(json.loads(row.numbers).items())),
+        numbers=numbers_from_json(row.numbers),
         created=row.created,
         updated=row.updated,
         resolved=row.resolved,
         deleted=row.deleted,
     )
+
+
+def numbers_from_json(text: str) -> tuple[tuple[str, float], ...]:
+    # Most issues have none: skip the JSON parser for the empty object.
+    return () if text == "{}" else tuple(sorted(json.loads(text).items()))
+
+
+def _strings(text: str) -> tuple[str, ...]:
+    return () if text == "[]" else tuple(json.loads(text))
 
 
 def snapshot_values(snap: IssueSnapshot) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import insert as sa_insert
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
@@ -98,17 +99,62 @@ def open_links(*, session: Session, krs: Iterable[str] | None = None) -> dict[st
 
 
 def snapshots(*, session: Session, keys: Iterable[str] | None = None) -> dict[str, IssueSnapshot]:
-    query = select(IssueSnapshotRow)
-    if keys is not None:
-        wanted = list(keys)
-        if not wanted:
-            return {}
-        out: dict[str, IssueSnapshot] = {}
-        for i in range(0, len(wanted), 500):  # bounded IN lists
-            chunk = query.where(col(IssueSnapshotRow.key).in_(wanted[i : i + 500]))
-            out.update({r.key: codec.snapshot_from_row(r) for r in session.exec(chunk)})
-        return out
-    return {r.key: codec.snapshot_from_row(r) for r in session.exec(query)}
+    # Core rows: building ORM objects cost more than the query for a few hundred issues.
+    table = IssueSnapshotRow.__table__  # type: ignore[attr-defined]
+    conn = session.connection()
+    query = sa_select(table)
+    if keys is None:
+        return {r.key: codec.snapshot_from_row(r) for r in conn.execute(query)}
+    wanted = list(keys)
+    out: dict[str, IssueSnapshot] = {}
+    for i in range(0, len(wanted), 500):  # bounded IN lists
+        chunk = query.where(table.c.key.in_(wanted[i : i + 500]))
+        out.update({r.key: codec.snapshot_from_row(r) for r in conn.execute(chunk)})
+    return out
+
+
+def progress_snapshots(*, session: Session, krs: Sequence[str]) -> dict[str, list[IssueSnapshot]]:
+    """KR key -> the snapshots of the issues in its scope, by issue key, in one query.
+
+    Only what progress reads is loaded (status category, weights, numeric fields, deleted):
+    labels, components, fix versions, summary, priority, epic and dates are left empty. For
+    computing progress only; `snapshots` gives whole ones.
+    """
+    if not krs:
+        return {}
+    snap = IssueSnapshotRow.__table__  # type: ignore[attr-defined]
+    link = KrIssueLinkRow.__table__  # type: ignore[attr-defined]
+    query = (
+        sa_select(
+            link.c.kr,
+            snap.c.key,
+            snap.c.project,
+            snap.c.issue_type,
+            snap.c.status,
+            snap.c.status_category,
+            snap.c.story_points,
+            snap.c.estimate_seconds,
+            snap.c.numbers,
+            snap.c.deleted,
+        )
+        .join(snap, snap.c.key == link.c.issue_key)
+        .where(link.c.left_at.is_(None), link.c.kr.in_(list(krs)))
+    )
+    found: dict[str, dict[str, IssueSnapshot]] = defaultdict(dict)
+    for row in session.connection().execute(query):
+        found[row.kr][row.key] = IssueSnapshot(
+            key=row.key,
+            project=row.project,
+            issue_type=row.issue_type,
+            status=row.status,
+            status_category=row.status_category,
+            story_points=row.story_points,
+            estimate_seconds=row.estimate_seconds,
+            numbers=codec.numbers_from_json(row.numbers),
+            deleted=row.deleted,
+        )
+    # Code point order on every database (collations differ), as kr_states always used.
+    return {kr: [issues[k] for k in sorted(issues)] for kr, issues in found.items()}
 
 
 def latest_checkins(*, session: Session, krs: Iterable[str] | None = None) -> dict[str, float]:
