@@ -76,13 +76,15 @@ def store_event(
         "status": PENDING, "attempts": 0,
     }  # fmt: skip
     stmt = _insert_statement(engine.dialect.name)
-    with engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
             created = _sqlite_insert(conn, stmt, values)
-        else:
-            created = conn.execute(stmt, values).first() is not None
-        conn.commit()
-    return created
+            conn.commit()
+        return created
+    # One statement in autocommit mode: one round trip instead of BEGIN, INSERT and COMMIT, and
+    # as durable when it returns (synchronous_commit stays on), so still before the 2xx.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        return conn.execute(stmt, values).first() is not None
 
 
 def _sqlite_insert(conn: Connection, stmt: Any, values: dict[str, Any]) -> bool:
@@ -199,15 +201,32 @@ def process_batch(
     remote_match: RemoteMatch | None = None,
     apply: ApplyChanges | None = None,
     now: dt.datetime | None = None,
+    chunk_issues: int | None = None,
+    between_chunks: Callable[[float], object] | None = None,
 ) -> BatchResult:
-    """Claim up to `limit` pending events and apply them in one transaction."""
+    """Claim up to `limit` pending events and apply them.
+
+    One transaction, except on SQLite with `chunk_issues`: the batch is parsed and decided first,
+    then written `chunk_issues` issues per transaction (each marks its own events, so a crash
+    between two leaves only the rest pending), calling `between_chunks(seconds the last one held
+    the write lock)` in between so receivers get the lock back.
+    """
     apply = apply or default_apply()
     with Session(engine, expire_on_commit=False) as session:
         try:
             rows = _claim(session, limit)
             result = BatchResult(claimed=len(rows))
             if rows:
-                _apply_rows(session, rows, result, fields, remote_match, apply, now)
+                plan = _plan_rows(session, rows, fields, remote_match, now)
+                parts = plan.parts(chunk_issues if is_sqlite(engine) else None)
+                held = 0.0
+                for n, (links, groups) in enumerate(parts):
+                    if n and between_chunks is not None:
+                        between_chunks(held)
+                    started = time.monotonic()
+                    _apply_part(session, plan, links, groups, result, remote_match, apply)
+                    session.commit()
+                    held = time.monotonic() - started
             session.commit()
         except BaseException:
             session.rollback()
@@ -228,13 +247,17 @@ def drain(
     remote_match: RemoteMatch | None = None,
     apply: ApplyChanges | None = None,
     now: dt.datetime | None = None,
+    chunk_issues: int | None = None,
+    between_chunks: Callable[[float], object] | None = None,
 ) -> BatchResult:
-    """Apply batches until the inbox has nothing pending (for `run`, tests and the CLI)."""
+    """Apply batches until the inbox has nothing pending (for `run`, tests and the CLI).
+
+    `chunk_issues` and `between_chunks` as for process_batch (receivers running on SQLite)."""
     total = BatchResult()
     while True:
         result = process_batch(
             engine=engine, limit=batch_size, fields=fields, remote_match=remote_match,
-            apply=apply, now=now,
+            apply=apply, now=now, chunk_issues=chunk_issues, between_chunks=between_chunks,
         )  # fmt: skip
         total.add(result)
         if result.claimed == 0:
@@ -251,6 +274,7 @@ def run_worker(
     fields: FieldMap | Callable[[], FieldMap] | None = None,
     remote_match: RemoteMatch | None = None,
     apply: ApplyChanges | None = None,
+    chunk_issues: int = 24,
 ) -> BatchResult:
     """Apply events until `stop` is set.
 
@@ -258,33 +282,37 @@ def run_worker(
     batch has a fixed cost (loading the OKRs, recomputing each affected KR from all its issues)
     and later events of an issue supersede earlier ones, so fewer, larger batches cost less CPU per
     event and leave the cores to the receivers. An event thus waits about `collect_seconds` plus
-    one batch. On PostgreSQL a full batch (a backlog) is followed at once; on SQLite the write lock
-    is left free at least as long as the batch held it. An empty inbox is polled less and less
+    one batch. On PostgreSQL a full batch (a backlog) is followed at once. On SQLite a batch is
+    written `chunk_issues` issues per transaction, and the write lock is left free between two
+    at least as long as the last one held it, so a receiver waits one short chunk at most; after
+    the batch, `collect_seconds` again. An empty inbox is polled less and less
     often, up to `max_idle_seconds`. A database error keeps the batch pending and is retried
     after a pause."""
     apply = apply or default_apply()
     total = BatchResult()
     idle = collect_seconds
     single_writer = is_sqlite(engine)
+
+    def share_lock(held: float) -> None:
+        stop.wait(max(held, 0.002))
+
     while not stop.is_set():
-        started = time.monotonic()
         try:
             fmap = fields() if callable(fields) else fields
             result = process_batch(
                 engine=engine, limit=batch_size, fields=fmap, remote_match=remote_match,
-                apply=apply,
+                apply=apply, chunk_issues=chunk_issues, between_chunks=share_lock,
             )  # fmt: skip
         except OperationalError as exc:
             log.warning("inbox.database_error", extra={"error": type(exc.orig).__name__})
             stop.wait(max_idle_seconds)
             continue
         total.add(result)
-        held = time.monotonic() - started
         if single_writer and result.claimed:
-            # SQLite has one write lock: whatever the backlog, leave it to the receivers for at
-            # least as long as the batch took, so acknowledging never waits on applying.
+            # SQLite has one write lock: whatever the backlog, pause so that acknowledging
+            # never waits long on applying.
             idle = collect_seconds
-            stop.wait(max(held, collect_seconds))
+            stop.wait(collect_seconds)
         elif result.claimed >= batch_size:
             idle = collect_seconds  # a backlog: go on
         elif result.claimed:
@@ -336,18 +364,44 @@ def _claim(session: Session, limit: int) -> list[_Event]:
     return [r for r in rows if r.issue_key is None or r.issue_key in locked]
 
 
-def _apply_rows(
+@dataclass
+class _Plan:
+    """A claimed batch, parsed and decided before any write: what the write transactions need."""
+
+    at: dt.datetime
+    rules: ScopeRules
+    decided: Decisions
+    links: list[_Event]
+    groups: list[_IssueGroup]
+
+    def parts(self, size: int | None) -> list[tuple[list[_Event], list[_IssueGroup]]]:
+        """(link events, issue groups) per write transaction: all at once, or about `size`
+        issues each. The keys of one Jira issue (a moved issue's old and new key) stay in one
+        part, so a move and the old key's events are applied together, as in one transaction."""
+        if not size or len(self.groups) <= size:
+            return [(self.links, self.groups)]
+        same_issue: dict[str, list[_IssueGroup]] = {}
+        for g in self.groups:
+            jira_id = next((e.issue_id for e in g.events if e.issue_id), None)
+            same_issue.setdefault(jira_id or f"key:{g.key}", []).append(g)
+        chunks: list[list[_IssueGroup]] = [[]]
+        for together in same_issue.values():
+            if len(chunks[-1]) >= size:
+                chunks.append([])
+            chunks[-1].extend(together)
+        return [(self.links if n == 0 else [], chunk) for n, chunk in enumerate(chunks)]
+
+
+def _plan_rows(
     session: Session,
     rows: list[_Event],
-    result: BatchResult,
     fields: FieldMap | None,
     remote_match: RemoteMatch | None,
-    apply: ApplyChanges,
     now: dt.datetime | None,
-) -> None:
+) -> _Plan:
+    """Parse the payloads, read the rules, decide each issue's scope: reads only, no lock."""
     at = now or utcnow()
     fmap = fields if fields is not None else stored_field_map(session=session)
-    # What only the OKR file decides is read before the write lock, like the payloads' parsing.
     rules = load_rules(session=session)
     numbers = _kr_numbers(rules.okrs, fmap)
     groups: dict[str, _IssueGroup] = {}
@@ -356,20 +410,34 @@ def _apply_rows(
         if row.issue_key is not None:
             groups.setdefault(row.issue_key, _IssueGroup(row.issue_key, [])).events.append(row)
     for group in groups.values():
-        _plan_group(group, fmap, numbers)  # the CPU-heavy part, before any write lock
+        _plan_group(group, fmap, numbers)
     decided = decide_scope(
         rules.matchers,
         [g.snapshot for g in groups.values() if g.snapshot is not None and not g.deleted],
         now=at,
         remote=remote_match,
     )
+    return _Plan(at, rules, decided, links, list(groups.values()))
+
+
+def _apply_part(
+    session: Session,
+    plan: _Plan,
+    links: list[_Event],
+    groups: list[_IssueGroup],
+    result: BatchResult,
+    remote_match: RemoteMatch | None,
+    apply: ApplyChanges,
+) -> None:
+    """Write one part of a plan: snapshots, scope, progress and the events' outcomes."""
+    at, rules, decided = plan.at, plan.rules, plan.decided
     if session.get_bind().dialect.name == "sqlite":
         # Writing starts here. BEGIN IMMEDIATE waits for the lock instead of failing with
         # SQLITE_BUSY when a read transaction tries to become a write one.
         session.connection().exec_driver_sql("BEGIN IMMEDIATE")
         # Under the lock: drop events another worker applied since we read them.
         table = WebhookEventRow.__table__  # type: ignore[attr-defined]
-        ids = [r.id for r in rows]
+        ids = [r.id for r in links] + [r.id for g in groups for r in g.events]
         still: set[int] = set()
         for i in range(0, len(ids), 500):
             chunk = sa_select(table.c.id).where(
@@ -377,15 +445,14 @@ def _apply_rows(
             )
             still.update(session.connection().execute(chunk).scalars())
         links = [r for r in links if r.id in still]
-        for key, group in list(groups.items()):
-            if any(r.id not in still for r in group.events):
-                del groups[key]  # left pending or done: the next batch sees it whole
+        # Left pending or done: the next batch sees it whole.
+        groups = [g for g in groups if all(r.id in still for r in g.events)]
     marks: list[dict[str, Any]] = []
     # Issue links do not change any KR's selection (no selector reads links).
     _mark(marks, links, IGNORED, "issue links do not change KR scope")
     result.ignored += len(links)
-    _check_stored(session, list(groups.values()))
-    live = [g for g in groups.values() if g.error is None and g.stale_reason is None]
+    _check_stored(session, groups)
+    live = [g for g in groups if g.error is None and g.stale_reason is None]
     try:
         with session.begin_nested():
             change = _apply_groups(session, live, remote_match, apply, at, rules, decided)
@@ -406,7 +473,7 @@ def _apply_rows(
                 raise
             except Exception as one:
                 group.error = f"{type(one).__name__}: {one}"[:2000]
-    for group in groups.values():
+    for group in groups:
         _finish_group(marks, group, result)
     _write_marks(session, marks, at)
 
@@ -626,6 +693,42 @@ def inbox_stats(*, session: Session, recent: int = 1000) -> InboxStats:
     return InboxStats(by, pending, oldest, delays)
 
 
+def prune_inbox(
+    engine: Engine,
+    older_than: dt.timedelta,
+    *,
+    now: dt.datetime | None = None,
+    batch_size: int = 2000,
+) -> int:
+    """Delete applied and ignored events processed more than `older_than` ago; returns how many.
+
+    Pending and failed events (dead letters) are kept. Deletes go in short transactions of
+    `batch_size` rows, so receivers never wait long for SQLite's write lock. A job function.
+    """
+    cutoff = (now or utcnow()) - older_than
+    table = WebhookEventRow.__table__  # type: ignore[attr-defined]
+    deleted = 0
+    for status in (APPLIED, IGNORED):
+        while True:
+            with engine.begin() as conn:
+                ids = list(
+                    conn.execute(
+                        sa_select(table.c.id)
+                        .where(table.c.status == status, table.c.processed_at < cutoff)
+                        .order_by(table.c.id)
+                        .limit(batch_size)
+                    ).scalars()
+                )
+                if ids:
+                    conn.execute(table.delete().where(table.c.id.in_(ids)))
+            deleted += len(ids)
+            if len(ids) < batch_size:
+                break
+    if deleted:
+        log.info("inbox.pruned", extra={"deleted": deleted})
+    return deleted
+
+
 def wait_until_empty(*, engine: Engine, timeout: float, poll: float = 0.05) -> bool:
     """True once nothing is pending (tests and benchmarks waiting for a worker)."""
     deadline = time.monotonic() + timeout
@@ -652,6 +755,7 @@ __all__ = [
     "drain",
     "inbox_stats",
     "process_batch",
+    "prune_inbox",
     "retry",
     "run_worker",
     "store_event",

@@ -129,6 +129,16 @@ def process_inbox(services: Services) -> None:
         request_publish(services)
 
 
+def prune_inbox(services: Services) -> int:
+    """Delete applied and ignored webhook events past the retention; pending and failed stay."""
+    from okr_jira.inbox import prune_inbox as prune
+
+    days = services.settings.inbox_retention_days
+    removed = prune(services.engine, dt.timedelta(days=days), now=services.clock())
+    mark_ran(services, "prune_inbox")
+    return removed
+
+
 def publish(services: Services, *, publisher: Callable[[Services], None] | None = None) -> bool:
     """Publish if the debounce window has passed; returns whether it published."""
     if not publish_due(services):

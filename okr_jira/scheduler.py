@@ -38,6 +38,8 @@ def job_table(services: jobs.Services) -> list[tuple[str, JobFn, Any, dt.timedel
          CronTrigger(hour=0, minute=30, timezone="UTC"), dt.timedelta(days=1)),
         ("weekly_checkin", jobs.weekly_checkin,
          CronTrigger(day_of_week="mon", hour=6, timezone="UTC"), dt.timedelta(days=7)),
+        ("prune_inbox", jobs.prune_inbox,
+         CronTrigger(hour=3, minute=30, timezone="UTC"), dt.timedelta(days=1)),
         ("end_of_cycle_review", jobs.end_of_cycle_review,
          CronTrigger(hour=1, minute=0, timezone="UTC"), dt.timedelta(days=1)),
     ]  # fmt: skip

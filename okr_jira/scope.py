@@ -292,7 +292,10 @@ def relink(
         known = (decided or {}).get(issue.key) if not issue.deleted else None
         for m in matchers:
             key = m.kr.key
-            wanted = known[key] if known is not None else m.decide(issue, now=now, remote=remote)
+            if known is not None and key in known:
+                wanted = known[key]
+            else:
+                wanted = m.decide(issue, now=now, remote=remote)
             link = open_ids.get((key, issue.key))
             if wanted is None:
                 change.unknown.append((key, issue.key))

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     )
     pace_on_track: float = Field(default=0.10, ge=0, le=1, description="Allowed lag behind pace.")
     pace_at_risk: float = Field(default=0.25, ge=0, le=1, description="Lag beyond which off track.")
+    inbox_retention_days: int = Field(
+        default=14, ge=1, description="Applied webhook events are pruned after this many days."
+    )
     webhook_max_bytes: int = Field(default=1024 * 1024, ge=1024, description="Webhook body limit.")
     log_level: str = Field(default="INFO", description="Python logging level.")
 

@@ -30,7 +30,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     if secret is None:
         log.warning("webhooks.unauthenticated: no webhook secret set; every POST is accepted")
     app.extensions["okr_jira"] = WebhookState(
-        engine=engine or make_engine(settings.database_url),
+        # No pre-ping per checkout: a connection that died answers one request 503, which Jira
+        # retries, and the pool replaces it; the ping's round trip on every event costs ~7%.
+        engine=engine or make_engine(settings.database_url, pool_pre_ping=False),
         secret=secret,
         max_bytes=settings.webhook_max_bytes,
     )

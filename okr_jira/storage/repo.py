@@ -141,20 +141,36 @@ def progress_snapshots(*, session: Session, krs: Sequence[str]) -> dict[str, lis
         .where(link.c.left_at.is_(None), link.c.kr.in_(list(krs)))
     )
     found: dict[str, dict[str, IssueSnapshot]] = defaultdict(dict)
-    for row in session.connection().execute(query):
-        found[row.kr][row.key] = IssueSnapshot(
-            key=row.key,
-            project=row.project,
-            issue_type=row.issue_type,
-            status=row.status,
-            status_category=row.status_category,
-            story_points=row.story_points,
-            estimate_seconds=row.estimate_seconds,
-            numbers=codec.numbers_from_json(row.numbers),
-            deleted=row.deleted,
-        )
+    for kr, *values in session.connection().execute(query):
+        found[kr][values[0]] = _progress_snapshot(tuple(values))
     # Code point order on every database (collations differ), as kr_states always used.
     return {kr: [issues[k] for k in sorted(issues)] for kr, issues in found.items()}
+
+
+_PROGRESS_SNAPSHOTS: dict[tuple[Any, ...], IssueSnapshot] = {}
+
+
+def _progress_snapshot(values: tuple[Any, ...]) -> IssueSnapshot:
+    """One IssueSnapshot per distinct row, reused: a worker recomputing a KR of hundreds of issues
+    on every batch would otherwise build them all again (it costs more than the query)."""
+    snap = _PROGRESS_SNAPSHOTS.get(values)
+    if snap is None:
+        if len(_PROGRESS_SNAPSHOTS) >= 50_000:
+            _PROGRESS_SNAPSHOTS.clear()
+        key, project, issue_type, status, category, points, seconds, numbers, deleted = values
+        snap = IssueSnapshot(
+            key=key,
+            project=project,
+            issue_type=issue_type,
+            status=status,
+            status_category=category,
+            story_points=points,
+            estimate_seconds=seconds,
+            numbers=codec.numbers_from_json(numbers),
+            deleted=deleted,
+        )
+        _PROGRESS_SNAPSHOTS[values] = snap
+    return snap
 
 
 def latest_checkins(*, session: Session, krs: Iterable[str] | None = None) -> dict[str, float]:
