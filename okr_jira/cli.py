@@ -34,9 +34,9 @@ def _actor() -> str:
 @click.pass_context
 def main(ctx: click.Context, config_file: str | None) -> None:
     """okr-jira: OKR key results that follow the real state of the work in Jira."""
+    # The level is the setting's; it takes effect once a command reads the settings.
     logging.basicConfig(
-        level=os.environ.get("OKR_JIRA_LOG_LEVEL", "WARNING"),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     ctx.obj = AppContext(config_file)
     ctx.call_on_close(ctx.obj.close)

@@ -5,16 +5,19 @@ Kept apart from cli.py so command modules can import it without importing the co
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from sqlalchemy import Engine
 
 from okr_jira.errors import OkrFileError, OkrJiraError
 from okr_jira.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,6 +34,7 @@ class AppContext:
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings(self.config_file)
+            logging.getLogger().setLevel(self._settings.log_level)
         return self._settings
 
     def close(self) -> None:

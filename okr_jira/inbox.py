@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 
 from okr_jira.adapters.jira_fields import FieldMap, parse_issue
 from okr_jira.domain.models import IssueSnapshot, KeyResult, OkrSet
-from okr_jira.scope import Decisions, ScopeRules, decide_scope, load_rules
+from okr_jira.scope import FIELDS_STATE, Decisions, ScopeRules, decide_scope, load_rules
 from okr_jira.storage import repo
 from okr_jira.storage.db import is_sqlite
 from okr_jira.storage.tables import IssueSnapshotRow, WebhookEventRow, utcnow
@@ -184,7 +184,7 @@ def stored_field_map(*, session: Session) -> FieldMap:
     """
     from okr_jira.adapters.jira_fields import field_map
 
-    raw = repo.get_state(session=session, name="jira.fields")
+    raw = repo.get_state(session=session, name=FIELDS_STATE)
     if raw:
         try:
             return field_map(json.loads(raw))

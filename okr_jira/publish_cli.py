@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from okr_jira.adapters.confluence import ConfluenceAdapter
 from okr_jira.cli_support import AppContext, handle_errors, pass_app
+
+if TYPE_CHECKING:
+    from okr_jira.adapters.confluence import ConfluenceAdapter
 
 
 @click.command("publish")

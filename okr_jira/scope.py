@@ -30,6 +30,7 @@ from okr_jira.storage.tables import IssueSnapshotRow, KrIssueLinkRow, MappingRow
 # Asks Jira whether one issue matches one KR's JQL (for JQL the snapshots cannot answer exactly).
 RemoteMatch = Callable[[KeyResult, IssueSnapshot], bool]
 SITE_FACTS = "jira.site"  # sync state: the site's flavor, fields and time zone (JSON)
+FIELDS_STATE = "jira.fields"  # sync state: the raw /field list, for the webhook worker
 _SNAPSHOTS: Table = IssueSnapshotRow.__table__  # type: ignore[attr-defined]
 _LINKS: Table = KrIssueLinkRow.__table__  # type: ignore[attr-defined]
 
@@ -437,8 +438,3 @@ def apply_issue_changes(
         session=session, okrs=rules.okrs, krs=change.krs, now=at, reason=reason
     )
     return change
-
-
-def linked_keys(*, session: Session) -> set[str]:
-    """Every issue currently in some KR's scope."""
-    return {k for keys in repo.open_links(session=session).values() for k in keys}

@@ -91,7 +91,15 @@ class Settings(BaseSettings):
         default=14, ge=1, description="Applied webhook events are pruned after this many days."
     )
     webhook_max_bytes: int = Field(default=1024 * 1024, ge=1024, description="Webhook body limit.")
-    log_level: str = Field(default="INFO", description="Python logging level.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="WARNING",
+        description="DEBUG, INFO (shows job runs), WARNING or ERROR.",
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("jira_token", "confluence_token", "webhook_secret", "admin_token")
     @classmethod

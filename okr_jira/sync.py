@@ -32,6 +32,7 @@ from okr_jira.domain.selectors import IssueIndex, jql_value, source_to_jql
 from okr_jira.evaluate import evaluate_cycle, record_report
 from okr_jira.jql import JqlQuery, SnapshotView
 from okr_jira.scope import (
+    FIELDS_STATE,
     SITE_FACTS,
     KrMatcher,
     ScopeChange,
@@ -44,12 +45,11 @@ from okr_jira.scope import (
 from okr_jira.storage import repo
 from okr_jira.storage.codec import source_to_json
 from okr_jira.storage.db import session_scope
-from okr_jira.storage.tables import IssueSnapshotRow, KrIssueLinkRow, MappingRow, utcnow
+from okr_jira.storage.tables import KrIssueLinkRow, MappingRow, utcnow
 
 log = logging.getLogger(__name__)
 
 WATERMARK = "jira.watermark"
-FIELDS_STATE = "jira.fields"  # the raw /field list, for the webhook worker's FieldMap
 FULL_PENDING = "jira.full_sync_started"
 FACTS_MAX_AGE = dt.timedelta(days=7)  # site facts older than this are read again
 OVERLAP = dt.timedelta(minutes=5)
@@ -130,7 +130,6 @@ class Syncer:
         stored by the last full sync, to keep incremental syncs at a request or two)."""
         known_errors = known_errors or {}
         epic_field = epic_clause(self.jira.flavor)
-        teams = {t.key: t for t in okrs.teams}
         plan = _Plan({}, {}, {}, set())
         for m in self._matchers(okrs):
             kr = m.kr
@@ -142,11 +141,10 @@ class Syncer:
                     plan.errors[kr.key] = f"Field '{kr.field}' does not exist in Jira."
                     continue
                 plan.numbers[kr.field] = fid
-            team = teams.get(_objective_team(okrs, kr.key))
             try:
                 jql = source_to_jql(
                     kr.source,
-                    scope_projects=team.jira_projects if team else (),
+                    scope_projects=m.scope_projects,
                     epic_clause=epic_field,
                 )
             except ValueError as exc:
@@ -365,7 +363,6 @@ class Syncer:
             assert link_id is not None
             link_ids[(kr_key, issue_key)] = link_id
             open_links.setdefault(kr_key, set()).add(issue_key)
-        teams = {t.key: t for t in okrs.teams}
         all_krs = [kr for o in okrs.objectives for kr in o.key_results if kr.source is not None]
         snapshots = repo.snapshots(
             session=session, keys={k for ks in open_links.values() for k in ks} - set(returned)
@@ -377,7 +374,6 @@ class Syncer:
             if kr.key in plan.errors:
                 continue  # a broken mapping keeps its last known scope
             m = matchers[kr.key]
-            team = teams.get(_objective_team(okrs, kr.key))
             if kr.key in plan.remote:
                 wanted = {k for k in remote_members.get(kr.key, set()) if k in returned}
             else:
@@ -388,7 +384,7 @@ class Syncer:
 
                 chosen = index.select(
                     kr.source,  # type: ignore[arg-type]
-                    scope_projects=team.jira_projects if team else (),
+                    scope_projects=m.scope_projects,
                     jql_match=jql_match if m.query is not None else None,
                 )
                 wanted = {s.key for s in chosen}
@@ -626,17 +622,6 @@ class Syncer:
 
 def _key_list(keys: Iterable[str]) -> str:
     return ", ".join(jql_value(k) for k in keys)
-
-
-def _objective_team(okrs: OkrSet, kr_key: str) -> str:
-    for o in okrs.objectives:
-        if any(kr.key == kr_key for kr in o.key_results):
-            return o.team
-    return ""
-
-
-def stored_keys(session: Session) -> Iterable[str]:
-    return session.exec(select(IssueSnapshotRow.key))
 
 
 def remote_matcher_for(

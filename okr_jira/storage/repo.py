@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
-from okr_jira.domain.models import Cycle, IssueSnapshot, KeyResult, Objective, OkrSet
+from okr_jira.domain.models import Cycle, IssueSnapshot, KeyResult, OkrSet
 from okr_jira.errors import NotFoundError
 from okr_jira.storage import codec
 from okr_jira.storage.tables import (
@@ -309,15 +309,6 @@ def final_progress(
     return {row.subject: row for row in session.exec(query)}
 
 
-def history(*, session: Session, kind: str, subject: str) -> list[tuple[dt.datetime, float]]:
-    query = (
-        select(ProgressSnapshotRow.taken_at, ProgressSnapshotRow.progress)
-        .where(col(ProgressSnapshotRow.kind) == kind, col(ProgressSnapshotRow.subject) == subject)
-        .order_by(col(ProgressSnapshotRow.taken_at))
-    )
-    return [(at, p) for at, p in session.exec(query)]
-
-
 def get_state(*, session: Session, name: str) -> str | None:
     row = session.get(SyncStateRow, name)
     return row.value if row else None
@@ -328,7 +319,3 @@ def set_state(*, session: Session, name: str, value: str) -> None:
     row.value = value
     row.updated_at = utcnow()
     session.add(row)
-
-
-def objectives_of_cycle(okrs: OkrSet, cycle: str) -> list[Objective]:
-    return [o for o in okrs.objectives if o.cycle == cycle]
