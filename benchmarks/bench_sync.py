@@ -7,8 +7,10 @@ Generates 200+ KRs over the simulator's projects, epics, labels, components and 
 selector, local raw JQL and a few JQL clauses only Jira answers), then measures, each sync in its
 own process (ru_maxrss, CPU from wait4): `sync --full`, an incremental sync with nothing changed,
 one after 10 changed issues, and the naive baseline (one paged JQL search per KR with default
-fields, as a cron script over atlassian-python-api would do). `--large` adds the memory check of
-a full sync of the large dataset (latency 0: memory does not depend on it).
+fields, as a cron script over atlassian-python-api would do). The flavor is configured, as the
+README advises; one more first full sync on a fresh database shows what `auto` adds (serverInfo).
+`--large` adds the memory check of a full sync of the large dataset (latency 0: memory does not
+depend on it).
 """
 
 from __future__ import annotations
@@ -235,16 +237,21 @@ def bench(flavor: Flavor, size: Size, latency: float) -> None:
     ]
     proc, url = start_simulator(flavor, size, latency)
     tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
-    try:
-        db_url = f"sqlite:///{tmp / 'bench.db'}"
+
+    def fresh_env(name: str, flavor_setting: str) -> dict[str, str]:
+        db_url = f"sqlite:///{tmp / name}"
         engine = make_engine(db_url)
         upgrade(engine)
         with session_scope(engine) as session:
             apply_plan(session, make_plan(session, okrs), actor="bench")
         engine.dispose()
         env = os.environ | {"OKR_JIRA_DATABASE_URL": db_url, "OKR_JIRA_JIRA_URL": url,
-                            "OKR_JIRA_JIRA_FLAVOR": "auto"} | CREDS[flavor]  # fmt: skip
+                            "OKR_JIRA_JIRA_FLAVOR": flavor_setting} | CREDS[flavor]  # fmt: skip
         env.pop("OKR_JIRA_CONFIG", None)
+        return env
+
+    try:
+        env = fresh_env("bench.db", flavor)
         print(f"flavor={flavor} size={size} issues={len(sim.issues)} KRs={kr_count} "
               f"latency={latency:g} ms page={PAGE[flavor]}")  # fmt: skip
         rows = []
@@ -271,11 +278,21 @@ def bench(flavor: Flavor, size: Size, latency: float) -> None:
         rows.append(("naive: one search per KR", sim_total(url) - sent,
                      {"issues": json.loads(r["out"])["issues"], "requests": -1,
                       "krs_changed": -1}, r))  # fmt: skip
+        sent = sim_total(url)
+        r = run_child([OKR_JIRA, "sync", "--full"], fresh_env("auto.db", "auto"))
+        if r["rc"] != 0:
+            raise SystemExit(f"sync --full (flavor auto) failed: {r['err'] or r['out']}")
+        rows.append(("sync --full (first, flavor auto)", sim_total(url) - sent,
+                     summary_numbers(r["out"]), r))  # fmt: skip
         print(f"{'run':<32}{'requests':>9}{'issues':>9}{'wall s':>9}{'cpu s':>8}{'peak MB':>9}")
         for name, sent_n, nums, r in rows:
             print(f"{name:<32}{sent_n:>9}{nums['issues']:>9}{r['wall']:>9.2f}{r['cpu']:>8.2f}"
                   f"{r['rss_mb']:>9.0f}")  # fmt: skip
-        firsts = ((rows[0], "first, discovers the site"), (rows[1], "nightly, site known"))
+        firsts = (
+            (rows[0], f"first, flavor set to {flavor}, learns the fields"),
+            (rows[1], "nightly, site known"),
+            (rows[5], "first, flavor auto: + serverInfo"),
+        )
         for full, what in firsts:
             union = full[2]["issues"]
             needed = math.ceil(union / PAGE[flavor])
@@ -284,6 +301,13 @@ def bench(flavor: Flavor, size: Size, latency: float) -> None:
                 f"ceil({union}/{PAGE[flavor]}) = {needed}; ratio {full[1] / needed:.2f} "
                 "(target <= 1.1)"
             )
+        first, base = rows[0], rows[4]
+        print(
+            f"first full sync vs naive baseline (same run): requests {first[1] / base[1]:.2f}x, "
+            f"issues read {first[2]['issues'] / base[2]['issues']:.2f}x, "
+            f"wall {first[3]['wall'] / base[3]['wall']:.2f}x, "
+            f"cpu {first[3]['cpu'] / base[3]['cpu']:.2f}x"
+        )
         print(f"incremental, nothing changed: {rows[2][1]} requests (target <= 2)")
         print(f"incremental, 10 changed: {rows[3][1]} requests (target <= 5)")
     finally:
@@ -308,7 +332,10 @@ def bench_large_memory(flavor: Flavor) -> None:
             apply_plan(session, make_plan(session, okrs), actor="bench")
         engine.dispose()
         env = (
-            os.environ | {"OKR_JIRA_DATABASE_URL": db_url, "OKR_JIRA_JIRA_URL": url} | CREDS[flavor]
+            os.environ
+            | {"OKR_JIRA_DATABASE_URL": db_url, "OKR_JIRA_JIRA_URL": url}
+            | {"OKR_JIRA_JIRA_FLAVOR": flavor}
+            | CREDS[flavor]
         )
         r = run_child([OKR_JIRA, "sync", "--full"], env)
         if r["rc"] != 0:

@@ -41,7 +41,7 @@ class Settings(BaseSettings):
         default=None, description="Jira Cloud API token, or Data Center personal access token."
     )
     jira_flavor: Flavor = Field(
-        default="auto", description="auto (from serverInfo), cloud or datacenter."
+        default="auto", description="cloud or datacenter; auto asks serverInfo (a request a week)."
     )
 
     confluence_url: str | None = Field(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -95,6 +96,7 @@ class _Plan:
     errors: dict[str, str]
     remote: set[str]  # KRs whose JQL only Jira can answer
     sources: dict[str, str] = field(default_factory=dict)  # kr -> source JSON planned with
+    summed: dict[str, str] = field(default_factory=dict)  # kr -> field name it sums
 
 
 class Syncer:
@@ -121,13 +123,13 @@ class Syncer:
     def _plan(
         self,
         okrs: OkrSet,
-        fmap: FieldMap,
         *,
         check: bool = True,
         known_errors: dict[str, str] | None = None,
     ) -> _Plan:
         """Each KR's JQL. `check`: ask Jira about JQL our parser refuses (else trust the errors
-        stored by the last full sync, to keep incremental syncs at a request or two)."""
+        stored by the last full sync, to keep incremental syncs at a request or two). Field ids
+        are resolved later, by `_request_fields`, once the site's field map is known."""
         known_errors = known_errors or {}
         epic_field = epic_clause(self.jira.flavor)
         plan = _Plan({}, {}, {}, set())
@@ -136,11 +138,7 @@ class Syncer:
             assert kr.source is not None
             plan.sources[kr.key] = source_to_json(kr.source)
             if kr.kind == "field_sum" and kr.field:
-                fid = fmap.resolve(kr.field)
-                if fid is None:
-                    plan.errors[kr.key] = f"Field '{kr.field}' does not exist in Jira."
-                    continue
-                plan.numbers[kr.field] = fid
+                plan.summed[kr.key] = kr.field
             try:
                 jql = source_to_jql(
                     kr.source,
@@ -164,6 +162,20 @@ class Syncer:
                 plan.remote.add(kr.key)
             plan.queries[kr.key] = jql
         return plan
+
+    def _request_fields(self, plan: _Plan, fmap: FieldMap) -> list[str]:
+        """The fields to ask Jira for; KRs summing a field the site lacks are marked."""
+        for kr, name in plan.summed.items():
+            if kr in plan.errors:
+                continue
+            fid = fmap.resolve(name)
+            if fid is None:
+                plan.errors[kr] = f"Field '{name}' does not exist in Jira."
+                plan.queries.pop(kr, None)
+                plan.remote.discard(kr)
+            else:
+                plan.numbers[name] = fid
+        return fmap.request_fields(plan.numbers.values())
 
     def _union(self, plan: _Plan) -> str:
         return " OR ".join(f"({q})" for q in dict.fromkeys(plan.queries.values()))
@@ -221,24 +233,25 @@ class Syncer:
         with session_scope(self.engine) as session:
             okrs = repo.load_okrs(session=session)
             repo.set_state(session=session, name=FULL_PENDING, value=now.isoformat())
-        # Jira's clock when the read starts (our clock plus the measured skew): what changes
-        # after it, the next sync reads.
-        facts = self._site_facts(okrs, now)
-        mark = now + dt.timedelta(seconds=float(facts.get("clock_offset") or 0.0))
-        fmap = self.jira.fields()
-        plan = self._plan(okrs, fmap)
-        fields = fmap.request_fields(plan.numbers.values())
+        stored = self._stored_facts(okrs, now)
+        plan = self._plan(okrs)
+        if stored is not None:
+            self._request_fields(plan, self.jira.fields())  # known: mark unknown fields first
         returned: dict[str, IssueSnapshot] = {}
         attempts = 0
         while plan.queries:
             try:
-                self._read_union(plan, fmap, fields, returned, summary)
+                self._read_union(plan, returned, summary)
                 break
             except JiraError as exc:
                 if exc.status not in _REFUSED or attempts > 0:
                     raise
                 attempts += 1
                 self._find_bad_queries(plan)
+        # Jira's clock when the read started (our clock plus the skew its answers showed): what
+        # changed after it, the next sync reads.
+        facts = self._refresh_facts(stored, now)
+        mark = now + dt.timedelta(seconds=float(facts.get("clock_offset") or 0.0))
         matchers = {m.kr.key: m for m in self._matchers(okrs)}
         remote_members = self._full_remote(plan, matchers, returned, now)
         with session_scope(self.engine) as session:
@@ -255,15 +268,21 @@ class Syncer:
         summary.errors = dict(plan.errors)
         return self._finish(summary, before, started)
 
-    def _site_facts(self, okrs: OkrSet, now: dt.datetime) -> dict[str, Any]:
-        """Flavor, fields, time zone and clock skew: read from Jira at most every FACTS_MAX_AGE
-        (or when a KR names a field the stored list lacks), so a nightly full sync spends its
-        requests on issues. Incremental syncs and the webhook worker reuse what is stored."""
+    def _stored_facts(self, okrs: OkrSet, now: dt.datetime) -> dict[str, Any] | None:
+        """The site facts (flavor, fields, clock skew) the last full syncs learned, installed in
+        the adapter, when younger than FACTS_MAX_AGE and naming every field a KR sums; else
+        None, and this sync learns the fields again (from its first page on Data Center), so a
+        full sync spends its requests on issues. Incremental syncs and the webhook worker reuse
+        what is stored."""
         with session_scope(self.engine) as session:
             raw = repo.get_state(session=session, name=SITE_FACTS)
         stored: dict[str, Any] = json.loads(raw) if raw else {}
+        if stored.get("url") == self.jira.url:
+            # A site's flavor stays with its URL (a move to Cloud changes the URL): only the
+            # fields, which admins add and rename, are learned again.
+            self.jira.use_site_facts({"url": stored["url"], "flavor": stored.get("flavor")})
         fetched = stored.get("fetched_at")
-        if fetched and "clock_offset" in stored and stored.get("fields"):
+        if fetched and stored.get("fields"):
             age = now - dt.datetime.fromisoformat(fetched)
             if dt.timedelta(0) <= age < FACTS_MAX_AGE:
                 self.jira.use_site_facts(stored)
@@ -277,15 +296,24 @@ class Syncer:
                 if all(fmap.resolve(name) is not None for name in named):
                     return stored
                 self.jira.forget_site_facts()
-        facts = self.jira.site_facts()
-        server = self.jira.server_time()
-        facts["clock_offset"] = (server - self.clock()).total_seconds() if server else 0.0
-        facts["fetched_at"] = now.isoformat()
+        return None
+
+    def _refresh_facts(self, stored: dict[str, Any] | None, now: dt.datetime) -> dict[str, Any]:
+        """Store the site facts after a full sync's read: the skew measured on Jira's answers
+        (their `Date` header, no request of its own), and what was learned when `stored` was
+        None."""
+        facts = dict(stored) if stored is not None else {}
+        server = self.jira.server_clock()
+        if server is not None:
+            facts["clock_offset"] = (server - self.clock()).total_seconds()
+        facts.setdefault("clock_offset", 0.0)
         with session_scope(self.engine) as session:
+            if stored is None:
+                facts |= self.jira.site_facts() | {"fetched_at": now.isoformat()}
+                repo.set_state(
+                    session=session, name=FIELDS_STATE, value=json.dumps(self.jira.raw_fields())
+                )
             repo.set_state(session=session, name=SITE_FACTS, value=json.dumps(facts))
-            repo.set_state(
-                session=session, name=FIELDS_STATE, value=json.dumps(self.jira.raw_fields())
-            )
         return facts
 
     def _full_remote(
@@ -316,19 +344,18 @@ class Syncer:
         return out
 
     def _read_union(
-        self,
-        plan: _Plan,
-        fmap: FieldMap,
-        fields: list[str],
-        returned: dict[str, IssueSnapshot],
-        summary: SyncSummary,
+        self, plan: _Plan, returned: dict[str, IssueSnapshot], summary: SyncSummary
     ) -> None:
         union = self._union(plan)
         total = None
         if self.progress is not None and self.jira.flavor == "cloud":
             total = self.jira.count(union)  # only to draw the bar; Cloud has no total
         read = 0
-        for page in self.jira.search_pages(union, fields):
+        pages = self.jira.search_pages(union, lambda fmap: self._request_fields(plan, fmap))
+        for page in pages:
+            # Known from the first page on (Data Center learns the site's fields from it).
+            fmap = self.jira.fields()
+            self._request_fields(plan, fmap)
             total = page.total if page.total is not None else total
             snaps = [parse_issue(raw, fmap, plan.numbers) for raw in page.issues]
             with session_scope(self.engine) as session:
@@ -451,9 +478,9 @@ class Syncer:
             watermark = repo.get_state(session=session, name=WATERMARK)
             pending = repo.get_state(session=session, name=FULL_PENDING)
             unresolved = repo.unresolved_mappings(session=session)
-            facts = repo.get_state(session=session, name=SITE_FACTS)
-        if facts:
-            self.jira.use_site_facts(json.loads(facts))
+            raw_facts = repo.get_state(session=session, name=SITE_FACTS)
+        facts: dict[str, Any] = json.loads(raw_facts) if raw_facts else {}
+        self.jira.use_site_facts(facts)
         reason = None
         if pending:
             reason = "resuming an interrupted full sync"
@@ -464,7 +491,8 @@ class Syncer:
         if reason is None:
             assert watermark is not None
             try:
-                return self._incremental(dt.datetime.fromisoformat(watermark))
+                skew = dt.timedelta(seconds=float(facts.get("clock_offset") or 0.0))
+                return self._incremental(dt.datetime.fromisoformat(watermark), skew)
             except JiraError as exc:
                 if exc.status not in _REFUSED:
                     raise
@@ -476,7 +504,7 @@ class Syncer:
         summary.mode = f"full ({reason})"
         return summary
 
-    def _incremental(self, watermark: dt.datetime) -> SyncSummary:
+    def _incremental(self, watermark: dt.datetime, skew: dt.timedelta) -> SyncSummary:
         started = time.monotonic()
         before = self.jira.stats.snapshot()
         summary = SyncSummary(mode="incremental")
@@ -486,16 +514,16 @@ class Syncer:
             okrs = repo.load_okrs(session=session)
             errors = repo.mapping_errors(session=session)
         fmap = self.jira.fields()
-        plan = self._plan(okrs, fmap, check=False, known_errors=errors)
+        plan = self._plan(okrs, check=False, known_errors=errors)
         plan.errors.update(errors)
         for kr in errors:
             plan.queries.pop(kr, None)
             plan.remote.discard(kr)
+        fields = self._request_fields(plan, fmap)
         summary.errors = dict(plan.errors)
         if not plan.queries:
             return self._finish(summary, before, started)
         union = self._union(plan)
-        fields = fmap.request_fields(plan.numbers.values())
         with session_scope(self.engine) as session:
             linked = repo.open_links(session=session, krs=list(plan.queries))
         in_scope = {k for keys in linked.values() for k in keys}
@@ -504,7 +532,11 @@ class Syncer:
         scope = union
         if projects:
             scope = f"({union}) OR project in ({', '.join(jql_value(p) for p in projects)})"
-        jql = f'updated >= "{self.jira.jql_datetime(since)}" AND ({scope}) ORDER BY updated ASC'
+        # A relative date ("-90m"): Jira reads it on its own clock, in no time zone, so no
+        # request for the user's zone is needed. Rounded up, and never under the overlap.
+        minutes = math.ceil((now + skew - since).total_seconds() / 60)
+        ago = max(minutes, math.ceil(OVERLAP.total_seconds() / 60))
+        jql = f'updated >= "-{ago}m" AND ({scope}) ORDER BY updated ASC'
         changed: dict[str, IssueSnapshot] = {}
         for page in self.jira.search_pages(jql, fields):
             for raw in page.issues:

@@ -11,11 +11,15 @@ from click.testing import CliRunner, Result
 
 from okr_jira.adapters.http import RetryPolicy
 from okr_jira.adapters.jira import JiraAdapter, JiraError
-from okr_jira.adapters.jira_fields import parse_issue
+from okr_jira.adapters.jira_fields import FieldMap, parse_issue
 from okr_jira.checkconfig_cli import check_config
 from okr_jira.cli import AppContext
 from okr_jira.simulator import SimulatorServer, generate
+from tests import atlassian_host
+from tests.atlassian_host import CLOUD_HOST
 from tests.conftest import EXAMPLE_OKRS
+
+cloud_dns = atlassian_host.cloud_dns
 
 
 @pytest.fixture(params=["cloud", "datacenter"])
@@ -182,3 +186,42 @@ def test_a_sub_second_policy_timeout_wins_over_the_librarys_default(
     if server.flavor == "datacenter":
         jira = JiraAdapter(server.url, user=None, token=c.pat, policy=policy)
     assert jira.count("project = SUP") > 0
+
+
+def test_data_center_learns_the_fields_from_its_first_search_page() -> None:
+    """Field ids learned from a search page expanded with names and schema are the ones /field
+    gives; the next search asks only for the fields the caller names."""
+    sim = generate("small", flavor="datacenter", deliver=False)
+    with SimulatorServer("datacenter", jira=sim) as srv:
+        learner = adapter(srv)
+        asked: list[list[str]] = []
+
+        def wanted(fmap: FieldMap) -> list[str]:
+            chosen = ["summary", "status", fmap.story_points[0]]
+            asked.append(chosen)
+            return chosen
+
+        srv.stats.reset()
+        first = next(learner.search_pages("project = SUP", wanted))
+        assert not asked  # the first page asked for every navigable field instead
+        assert "GET /rest/api/<ver>/field" not in srv.stats.by_route
+        learned = learner.fields()
+        listed = adapter(srv).fields()
+        assert learned.story_points[:1] == listed.story_points[:1]
+        assert (learned.epic_link, learned.sprint) == (listed.epic_link, listed.sprint)
+        assert learned.resolve("Hours Saved") == listed.resolve("Hours Saved") is not None
+        assert learned.resolve("Hours Saved") in learned.numeric
+        assert any(parse_issue(raw, learned).epic for raw in first.issues)
+        later = next(learner.search_pages("project = SUP", wanted))
+        assert asked and all(set(i["fields"]) <= set(asked[0]) for i in later.issues)
+
+
+def test_auto_flavor_on_an_atlassian_net_host_needs_no_server_info(cloud_dns: None) -> None:
+    sim = generate("small", flavor="cloud", deliver=False)
+    with SimulatorServer("cloud", jira=sim) as srv:
+        url = f"http://{CLOUD_HOST}:{srv.url.rsplit(':', 1)[1]}"
+        c = srv.credentials
+        jira = JiraAdapter(url, user=c.email, token=c.api_token)
+        assert jira.flavor == "cloud"
+        assert jira.search_keys("project = SUP")
+        assert not any("serverInfo" in route for route in srv.stats.by_route)

@@ -8,7 +8,9 @@ answers).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator
+from typing import Literal
 
 import pytest
 from click.testing import CliRunner
@@ -21,6 +23,7 @@ from okr_jira.apply import apply_plan, make_plan
 from okr_jira.cli import main
 from okr_jira.evaluate import kr_states
 from okr_jira.okrfile import parse_okr_text
+from okr_jira.scope import SITE_FACTS
 from okr_jira.simulator import JiraSim, SimulatorServer, generate
 from okr_jira.simulator.records import IssueRecord
 from okr_jira.storage import repo
@@ -148,12 +151,16 @@ def apply_okrs(engine: Engine, text: str = OKRS) -> None:
         apply_plan(session, make_plan(session, okrs), actor="test")
 
 
-def adapter_for(server: SimulatorServer, **policy: object) -> JiraAdapter:
+def adapter_for(
+    server: SimulatorServer, flavor: Literal["auto", "configured"] = "auto", **policy: object
+) -> JiraAdapter:
+    """An adapter for the simulator; `configured`: the flavor is set, as an admin may."""
     c = server.credentials
     fast = RetryPolicy(timeout=10, backoff_base=0.01, backoff_cap=0.05, **policy)  # type: ignore[arg-type]
+    setting = server.flavor if flavor == "configured" else "auto"
     if server.flavor == "cloud":
-        return JiraAdapter(server.url, user=c.email, token=c.api_token, policy=fast)
-    return JiraAdapter(server.url, user=None, token=c.pat, policy=fast)
+        return JiraAdapter(server.url, user=c.email, token=c.api_token, policy=fast, flavor=setting)
+    return JiraAdapter(server.url, user=None, token=c.pat, policy=fast, flavor=setting)
 
 
 def open_scope(engine: Engine) -> dict[str, set[str]]:
@@ -359,3 +366,80 @@ def test_sync_time_moves_forward(engine: Engine, server: SimulatorServer) -> Non
         later = repo.get_state(session=session, name="jira.watermark")
     assert later is not None
     assert dt.datetime.fromisoformat(later) > dt.datetime.fromisoformat(mark)
+
+
+def test_first_full_sync_spends_its_requests_on_searches(
+    engine: Engine, server: SimulatorServer
+) -> None:
+    """With the flavor set, a first full sync asks for no serverInfo and no user time zone, and
+    Data Center learns the site's fields (story points, Epic Link, a summed custom field) from
+    its first search page instead of /field; Cloud, whose pages hold 100 issues, reads /field."""
+    apply_okrs(engine)
+    server.stats.reset()
+    summary = Syncer(engine, adapter_for(server, "configured")).full()
+    assert summary.errors == {}
+    if server.flavor == "cloud":
+        allowed = {"GET /rest/api/<ver>/field", "POST /rest/api/<ver>/search/jql"}
+    else:
+        allowed = {"POST /rest/api/<ver>/search"}
+    assert set(server.stats.by_route) <= allowed
+    assert_scopes_match(engine, server.jira)
+    with session_scope(engine) as session:
+        states = kr_states(session=session, okrs=repo.load_okrs(session=session))
+    done_hours = sum(
+        server.jira.issues[k].hours_saved or 0.0
+        for k in expected_scope(server.jira, "K-SUM")
+        if server.jira.issues[k].status_category == "done"
+    )
+    assert done_hours > 0
+    assert states["K-SUM"].current == pytest.approx(done_hours)
+    # What was learned is kept: the next full sync and incremental syncs ask for no fields.
+    server.stats.reset()
+    Syncer(engine, adapter_for(server, "configured")).full()
+    Syncer(engine, adapter_for(server, "configured")).incremental()
+    assert not any("/field" in route for route in server.stats.by_route)
+
+
+@pytest.mark.parametrize("skew_hours", [3, -3])
+def test_incremental_sync_reads_changes_on_jiras_clock(
+    engine: Engine, server: SimulatorServer, skew_hours: int
+) -> None:
+    """Jira's clock is hours off ours: the incremental window is measured on Jira's clock (read
+    off its answers' Date header), so a change made well before the next sync is still read."""
+    ours = {"elapsed": dt.timedelta(0)}
+
+    def our_clock() -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + ours["elapsed"]
+
+    server.jira.clock = lambda: our_clock() + dt.timedelta(hours=skew_hours)
+    apply_okrs(engine)
+    Syncer(engine, adapter_for(server), clock=our_clock).full()
+    key = sorted(k for k in expected_scope(server.jira, "K-CRASH"))[0]
+    assert server.jira.issues[key].status_category != "done"
+    server.jira.transition(key, "Done")
+    ours["elapsed"] = dt.timedelta(minutes=40)  # the next sync runs 40 minutes later
+    summary = Syncer(engine, adapter_for(server), clock=our_clock).incremental()
+    assert summary.mode == "incremental"
+    with session_scope(engine) as session:
+        states = kr_states(session=session, okrs=repo.load_okrs(session=session))
+    _total, done = expected_counts(server.jira, "K-CRASH")
+    assert states["K-CRASH"].issues_done == done
+
+
+def test_a_sites_flavor_stays_with_its_url_when_the_fields_are_learned_again(
+    engine: Engine, server: SimulatorServer
+) -> None:
+    """Site facts older than a week are learned again; the flavor is not asked again for the
+    same URL (serverInfo once per site), while fields (which admins add) are."""
+    apply_okrs(engine)
+    Syncer(engine, adapter_for(server)).full()
+    assert server.stats.by_route["GET /rest/api/<ver>/serverInfo"] == 1
+    server.stats.reset()
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=8)
+    Syncer(engine, adapter_for(server), clock=lambda: later).full()
+    assert "GET /rest/api/<ver>/serverInfo" not in server.stats.by_route
+    with session_scope(engine) as session:
+        facts = json.loads(repo.get_state(session=session, name=SITE_FACTS) or "{}")
+    assert facts["flavor"] == server.flavor and facts["url"] == server.url
+    assert dt.datetime.fromisoformat(facts["fetched_at"]) == later
+    assert_scopes_match(engine, server.jira)

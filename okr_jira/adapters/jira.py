@@ -2,21 +2,21 @@
 
 Cloud (email + API token, enhanced search `/rest/api/3/search/jql` with nextPageToken) and Data
 Center (personal access token, `/rest/api/2/search` with startAt); the flavor comes from settings or
-from serverInfo. Every call goes through the session policy in `http.py` (timeout, retries,
-Retry-After, bound on requests in flight). Errors name the method, path and status, never a
-credential.
+from serverInfo. Jira's clock is read off the `Date` header of its answers. Every call goes through
+the session policy in `http.py` (timeout, retries, Retry-After, bound on requests in flight).
+Errors name the method, path and status, never a credential.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
+import email.utils
 import logging
 import time
-import zoneinfo
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import requests
 from atlassian import Jira
@@ -28,7 +28,7 @@ from okr_jira.adapters.http import (
     session_stats,
     short_error,
 )
-from okr_jira.adapters.jira_fields import FieldMap, field_map
+from okr_jira.adapters.jira_fields import FieldMap, field_map, parse_time
 from okr_jira.errors import OkrJiraError
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ Flavor = Literal["cloud", "datacenter"]
 CLOUD_PAGE = 100  # Cloud's cap on enhanced search pages that carry fields
 CLOUD_KEYS_PAGE = 5000  # ... and on pages of ids/keys only
 DC_PAGE = 1000  # Data Center's default jira.search.views.default.max
+FieldsFor = Callable[[FieldMap], Sequence[str]]  # the fields to ask for, given the site's map
 
 
 class JiraError(OkrJiraError):
@@ -70,11 +71,14 @@ class JiraAdapter:
         self.policy = policy or RetryPolicy()
         self.session = session or make_session(self.policy)
         self._flavor: Flavor | None = None if flavor == "auto" else flavor
+        if flavor == "auto" and (urlsplit(self.url).hostname or "").endswith(".atlassian.net"):
+            self._flavor = "cloud"  # Atlassian's Cloud domain: no serverInfo needed to know
         self._client: Jira | None = None
         self._fields: FieldMap | None = None
         self._raw_fields: list[dict[str, Any]] | None = None
-        self._tz: dt.tzinfo | None = None
         self._info: tuple[float, dict[str, Any]] | None = None  # (monotonic time, serverInfo)
+        self._date: tuple[float, dt.datetime] | None = None  # (monotonic time, Date header)
+        self.session.hooks["response"].append(self._note_date)
 
     # --- set-up ---------------------------------------------------------------------------------
 
@@ -153,41 +157,52 @@ class JiraAdapter:
 
     def server_time(self) -> dt.datetime | None:
         """Jira's clock now (serverInfo's serverTime), or None when it does not say."""
-        from okr_jira.adapters.jira_fields import parse_time
-
         return parse_time(self.server_info(max_age=30.0).get("serverTime"))
+
+    def _note_date(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        value = response.headers.get("Date")
+        if not value:
+            return
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return
+        if when.tzinfo is not None:
+            self._date = (time.monotonic(), when.astimezone(dt.UTC))
+
+    def server_clock(self) -> dt.datetime | None:
+        """Jira's clock now, from the `Date` header of its latest answer (to the second, which
+        the sync's overlap window absorbs); None before any answer. Costs no request."""
+        if self._date is None:
+            return None
+        received, when = self._date
+        return when + dt.timedelta(seconds=time.monotonic() - received)
 
     def myself(self) -> dict[str, Any]:
         data: dict[str, Any] = self._call("GET", "rest/api/2/myself") or {}
         return data
 
     def site_facts(self) -> dict[str, Any]:
-        """What a later process may reuse without asking again (flavor, fields, time zone)."""
+        """What a later process may reuse without asking again: flavor and fields, for this URL."""
         from okr_jira.adapters.jira_fields import field_map_to_json
 
-        tz = self.timezone()
-        return {
-            "flavor": self.flavor,
-            "fields": field_map_to_json(self.fields()),
-            "timezone": getattr(tz, "key", "UTC"),
-        }
+        return {"url": self.url, "flavor": self.flavor, "fields": field_map_to_json(self.fields())}
 
     def use_site_facts(self, facts: dict[str, Any]) -> None:
+        """Take stored facts (flavor, fields) unless they were learned from another URL."""
         from okr_jira.adapters.jira_fields import field_map_from_json
 
+        if facts.get("url") not in (None, self.url):
+            return
         if self._flavor is None and facts.get("flavor") in ("cloud", "datacenter"):
             self._flavor = facts["flavor"]
         if self._fields is None and facts.get("fields"):
             self._fields = field_map_from_json(facts["fields"])
-        if self._tz is None and facts.get("timezone"):
-            with contextlib.suppress(zoneinfo.ZoneInfoNotFoundError, ValueError):
-                self._tz = zoneinfo.ZoneInfo(facts["timezone"])
 
     def forget_site_facts(self) -> None:
-        """Drop cached fields and time zone so the next call asks Jira again."""
+        """Drop the cached fields so the next search (or call) learns them from Jira again."""
         self._fields = None
         self._raw_fields = None
-        self._tz = None
 
     def fields(self) -> FieldMap:
         if self._fields is None:
@@ -195,38 +210,51 @@ class JiraAdapter:
         return self._fields
 
     def raw_fields(self) -> list[dict[str, Any]]:
-        """The `/field` list as Jira answers it (the webhook worker builds its FieldMap from it)."""
+        """The site's fields in `/field`'s shape (the webhook worker builds its FieldMap from
+        them): learned from a search page, else the `/field` list."""
         if self._raw_fields is None:
             data = self._call("GET", "rest/api/2/field") or []
             self._raw_fields = [f for f in data if isinstance(f, dict)]
         return self._raw_fields
 
-    def timezone(self) -> dt.tzinfo:
-        """The user's time zone: Jira reads dates in JQL in it."""
-        if self._tz is None:
-            name = self.myself().get("timeZone") or "UTC"
-            try:
-                self._tz = zoneinfo.ZoneInfo(name)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                self._tz = dt.UTC
-        return self._tz
-
-    def jql_datetime(self, when: dt.datetime) -> str:
-        """A JQL date literal ("yyyy/MM/dd HH:mm") for `when`, in the user's time zone."""
-        return when.astimezone(self.timezone()).strftime("%Y/%m/%d %H:%M")
+    def _learn_fields(self, data: dict[str, Any]) -> None:
+        """Take the field map from a search answer expanded with names and schema."""
+        names = data.get("names")
+        if not isinstance(names, dict) or not names:
+            return  # nothing learned: `fields()` asks /field when next needed
+        schemas = data.get("schema") if isinstance(data.get("schema"), dict) else {}
+        assert isinstance(schemas, dict)
+        self._raw_fields = [
+            {
+                "id": fid,
+                "name": name,
+                "custom": fid.startswith("customfield_"),
+                "navigable": True,
+                "schema": schemas.get(fid) or {},
+            }
+            for fid, name in names.items()
+        ]
+        self._fields = field_map(self._raw_fields)
 
     # --- reading --------------------------------------------------------------------------------
 
-    def search_pages(self, jql: str, fields: Sequence[str]) -> Iterator[SearchPage]:
-        """Every issue matching `jql`, page by page, with only `fields`."""
+    def search_pages(self, jql: str, fields: Sequence[str] | FieldsFor) -> Iterator[SearchPage]:
+        """Every issue matching `jql`, page by page, with only `fields`.
+
+        `fields` may be a function of the site's field map. On Data Center, while that map is
+        unknown, the first page asks for every navigable field with `expand=names,schema` and
+        the map is learned from it: one request fewer than `/field` on a site whose pages hold
+        1,000 issues. Cloud reads `/field` first (a page there holds 100 issues, and its
+        nextPageToken is not documented to survive a change of fields between pages).
+        """
+
+        def wanted() -> list[str]:
+            return list(fields(self.fields()) if callable(fields) else fields)
+
         if self.flavor == "cloud":
             token: str | None = None
             while True:
-                body: dict[str, Any] = {
-                    "jql": jql,
-                    "fields": list(fields),
-                    "maxResults": CLOUD_PAGE,
-                }
+                body: dict[str, Any] = {"jql": jql, "fields": wanted(), "maxResults": CLOUD_PAGE}
                 if token:
                     body["nextPageToken"] = token
                 data = self._call("POST", "rest/api/3/search/jql", json=body) or {}
@@ -236,8 +264,15 @@ class JiraAdapter:
                     return
         start = 0
         while True:
-            body = {"jql": jql, "fields": list(fields), "startAt": start, "maxResults": DC_PAGE}
+            body = {"jql": jql, "startAt": start, "maxResults": DC_PAGE}
+            learn = start == 0 and callable(fields) and self._fields is None
+            if learn:
+                body |= {"fields": ["*navigable"], "expand": ["names", "schema"]}
+            else:
+                body["fields"] = wanted()
             data = self._call("POST", "rest/api/2/search", json=body) or {}
+            if learn:
+                self._learn_fields(data)
             issues = list(data.get("issues") or [])
             total = data.get("total")
             yield SearchPage(issues, total)

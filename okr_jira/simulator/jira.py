@@ -110,15 +110,17 @@ class JiraSim:
         return query
 
     def search(self, jql: str, *, current_user: str | None = None) -> list[str]:
-        """Keys matching the JQL in result order; cached until the next mutation."""
+        """Keys matching the JQL in result order; cached until the next mutation, unless the
+        answer moves with the clock (`updated >= -15m`)."""
         query = self.parse(jql)
         with self.lock:
+            now = self.clock()
+            cacheable = all(c.is_absolute() for c in query.clauses())
             cache_key = (jql, self._version, current_user)
-            hit = self._cache.get(cache_key)
+            hit = self._cache.get(cache_key) if cacheable else None
             if hit is not None:
                 self._cache.move_to_end(cache_key)
                 return hit
-            now = self.clock()
             views = [
                 v
                 for v in (self.view(r) for r in self.issues.values())
@@ -127,7 +129,8 @@ class JiraSim:
             # Without ORDER BY Jira lists the newest issues first.
             ordered = query.sorted(views, default=lambda v: -v.rec.id)
             keys = [v.rec.key for v in ordered]
-            self._cache[cache_key] = keys
+            if cacheable:
+                self._cache[cache_key] = keys
             if len(self._cache) > 64:
                 self._cache.popitem(last=False)
             return keys

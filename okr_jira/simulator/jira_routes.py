@@ -25,6 +25,7 @@ from okr_jira.simulator.render import (
     issue_json,
     jira_time,
     project_json,
+    search_expansions,
     status_category_json,
     status_json,
     user_json,
@@ -191,13 +192,16 @@ def register_jira_routes(app: Flask, sim: JiraSim) -> None:
                 return error_response(400, "The provided next page token is invalid or expired.")
             keys = sim.search(jql, current_user=jql_identity())
             page = keys[offset : offset + limit]
+            per_issue = _issue_expand(expand)
             with sim.lock:
                 issues = [
-                    _enhanced_issue(sim, rec, requested, ver, expand)
+                    _enhanced_issue(sim, rec, requested, ver, per_issue)
                     for k in page
                     if (rec := sim.issues.get(k)) is not None
                 ]
             out: dict[str, Any] = {"issues": issues}
+            if not ids_only:
+                out |= search_expansions(sim, requested, default="*navigable", expand=expand)
             if offset + limit < len(keys):
                 out["nextPageToken"] = _encode_token(offset + limit, jql)
                 out["isLast"] = False
@@ -244,20 +248,20 @@ def register_jira_routes(app: Flask, sim: JiraSim) -> None:
                         requested=requested,
                         default="*navigable",
                         api_version="2",
-                        expand=expand,
+                        expand=_issue_expand(expand),
                     )
                     for k in keys[start : start + limit]
                     if (rec := sim.issues.get(k)) is not None
                 ]
-            return json_response(
-                {
-                    "expand": "schema,names",
-                    "startAt": start,
-                    "maxResults": limit,
-                    "total": len(keys),
-                    "issues": issues,
-                }
-            )
+            out: dict[str, Any] = {
+                "expand": "schema,names",
+                "startAt": start,
+                "maxResults": limit,
+                "total": len(keys),
+                "issues": issues,
+            }
+            out |= search_expansions(sim, requested, default="*navigable", expand=expand)
+            return json_response(out)
 
     # --- webhook registration ---
 
@@ -400,6 +404,11 @@ def _enhanced_issue(
         api_version="3" if ver == "3" else "2",
         expand=expand,
     )
+
+
+def _issue_expand(expand: str) -> str:
+    """What of a search's `expand` goes on each issue: names and schema go once, on top."""
+    return ",".join(e for e in expand.split(",") if e.strip() not in ("names", "schema"))
 
 
 def _encode_token(offset: int, jql: str) -> str:

@@ -263,6 +263,30 @@ def select_fields(
     return keep, drop
 
 
+def search_expansions(
+    sim: JiraSim, requested: Collection[str] | None, *, default: str, expand: str
+) -> dict[str, object]:
+    """A search answer's top-level `names` and `schema` (asked with `expand`): the display name
+    and schema of every field the request selects."""
+    wanted = set(expand.split(",")) & {"names", "schema"}
+    if not wanted:
+        return {}
+    keep, drop = select_fields(requested, default=default)
+    navigable = keep is not None and "*navigable" in keep
+    chosen = [
+        f
+        for f in sim.field_list()
+        if (fid := str(f["id"])) not in drop
+        and (keep is None or fid in keep or (navigable and fid not in NOT_NAVIGABLE))
+    ]
+    out: dict[str, object] = {}
+    if "names" in wanted:
+        out["names"] = {str(f["id"]): f["name"] for f in chosen}
+    if "schema" in wanted:
+        out["schema"] = {str(f["id"]): f["schema"] for f in chosen if f.get("schema")}
+    return out
+
+
 def issue_json(
     sim: JiraSim,
     rec: IssueRecord,

@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from flask import Flask, Response, g, request
+from werkzeug.http import http_date
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from okr_jira.simulator.control import register_control_routes
@@ -31,6 +32,12 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # The app dates every answer by the simulated clock; the stdlib would add a second
+        # Date header by the real one.
+        self.send_response_only(code, message)
+        self.send_header("Server", self.version_string())
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +88,9 @@ def create_app(
     def count_status(response: Response) -> Response:
         if not request.path.startswith("/_sim/"):
             stats.count_status(response.status_code)
+        # Every HTTP server dates its answers; Jira's simulated clock lets a client measure its
+        # skew as it would against a real site.
+        response.headers["Date"] = http_date(jira.clock() if jira is not None else None)
         return response
 
     @app.errorhandler(404)
