@@ -8,7 +8,7 @@ selector, local raw JQL and a few JQL clauses only Jira answers), then measures,
 own process (ru_maxrss, CPU from wait4): `sync --full`, an incremental sync with nothing changed,
 one after 10 changed issues, and the naive baseline (one paged JQL search per KR with default
 fields, as a cron script over atlassian-python-api would do). The flavor is configured, as the
-README advises; one more first full sync on a fresh database shows what `auto` adds (serverInfo).
+README advises; one more first full sync on a fresh database runs with `auto`.
 `--large` adds the memory check of a full sync of the large dataset (latency 0: memory does not
 depend on it).
 """
@@ -291,7 +291,7 @@ def bench(flavor: Flavor, size: Size, latency: float) -> None:
         firsts = (
             (rows[0], f"first, flavor set to {flavor}, learns the fields"),
             (rows[1], "nightly, site known"),
-            (rows[5], "first, flavor auto: + serverInfo"),
+            (rows[5], "first, flavor auto"),
         )
         for full, what in firsts:
             union = full[2]["issues"]

@@ -41,7 +41,11 @@ class Settings(BaseSettings):
         default=None, description="Jira Cloud API token, or Data Center personal access token."
     )
     jira_flavor: Flavor = Field(
-        default="auto", description="cloud or datacenter; auto asks serverInfo (a request a week)."
+        default="auto",
+        description=(
+            "cloud, datacenter, or auto: *.atlassian.net is Cloud, a token without a user "
+            "Data Center, else serverInfo tells (once per site)."
+        ),
     )
 
     confluence_url: str | None = Field(

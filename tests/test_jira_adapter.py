@@ -225,3 +225,16 @@ def test_auto_flavor_on_an_atlassian_net_host_needs_no_server_info(cloud_dns: No
         assert jira.flavor == "cloud"
         assert jira.search_keys("project = SUP")
         assert not any("serverInfo" in route for route in srv.stats.by_route)
+
+
+def test_auto_flavor_with_a_personal_access_token_and_no_user_is_data_center() -> None:
+    sim = generate("small", flavor="datacenter", deliver=False)
+    with SimulatorServer("datacenter", jira=sim) as srv:
+        jira = JiraAdapter(srv.url, user=None, token=srv.credentials.pat)
+        assert jira.flavor == "datacenter"
+        assert jira.search_keys("project = SUP")
+        assert not any("serverInfo" in route for route in srv.stats.by_route)
+        # User and password could be either flavor's: serverInfo decides.
+        basic = JiraAdapter(srv.url, user=srv.credentials.username, token=srv.credentials.password)
+        assert basic.flavor == "datacenter"
+        assert srv.stats.by_route["GET /rest/api/<ver>/serverInfo"] == 1

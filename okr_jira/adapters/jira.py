@@ -1,10 +1,11 @@
 """A thin adapter over atlassian-python-api's Jira client: searches, fields, one issue.
 
 Cloud (email + API token, enhanced search `/rest/api/3/search/jql` with nextPageToken) and Data
-Center (personal access token, `/rest/api/2/search` with startAt); the flavor comes from settings or
-from serverInfo. Jira's clock is read off the `Date` header of its answers. Every call goes through
-the session policy in `http.py` (timeout, retries, Retry-After, bound on requests in flight).
-Errors name the method, path and status, never a credential.
+Center (personal access token, `/rest/api/2/search` with startAt). The flavor comes from settings,
+else from the URL and credentials when they leave no doubt, else from serverInfo. Jira's clock is
+read off the `Date` header of its answers. Every call goes through the session policy in `http.py`
+(timeout, retries, Retry-After, bound on requests in flight). Errors name the method, path and
+status, never a credential.
 """
 
 from __future__ import annotations
@@ -72,7 +73,11 @@ class JiraAdapter:
         self.session = session or make_session(self.policy)
         self._flavor: Flavor | None = None if flavor == "auto" else flavor
         if flavor == "auto" and (urlsplit(self.url).hostname or "").endswith(".atlassian.net"):
-            self._flavor = "cloud"  # Atlassian's Cloud domain: no serverInfo needed to know
+            self._flavor = "cloud"  # Atlassian's Cloud domain
+        elif flavor == "auto" and token and not user:
+            # A token without an account e-mail can only be a Data Center personal access token
+            # (Cloud API tokens go with the e-mail): serverInfo would say nothing new.
+            self._flavor = "datacenter"
         self._client: Jira | None = None
         self._fields: FieldMap | None = None
         self._raw_fields: list[dict[str, Any]] | None = None
