@@ -104,6 +104,35 @@ def test_data_center_search_pages_with_start_at_and_total(dc_server: SimulatorSe
     assert set(page["issues"][0]["fields"]) == {"status"}
 
 
+def test_search_expands_names_and_schema_once_on_top(
+    cloud_server: SimulatorServer, dc_server: SimulatorServer
+) -> None:
+    """As Jira does: `expand=names,schema` on a search adds one `names` and one `schema` map
+    for the fields asked, beside the issues, not inside each."""
+    for jira, server in (
+        (cloud_client(cloud_server), cloud_server),
+        (dc_client(dc_server), dc_server),
+    ):
+        page = jira.jql("project = SUP", fields="*navigable", limit=3, expand="names,schema")
+        listed = {f["id"]: f for f in server.jira.field_list()}
+        points = next(fid for fid, f in listed.items() if "story point" in str(f["name"]).lower())
+        assert page["names"][points] == listed[points]["name"]
+        assert page["schema"][points] == listed[points]["schema"]
+        assert page["names"]["summary"] == "Summary" and "comment" not in page["names"]
+        assert all("names" not in issue for issue in page["issues"])
+        narrow = jira.jql("project = SUP", fields=["status"], limit=3, expand="names")
+        assert narrow["names"] == {"status": "Status"} and "schema" not in narrow
+
+
+def test_answers_are_dated_by_the_simulated_clock(dc_server: SimulatorServer) -> None:
+    import datetime as dt
+    import email.utils
+
+    dc_server.jira.clock = lambda: dt.datetime(2026, 11, 15, 9, 30, tzinfo=dt.UTC)
+    resp = requests.get(f"{dc_server.url}/rest/api/2/myself", timeout=10)  # even a 401
+    assert email.utils.parsedate_to_datetime(resp.headers["Date"]) == dc_server.jira.clock()
+
+
 def test_data_center_caps_max_results_at_1000(dc_server: SimulatorServer) -> None:
     page = dc_client(dc_server).jql("project != HR", fields=["key"], limit=5000)
     assert page["maxResults"] == 1000

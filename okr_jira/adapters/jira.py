@@ -227,8 +227,9 @@ class JiraAdapter:
         names = data.get("names")
         if not isinstance(names, dict) or not names:
             return  # nothing learned: `fields()` asks /field when next needed
-        schemas = data.get("schema") if isinstance(data.get("schema"), dict) else {}
-        assert isinstance(schemas, dict)
+        schemas = data.get("schema")
+        if not isinstance(schemas, dict):
+            schemas = {}
         self._raw_fields = [
             {
                 "id": fid,

@@ -268,7 +268,7 @@ def search_expansions(
 ) -> dict[str, object]:
     """A search answer's top-level `names` and `schema` (asked with `expand`): the display name
     and schema of every field the request selects."""
-    wanted = set(expand.split(",")) & {"names", "schema"}
+    wanted = {e.strip() for e in expand.split(",")} & {"names", "schema"}
     if not wanted:
         return {}
     keep, drop = select_fields(requested, default=default)
