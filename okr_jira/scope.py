@@ -35,17 +35,6 @@ _SNAPSHOTS: Table = IssueSnapshotRow.__table__  # type: ignore[attr-defined]
 _LINKS: Table = KrIssueLinkRow.__table__  # type: ignore[attr-defined]
 
 
-def local_fields(flavor: str | None) -> frozenset[str]:
-    """JQL fields a snapshot answers exactly on this flavor of Jira.
-
-    A snapshot's `epic` is Cloud's `parent` of a standard issue. On Data Center `parent` is a
-    sub-task's parent, which snapshots do not hold; with the flavor unknown, assume the worst.
-    """
-    if flavor == "cloud":
-        return LOCAL_FIELDS
-    return LOCAL_FIELDS - {"parent"}
-
-
 @dataclass
 class ScopeChange:
     krs: set[str] = field(default_factory=set)
@@ -117,12 +106,10 @@ class KrMatcher:
         return matches(source, issue, scope_projects=self.scope_projects, jql_match=jql_match)
 
 
-def compile_matchers(
-    okrs: OkrSet, errors: dict[str, str] | None = None, *, flavor: str | None = None
-) -> list[KrMatcher]:
-    """Every sourced KR's rule; `flavor` ("cloud" | "datacenter" | None: unknown) decides which
-    JQL the snapshots answer exactly."""
-    fields = local_fields(flavor)
+def compile_matchers(okrs: OkrSet, errors: dict[str, str] | None = None) -> list[KrMatcher]:
+    """Every sourced KR's rule, with the JQL the snapshots answer exactly (LOCAL_FIELDS) told
+    apart from what only Jira answers."""
+    fields = LOCAL_FIELDS
     teams = {t.key: t for t in okrs.teams}
     out = []
     for objective in okrs.objectives:
@@ -155,20 +142,6 @@ def _local_conjuncts(query: JqlQuery, fields: frozenset[str]) -> tuple[Node, ...
 
 def _is_local(clause: Clause, fields: frozenset[str]) -> bool:
     return clause.field.name in fields and clause.is_absolute()
-
-
-def stored_flavor(session: Session) -> str | None:
-    """The flavor the last full sync found, or None before any."""
-    import json
-
-    raw = repo.get_state(session=session, name=SITE_FACTS)
-    if not raw:
-        return None
-    try:
-        flavor = json.loads(raw).get("flavor")
-    except (ValueError, AttributeError):
-        return None
-    return flavor if flavor in ("cloud", "datacenter") else None
 
 
 def upsert_snapshots(
@@ -406,7 +379,7 @@ class ScopeRules:
 def load_rules(*, session: Session) -> ScopeRules:
     okrs = repo.load_okrs(session=session)
     errors = {m.kr: m.error for m in session.exec(select(MappingRow)) if m.error is not None}
-    return ScopeRules(okrs, compile_matchers(okrs, errors, flavor=stored_flavor(session)))
+    return ScopeRules(okrs, compile_matchers(okrs, errors))
 
 
 def apply_issue_changes(

@@ -118,7 +118,7 @@ class Syncer:
     # --- planning -------------------------------------------------------------------------------
 
     def _matchers(self, okrs: OkrSet, errors: dict[str, str] | None = None) -> list[KrMatcher]:
-        return compile_matchers(okrs, errors, flavor=self.jira.flavor)
+        return compile_matchers(okrs, errors)
 
     def _plan(
         self,
@@ -661,7 +661,7 @@ def remote_matcher_for(
 ) -> Callable[[KeyResult, IssueSnapshot], bool]:
     """For the webhook worker: a remote matcher over every KR whose JQL only Jira answers."""
     queries: dict[str, str] = {}
-    for m in compile_matchers(okrs, flavor=jira.flavor):
+    for m in compile_matchers(okrs):
         if m.kr.source is None or m.local:
             continue
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import pytest
@@ -155,6 +155,7 @@ def test_snapshot_view_answers_from_a_stored_snapshot() -> None:
         components=("Help Center",),
         fix_versions=("2026.11",),
         epic="SELF-5",
+        parent="SELF-5",  # a story under its epic, as Cloud has it
         created=datetime(2026, 10, 2, tzinfo=UTC),
     )
     view = SnapshotView(snap)
@@ -164,6 +165,11 @@ def test_snapshot_view_answers_from_a_stored_snapshot() -> None:
     )
     assert query.matches(view, now=NOW)
     assert not parse_jql("statusCategory = Done").matches(view, now=NOW)
+    # A sub-task: `parent` is its story, `"Epic Link"` the epic.
+    subtask = SnapshotView(replace(snap, key="SELF-9", parent="SELF-8"))
+    assert parse_jql("parent = SELF-8").matches(subtask, now=NOW)
+    assert parse_jql('"Epic Link" = SELF-5').matches(subtask, now=NOW)
+    assert not parse_jql("parent = SELF-5").matches(subtask, now=NOW)
 
 
 @pytest.mark.parametrize(

@@ -23,11 +23,11 @@ from okr_jira.apply import apply_plan, make_plan
 from okr_jira.cli import main
 from okr_jira.evaluate import kr_states
 from okr_jira.okrfile import parse_okr_text
-from okr_jira.scope import SITE_FACTS
+from okr_jira.scope import SITE_FACTS, compile_matchers
 from okr_jira.simulator import JiraSim, SimulatorServer, generate
 from okr_jira.simulator.records import IssueRecord
 from okr_jira.storage import repo
-from okr_jira.storage.db import session_scope
+from okr_jira.storage.db import make_engine, session_scope, upgrade
 from okr_jira.storage.tables import KrIssueLinkRow, MappingRow
 from okr_jira.sync import Syncer
 
@@ -103,6 +103,7 @@ objectives:
         source: {jql: 'project in (PLAT, MOB) AND summary ~ crash'}
 """
 
+NOW_ISO = "2026-11-15T09:00:00+00:00"
 Pred = Callable[[IssueRecord], bool]
 # KR -> a predicate over simulator records, or raw JQL the simulator answers.
 EXPECTED: dict[str, Pred | str] = {
@@ -451,3 +452,46 @@ def test_a_sites_flavor_stays_with_its_url_when_the_fields_are_learned_again(
     assert facts["flavor"] == server.flavor and facts["url"] == server.url
     assert dt.datetime.fromisoformat(facts["fetched_at"]) == later
     assert_scopes_match(engine, server.jira)
+
+
+def test_parent_jql_is_answered_locally_and_exactly_on_both_flavors(
+    engine: Engine, server: SimulatorServer
+) -> None:
+    """`parent` is an issue's direct parent: on Cloud an epic's children and a story's
+    sub-tasks, on Data Center only sub-tasks. Snapshots hold it, so the KR needs no search of
+    its own, and a new sub-task joins on the next incremental sync."""
+    jql = "parent in (PLAT-2, PLAT-6, PLAT-7)"
+    okr_text = OKRS.replace("'parent = SUP-12'", f"'{jql}'")
+    apply_okrs(engine, okr_text)
+    (matcher,) = [m for m in compile_matchers(parse_okr_text(okr_text)) if m.kr.key == "K-PARENT"]
+    assert matcher.local
+    Syncer(engine, adapter_for(server)).full()
+    assert open_scope(engine)["K-PARENT"] == set(server.jira.search(jql))
+    assert {"PLAT-13", "PLAT-38"} <= open_scope(engine)["K-PARENT"]
+    created = server.jira.create_issue("PLAT", "Sub-task", "Retry budget", parent="PLAT-7")
+    Syncer(engine, adapter_for(server)).incremental()
+    assert created.key in open_scope(engine)["K-PARENT"]
+    assert open_scope(engine)["K-PARENT"] == set(server.jira.search(jql))
+
+
+def test_upgrading_to_stored_parents_makes_the_next_sync_a_full_one(
+    database_url: str, server: SimulatorServer
+) -> None:
+    """Snapshots stored before the `parent` column hold none: the upgrade drops the watermark,
+    so the next `okr-jira sync` is a full one that fills it, and `parent` JQL is right again."""
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine, "0003")
+        with session_scope(engine) as session:
+            repo.set_state(session=session, name="jira.watermark", value=NOW_ISO)
+            repo.set_state(session=session, name="other.state", value="kept")
+        upgrade(engine)
+        with session_scope(engine) as session:
+            assert repo.get_state(session=session, name="jira.watermark") is None
+            assert repo.get_state(session=session, name="other.state") == "kept"
+        apply_okrs(engine)
+        summary = Syncer(engine, adapter_for(server)).incremental()
+        assert summary.mode.startswith("full")
+        assert_scopes_match(engine, server.jira)
+    finally:
+        engine.dispose()

@@ -185,6 +185,7 @@ def parse_issue(
         components=_names(f.get("components")),
         fix_versions=_names(f.get("fixVersions")),
         epic=epic.upper() if epic else None,
+        parent=str(parent["key"]).upper() if parent.get("key") else None,
         story_points=points,
         estimate_seconds=_number(f.get("timeoriginalestimate")),
         numbers=tuple(sorted(values.items())),

@@ -127,6 +127,7 @@ class IssueSnapshot:
     components: tuple[str, ...] = ()
     fix_versions: tuple[str, ...] = ()
     epic: str | None = None  # the parent epic: Cloud `parent`, Data Center Epic Link
+    parent: str | None = None  # JQL's `parent`: Cloud's parent of any issue, a sub-task's on DC
     story_points: float | None = None
     estimate_seconds: float | None = None  # original estimate
     numbers: tuple[tuple[str, float], ...] = ()  # other numeric fields by id, for field_sum

@@ -37,7 +37,9 @@ class SnapshotView:
                 return s.components
             case "fixVersion":
                 return s.fix_versions
-            case "parent" | "Epic Link":
+            case "parent":
+                single = s.parent
+            case "Epic Link":
                 single = s.epic
             case "created":
                 single = s.created

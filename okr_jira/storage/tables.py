@@ -96,6 +96,7 @@ class IssueSnapshotRow(SQLModel, table=True):
     components: str = Field(default="[]", sa_column=Column(Text, nullable=False))
     fix_versions: str = Field(default="[]", sa_column=Column(Text, nullable=False))
     epic: str | None = Field(default=None, max_length=64, index=True)
+    parent: str | None = Field(default=None, max_length=64)
     story_points: float | None = None
     estimate_seconds: float | None = None
     numbers: str = Field(default="{}", sa_column=Column(Text, nullable=False))
