@@ -30,7 +30,7 @@ from okr_jira.storage.tables import IssueSnapshotRow, KrIssueLinkRow, MappingRow
 # Asks Jira whether one issue matches one KR's JQL (for JQL the snapshots cannot answer exactly).
 RemoteMatch = Callable[[KeyResult, IssueSnapshot], bool]
 SITE_FACTS = "jira.site"  # sync state: the site's flavor, fields and clock skew (JSON)
-FIELDS_STATE = "jira.fields"  # sync state: the raw /field list, for the webhook worker
+FIELDS_STATE = "jira.fields"  # sync state: the site's fields as /field lists them, for the worker
 _SNAPSHOTS: Table = IssueSnapshotRow.__table__  # type: ignore[attr-defined]
 _LINKS: Table = KrIssueLinkRow.__table__  # type: ignore[attr-defined]
 
