@@ -148,6 +148,23 @@ def run_child(cmd: list[str], env: dict[str, str]) -> dict[str, Any]:
         }
 
 
+def sync_env(db_path: Path, okrs: OkrSet, url: str, flavor: str, setting: str) -> dict[str, str]:
+    """A fresh migrated database holding `okrs`, and the environment `okr-jira` runs with."""
+    from okr_jira.apply import apply_plan, make_plan
+    from okr_jira.storage.db import make_engine, session_scope, upgrade
+
+    db_url = f"sqlite:///{db_path}"
+    engine = make_engine(db_url)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        apply_plan(session, make_plan(session, okrs), actor="bench")
+    engine.dispose()
+    env = os.environ | {"OKR_JIRA_DATABASE_URL": db_url, "OKR_JIRA_JIRA_URL": url,
+                        "OKR_JIRA_JIRA_FLAVOR": setting} | CREDS[flavor]  # fmt: skip
+    env.pop("OKR_JIRA_CONFIG", None)
+    return env
+
+
 def sim_total(url: str) -> int:
     return int(requests.get(f"{url}/_sim/stats", timeout=10).json()["total"])
 
@@ -219,9 +236,6 @@ def naive(url: str, flavor: str, jql_file: str) -> None:
 
 
 def bench(flavor: Flavor, size: Size, latency: float) -> None:
-    from okr_jira.apply import apply_plan, make_plan
-    from okr_jira.storage.db import make_engine, session_scope, upgrade
-
     sim = generate(size, flavor=flavor)  # the same data the simulator process serves
     okrs = make_okrs(sim)
     kr_count = sum(len(o.key_results) for o in okrs.objectives)
@@ -237,21 +251,8 @@ def bench(flavor: Flavor, size: Size, latency: float) -> None:
     ]
     proc, url = start_simulator(flavor, size, latency)
     tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
-
-    def fresh_env(name: str, flavor_setting: str) -> dict[str, str]:
-        db_url = f"sqlite:///{tmp / name}"
-        engine = make_engine(db_url)
-        upgrade(engine)
-        with session_scope(engine) as session:
-            apply_plan(session, make_plan(session, okrs), actor="bench")
-        engine.dispose()
-        env = os.environ | {"OKR_JIRA_DATABASE_URL": db_url, "OKR_JIRA_JIRA_URL": url,
-                            "OKR_JIRA_JIRA_FLAVOR": flavor_setting} | CREDS[flavor]  # fmt: skip
-        env.pop("OKR_JIRA_CONFIG", None)
-        return env
-
     try:
-        env = fresh_env("bench.db", flavor)
+        env = sync_env(tmp / "bench.db", okrs, url, flavor, flavor)
         print(f"flavor={flavor} size={size} issues={len(sim.issues)} KRs={kr_count} "
               f"latency={latency:g} ms page={PAGE[flavor]}")  # fmt: skip
         rows = []
@@ -279,7 +280,8 @@ def bench(flavor: Flavor, size: Size, latency: float) -> None:
                      {"issues": json.loads(r["out"])["issues"], "requests": -1,
                       "krs_changed": -1}, r))  # fmt: skip
         sent = sim_total(url)
-        r = run_child([OKR_JIRA, "sync", "--full"], fresh_env("auto.db", "auto"))
+        auto_env = sync_env(tmp / "auto.db", okrs, url, flavor, "auto")
+        r = run_child([OKR_JIRA, "sync", "--full"], auto_env)
         if r["rc"] != 0:
             raise SystemExit(f"sync --full (flavor auto) failed: {r['err'] or r['out']}")
         rows.append(("sync --full (first, flavor auto)", sim_total(url) - sent,
@@ -316,27 +318,13 @@ def bench(flavor: Flavor, size: Size, latency: float) -> None:
 
 
 def bench_large_memory(flavor: Flavor) -> None:
-    from okr_jira.apply import apply_plan, make_plan
-    from okr_jira.storage.db import make_engine, session_scope, upgrade
-
     sim = generate("large", flavor=flavor)
     okrs = make_okrs(sim)
     del sim
     proc, url = start_simulator(flavor, "large", 0)
     tmp = Path(tempfile.mkdtemp(prefix="bench-sync-large-"))
     try:
-        db_url = f"sqlite:///{tmp / 'bench.db'}"
-        engine = make_engine(db_url)
-        upgrade(engine)
-        with session_scope(engine) as session:
-            apply_plan(session, make_plan(session, okrs), actor="bench")
-        engine.dispose()
-        env = (
-            os.environ
-            | {"OKR_JIRA_DATABASE_URL": db_url, "OKR_JIRA_JIRA_URL": url}
-            | {"OKR_JIRA_JIRA_FLAVOR": flavor}
-            | CREDS[flavor]
-        )
+        env = sync_env(tmp / "bench.db", okrs, url, flavor, flavor)
         r = run_child([OKR_JIRA, "sync", "--full"], env)
         if r["rc"] != 0:
             raise SystemExit(f"large full sync failed: {r['err']}")

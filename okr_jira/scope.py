@@ -109,7 +109,6 @@ class KrMatcher:
 def compile_matchers(okrs: OkrSet, errors: dict[str, str] | None = None) -> list[KrMatcher]:
     """Every sourced KR's rule, with the JQL the snapshots answer exactly (LOCAL_FIELDS) told
     apart from what only Jira answers."""
-    fields = LOCAL_FIELDS
     teams = {t.key: t for t in okrs.teams}
     out = []
     for objective in okrs.objectives:
@@ -123,9 +122,9 @@ def compile_matchers(okrs: OkrSet, errors: dict[str, str] | None = None) -> list
             if kr.source.jql:
                 try:
                     query = parse_jql(kr.source.jql)
-                    local = is_local_subset(query, fields)
+                    local = is_local_subset(query, LOCAL_FIELDS)
                     if not local:
-                        parts = _local_conjuncts(query, fields)
+                        parts = _local_conjuncts(query, LOCAL_FIELDS)
                 except JqlError as exc:
                     error, local = "; ".join(exc.messages), False
             out.append(KrMatcher(kr, objective.cycle, scope, query, local, error, parts))

@@ -351,11 +351,13 @@ class Syncer:
         if self.progress is not None and self.jira.flavor == "cloud":
             total = self.jira.count(union)  # only to draw the bar; Cloud has no total
         read = 0
-        pages = self.jira.search_pages(union, lambda fmap: self._request_fields(plan, fmap))
+        fmap: FieldMap | None = None
+        pages = self.jira.search_pages(union, lambda known: self._request_fields(plan, known))
         for page in pages:
-            # Known from the first page on (Data Center learns the site's fields from it).
-            fmap = self.jira.fields()
-            self._request_fields(plan, fmap)
+            if fmap is None:
+                # Known from the first page on (Data Center learns the site's fields from it).
+                fmap = self.jira.fields()
+                self._request_fields(plan, fmap)
             total = page.total if page.total is not None else total
             snaps = [parse_issue(raw, fmap, plan.numbers) for raw in page.issues]
             with session_scope(self.engine) as session:

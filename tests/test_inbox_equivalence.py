@@ -7,32 +7,18 @@ import random
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from okr_jira import inbox
-from okr_jira.apply import apply_plan, make_plan
 from okr_jira.evaluate import evaluate_cycle
-from okr_jira.okrfile import load_okr_file
 from okr_jira.scope import load_rules
 from okr_jira.storage import repo
-from okr_jira.storage.db import session_scope
-from okr_jira.storage.tables import MappingRow
-from tests.conftest import EXAMPLE_OKRS
+from tests import inbox_world
 from tests.fixtures.webhooks import encode, issue_event
+from tests.inbox_world import NOW, T0
 
-T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
-NOW = dt.datetime(2026, 11, 3, 12, 0, tzinfo=dt.UTC)
+okr_engine = inbox_world.okr_engine
 KEYS = [f"SUP-{n}" for n in range(100, 130)] + ["SUP-3", "SUP-7", "MOB-5", "PLAT-9"]
-
-
-@pytest.fixture
-def okr_engine(engine: Engine) -> Engine:
-    with session_scope(engine) as session:
-        apply_plan(session, make_plan(session, load_okr_file(EXAMPLE_OKRS)), actor="test")
-        for m in session.exec(select(MappingRow)):
-            m.resolved_at = T0 - dt.timedelta(days=1)
-            session.add(m)
-    return engine
 
 
 def random_burst(engine: Engine, rng: random.Random, n: int, tag: str) -> None:

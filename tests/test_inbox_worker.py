@@ -8,42 +8,26 @@ from collections.abc import Sequence
 from typing import Any
 
 import click
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from okr_jira import inbox
-from okr_jira.apply import apply_plan, make_plan
-from okr_jira.cli import AppContext
 from okr_jira.domain.models import IssueSnapshot
-from okr_jira.okrfile import load_okr_file
 from okr_jira.scope import apply_issue_changes
 from okr_jira.storage.db import session_scope
 from okr_jira.storage.tables import (
     IssueSnapshotRow,
-    MappingRow,
     ProgressSnapshotRow,
     WebhookEventRow,
 )
-from okr_jira.webhook_cli import webhooks
-from tests.conftest import EXAMPLE_OKRS
+from tests import inbox_world
 from tests.fixtures.webhooks import encode, issue_event, load
+from tests.inbox_world import NOW, T0
 
-T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
-NOW = dt.datetime(2026, 11, 3, 12, 0, tzinfo=dt.UTC)
+cli = inbox_world.cli
+okr_engine = inbox_world.okr_engine
 _ids = iter(range(1, 1_000_000))
-
-
-@pytest.fixture
-def okr_engine(engine: Engine) -> Engine:
-    """The example OKRs applied, and every mapping resolved as after a first full sync."""
-    with session_scope(engine) as session:
-        apply_plan(session, make_plan(session, load_okr_file(EXAMPLE_OKRS)), actor="test")
-        for m in session.exec(select(MappingRow)):
-            m.resolved_at = T0 - dt.timedelta(days=1)
-            session.add(m)
-    return engine
 
 
 def put(engine: Engine, payload: dict[str, Any], *, delivery: str | None = None) -> None:
@@ -246,18 +230,6 @@ def test_two_workers_drain_one_inbox_without_applying_an_event_twice(okr_engine:
         newest = max(n for n in range(240) if n % 40 == key_n)
         row = snapshot(okr_engine, f"SUP-{200 + key_n}")
         assert row is not None and row.status == ("To Do", "In Progress", "Done")[newest % 3]
-
-
-@pytest.fixture
-def cli(db_env: str) -> click.Group:
-    @click.group()
-    @click.pass_context
-    def main(ctx: click.Context) -> None:
-        ctx.obj = AppContext(None)
-        ctx.call_on_close(ctx.obj.close)
-
-    main.add_command(webhooks)
-    return main
 
 
 def test_dead_letters_are_listed_and_retried_from_the_cli(

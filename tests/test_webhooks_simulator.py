@@ -18,15 +18,16 @@ from werkzeug.serving import make_server
 from okr_jira import inbox
 from okr_jira.adapters.jira_fields import field_map
 from okr_jira.apply import apply_plan, make_plan
-from okr_jira.cli import AppContext
 from okr_jira.okrfile import load_okr_file
 from okr_jira.settings import Settings
 from okr_jira.simulator import SimulatorServer, generate
 from okr_jira.storage.db import session_scope
 from okr_jira.storage.tables import MappingRow, ProgressSnapshotRow, WebhookEventRow
-from okr_jira.webhook_cli import webhooks
+from tests import inbox_world
 from tests.conftest import EXAMPLE_OKRS
 from webhooks import create_app
+
+cli = inbox_world.cli
 
 SECRET = "sim-webhook-secret"
 
@@ -98,18 +99,6 @@ def test_simulated_jira_changes_flow_into_kr_progress(
     assert [t for t, _ in stored_events(engine)] == [
         "jira:issue_created", "jira:issue_updated", "jira:issue_deleted"
     ]  # fmt: skip
-
-
-@pytest.fixture
-def cli(db_env: str) -> click.Group:
-    @click.group()
-    @click.pass_context
-    def main(ctx: click.Context) -> None:
-        ctx.obj = AppContext(None)
-        ctx.call_on_close(ctx.obj.close)
-
-    main.add_command(webhooks)
-    return main
 
 
 @pytest.mark.parametrize("flavor", ["cloud", "datacenter"])

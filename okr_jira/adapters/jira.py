@@ -29,7 +29,7 @@ from okr_jira.adapters.http import (
     session_stats,
     short_error,
 )
-from okr_jira.adapters.jira_fields import FieldMap, field_map, parse_time
+from okr_jira.adapters.jira_fields import FieldMap, field_map
 from okr_jira.errors import OkrJiraError
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,6 @@ class JiraAdapter:
         self._client: Jira | None = None
         self._fields: FieldMap | None = None
         self._raw_fields: list[dict[str, Any]] | None = None
-        self._info: tuple[float, dict[str, Any]] | None = None  # (monotonic time, serverInfo)
         self._date: tuple[float, dt.datetime] | None = None  # (monotonic time, Date header)
         self.session.hooks["response"].append(self._note_date)
 
@@ -152,17 +151,8 @@ class JiraAdapter:
         except requests.RequestException as exc:
             raise JiraError(method, path, None, type(exc).__name__) from None
 
-    def server_info(self, *, max_age: float = 0.0) -> dict[str, Any]:
-        """serverInfo; one fetched less than `max_age` seconds ago is reused."""
-        if self._info is not None and time.monotonic() - self._info[0] <= max_age:
-            return self._info[1]
-        info = self._raw_get("rest/api/2/serverInfo")
-        self._info = (time.monotonic(), info)
-        return info
-
-    def server_time(self) -> dt.datetime | None:
-        """Jira's clock now (serverInfo's serverTime), or None when it does not say."""
-        return parse_time(self.server_info(max_age=30.0).get("serverTime"))
+    def server_info(self) -> dict[str, Any]:
+        return self._raw_get("rest/api/2/serverInfo")
 
     def _note_date(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         value = response.headers.get("Date")
