@@ -352,11 +352,13 @@ def _claim(session: Session, limit: int) -> list[_Event]:
     if not keys:
         return rows
     # One worker per issue at a time: another worker may hold a newer event of the same issue.
+    # Keyed by schema too: advisory locks are per database, the inbox is per schema.
     locked = set(
         conn.execute(
             text(
                 "SELECT k FROM unnest(CAST(:keys AS text[])) AS k "
-                "WHERE pg_try_advisory_xact_lock(hashtext('okr-jira-issue:' || k))"
+                "WHERE pg_try_advisory_xact_lock("
+                "hashtext(current_schema()), hashtext('okr-jira-issue:' || k))"
             ),
             {"keys": keys},
         ).scalars()

@@ -25,6 +25,9 @@ from okr_jira.storage.tables import utcnow
 log = logging.getLogger(__name__)
 
 LOCK_KEY = 0x6F6B726A  # "okrj": the advisory lock id of the scheduler leader
+# Advisory locks are per database, okr-jira's tables per schema: the schema is the lock's first
+# key, so deployments in two schemas of one database do not elect one leader between them.
+_TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext(current_schema()), :k)"
 LEASE = "scheduler.lease"
 
 
@@ -52,7 +55,7 @@ class Leadership:
                 log.warning("leader.connection_lost")
                 self._drop()
         conn = self.engine.connect()
-        got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar())
+        got = bool(conn.execute(text(_TRY_LOCK), {"k": LOCK_KEY}).scalar())
         conn.commit()
         if got:
             self._conn = conn
