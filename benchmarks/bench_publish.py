@@ -29,12 +29,11 @@ from sqlmodel import delete
 
 from okr_jira.adapters.confluence import ConfluenceAdapter, make_client
 from okr_jira.adapters.http import RetryPolicy
-from okr_jira.apply import apply_plan, make_plan
 from okr_jira.domain.models import Cycle, KeyResult, Objective, OkrSet, Team
-from okr_jira.evaluate import evaluate_cycle, record_report
-from okr_jira.publish import Publisher
-from okr_jira.publish_context import ContextOptions
+from okr_jira.okrs.plan import apply_plan, make_plan
+from okr_jira.publish import ContextOptions, Publisher
 from okr_jira.render import render_confluence_pages
+from okr_jira.report import evaluate_cycle, record_report
 from okr_jira.simulator.confluence import ConfluenceSim
 from okr_jira.simulator.jira import JiraSim
 from okr_jira.simulator.server import SimulatorServer

@@ -150,7 +150,7 @@ def run_child(cmd: list[str], env: dict[str, str]) -> dict[str, Any]:
 
 def sync_env(db_path: Path, okrs: OkrSet, url: str, flavor: str, setting: str) -> dict[str, str]:
     """A fresh migrated database holding `okrs`, and the environment `okr-jira` runs with."""
-    from okr_jira.apply import apply_plan, make_plan
+    from okr_jira.okrs.plan import apply_plan, make_plan
     from okr_jira.storage.db import make_engine, session_scope, upgrade
 
     db_url = f"sqlite:///{db_path}"

@@ -40,8 +40,8 @@ from sqlmodel import Session, col, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from okr_jira.apply import apply_plan, make_plan  # noqa: E402
-from okr_jira.okrfile import load_okr_file  # noqa: E402
+from okr_jira.okrs.file import load_okr_file  # noqa: E402
+from okr_jira.okrs.plan import apply_plan, make_plan  # noqa: E402
 from okr_jira.storage.db import make_engine, session_scope, upgrade  # noqa: E402
 from okr_jira.storage.tables import MappingRow, WebhookEventRow  # noqa: E402
 from tests.fixtures.webhooks import encode, issue_event, sign  # noqa: E402

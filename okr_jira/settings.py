@@ -99,6 +99,9 @@ class Settings(BaseSettings):
         default="WARNING",
         description="DEBUG, INFO (shows job runs), WARNING or ERROR.",
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text (key=value lines) or json (one object per line)."
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

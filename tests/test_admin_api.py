@@ -6,7 +6,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from okr_jira.settings import load_settings
-from tests.conftest import EXAMPLE_OKRS
+from tests.support.paths import EXAMPLE_OKRS
 from webhooks import create_app
 
 TOKEN = "admin-token-for-tests-123"

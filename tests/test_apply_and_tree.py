@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from okr_jira.cli import main
 from okr_jira.storage.tables import AuditRow, KeyResultRow, ObjectiveRow
-from tests.conftest import EXAMPLE_OKRS
+from tests.support.paths import EXAMPLE_OKRS
 
 
 def run(*args: str) -> Result:
@@ -165,17 +165,17 @@ def test_command_on_a_database_without_schema_names_the_fix(
 def test_tree_at_a_past_date_shows_recorded_history(db_env: str, engine: Engine) -> None:
     import datetime as dt
 
-    from okr_jira.storage import repo
     from okr_jira.storage.db import session_scope
+    from okr_jira.storage.progress import record_progress
 
     assert run("apply", str(EXAMPLE_OKRS)).exit_code == 0
     with session_scope(engine) as s:
         at = dt.datetime(2026, 10, 20, 12, tzinfo=dt.UTC)
-        repo.record_progress(session=s, kind="kr", subject="CO-1.1", cycle="2026-Q4",
-                             progress=0.25, current=46.5, at=at)  # fmt: skip
+        record_progress(session=s, kind="kr", subject="CO-1.1", cycle="2026-Q4",
+                        progress=0.25, current=46.5, at=at)  # fmt: skip
         later = dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC)
-        repo.record_progress(session=s, kind="kr", subject="CO-1.1", cycle="2026-Q4",
-                             progress=0.75, current=55.5, at=later)  # fmt: skip
+        record_progress(session=s, kind="kr", subject="CO-1.1", cycle="2026-Q4",
+                        progress=0.75, current=55.5, at=later)  # fmt: skip
     tree = json.loads(run("tree", "--at", "2026-10-25", "--json").output)
     kr = tree["objectives"][0]["key_results"][0]
     assert (kr["key"], kr["progress"], kr["current"]) == ("CO-1.1", 0.25, 46.5)

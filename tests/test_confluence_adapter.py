@@ -24,11 +24,9 @@ from okr_jira.adapters.http import RetryPolicy
 from okr_jira.simulator.confluence import ConfluenceSim
 from okr_jira.simulator.jira import JiraSim
 from okr_jira.simulator.server import SimulatorServer
-from tests import atlassian_host
-from tests.atlassian_host import CLOUD_HOST
+from tests.support.atlassian_host import CLOUD_HOST
 
 TOKEN = "s3cr3t-wrong-token-value"
-cloud_dns = atlassian_host.cloud_dns
 
 
 @dataclass

@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def test_demo_once_exits_0_and_leaves_a_preview_of_the_whole_tree(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OKR_JIRA_")}

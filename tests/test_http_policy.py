@@ -13,6 +13,7 @@ from werkzeug.serving import make_server
 from okr_jira.adapters.http import RetryPolicy, make_session, retry_after, session_stats
 from okr_jira.adapters.jira import JiraAdapter, JiraError
 from okr_jira.simulator import SimulatorServer, generate
+from tests.support.threads import join_all
 
 
 class Sleeps:
@@ -154,12 +155,11 @@ def test_requests_in_flight_never_exceed_the_bound() -> None:
         workers = [threading.Thread(target=session.get, args=(url,)) for _ in range(6)]
         for w in workers:
             w.start()
-        for w in workers:
-            w.join(10)
+        join_all(workers, 10)
         assert state["peak"] == 2
         assert session_stats(session).snapshot()["sent"] == 6
     finally:
         release.set()
         server.shutdown()
-        thread.join(5)
+        join_all([thread], 5)
         server.server_close()

@@ -10,14 +10,16 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from okr_jira import inbox
-from okr_jira.evaluate import evaluate_cycle
+from okr_jira.report.evaluate import evaluate_cycle
 from okr_jira.scope import load_rules
-from okr_jira.storage import repo
-from tests import inbox_world
+from okr_jira.storage.inbox import inbox_stats, prune, store_event
+from okr_jira.storage.issues import snapshots
+from okr_jira.storage.links import open_links
+from okr_jira.storage.progress import progress_as_of
 from tests.fixtures.webhooks import encode, issue_event
-from tests.inbox_world import NOW, T0
+from tests.support.builders import THRESHOLDS
+from tests.support.inbox_world import NOW, T0, WORKER
 
-okr_engine = inbox_world.okr_engine
 KEYS = [f"SUP-{n}" for n in range(100, 130)] + ["SUP-3", "SUP-7", "MOB-5", "PLAT-9"]
 
 
@@ -41,7 +43,7 @@ def random_burst(engine: Engine, rng: random.Random, n: int, tag: str) -> None:
             points=rng.choice([None, 1.0, 3.0, 5.0]),
             updated=T0 + dt.timedelta(minutes=rng.randrange(300)),
         )
-        assert inbox.store_event(
+        assert store_event(
             engine=engine,
             delivery_id=f"{tag}-{i}",
             event_type=event,
@@ -54,7 +56,7 @@ def random_burst(engine: Engine, rng: random.Random, n: int, tag: str) -> None:
 
 def recorded(engine: Engine, kind: str, subjects: list[str]) -> dict[str, float]:
     with Session(engine) as s:
-        rows = repo.progress_as_of(session=s, kind=kind, subjects=subjects, until=NOW)
+        rows = progress_as_of(session=s, kind=kind, subjects=subjects, until=NOW)
     return {k: r.progress for k, r in rows.items()}
 
 
@@ -67,14 +69,14 @@ def test_progress_after_random_bursts_equals_a_recomputation_from_scratch(
         random_burst(okr_engine, rng, 60, f"b{burst}")
         # Small batches, and on SQLite small write transactions, as a busy worker would take.
         while inbox.process_batch(
-            engine=okr_engine, limit=25, now=NOW, chunk_issues=chunk_issues
+            engine=okr_engine, options=WORKER, limit=25, now=NOW, chunk_issues=chunk_issues
         ).claimed:
             pass
     with Session(okr_engine) as s:
-        report = evaluate_cycle(session=s, now=NOW)
+        report = evaluate_cycle(session=s, now=NOW, thresholds=THRESHOLDS)
         rules = load_rules(session=s)
-        snaps = repo.snapshots(session=s)
-        links = repo.open_links(session=s)
+        snaps = snapshots(session=s)
+        links = open_links(session=s)
     # Scope: exactly the issues each KR's rule selects from the stored (newest) snapshots.
     for m in rules.matchers:
         wanted = {k for k, snap in snaps.items() if m.decide(snap, now=NOW, remote=None)}
@@ -95,15 +97,16 @@ def test_pruning_deletes_old_applied_and_ignored_events_and_keeps_the_rest(
 ) -> None:
     rng = random.Random(3)
     random_burst(okr_engine, rng, 30, "old")
-    inbox.drain(engine=okr_engine, now=NOW)
+    inbox.drain(engine=okr_engine, options=WORKER, now=NOW)
     random_burst(okr_engine, rng, 5, "new")  # still pending
     with Session(okr_engine) as s:
-        before = inbox.inbox_stats(session=s).by_type_status
+        before = inbox_stats(session=s).by_type_status
     done = sum(n for (_, status), n in before.items() if status in ("applied", "ignored"))
-    assert inbox.prune_inbox(okr_engine, dt.timedelta(days=7), now=NOW) == 0  # too recent
+    week = dt.timedelta(days=7)
+    assert prune(engine=okr_engine, cutoff=NOW - week) == 0  # too recent
     later = NOW + dt.timedelta(days=8)
-    assert inbox.prune_inbox(okr_engine, dt.timedelta(days=7), now=later, batch_size=7) == done
+    assert prune(engine=okr_engine, cutoff=later - week, batch_size=7) == done
     with Session(okr_engine) as s:
-        after = inbox.inbox_stats(session=s)
+        after = inbox_stats(session=s)
     assert after.pending == 5
     assert {status for _, status in after.by_type_status} == {"pending"}

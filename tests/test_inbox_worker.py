@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -16,23 +17,22 @@ from okr_jira import inbox
 from okr_jira.domain.models import IssueSnapshot
 from okr_jira.scope import apply_issue_changes
 from okr_jira.storage.db import session_scope
+from okr_jira.storage.inbox import dead_letters, retry, store_event
 from okr_jira.storage.tables import (
     IssueSnapshotRow,
     ProgressSnapshotRow,
     WebhookEventRow,
 )
-from tests import inbox_world
 from tests.fixtures.webhooks import encode, issue_event, load
-from tests.inbox_world import NOW, T0
+from tests.support.inbox_world import NOW, T0, WORKER
+from tests.support.threads import join_all
 
-cli = inbox_world.cli
-okr_engine = inbox_world.okr_engine
 _ids = iter(range(1, 1_000_000))
 
 
 def put(engine: Engine, payload: dict[str, Any], *, delivery: str | None = None) -> None:
     issue = payload.get("issue") or {}
-    assert inbox.store_event(
+    assert store_event(
         engine=engine,
         delivery_id=delivery or f"d-{next(_ids)}",
         event_type=payload["webhookEvent"],
@@ -71,8 +71,8 @@ def statuses(engine: Engine) -> dict[str, int]:
         return out
 
 
-def drain(engine: Engine, **kwargs: Any) -> inbox.BatchResult:
-    return inbox.drain(engine=engine, now=NOW, **kwargs)
+def drain(engine: Engine, **options: Any) -> inbox.BatchResult:
+    return inbox.drain(engine=engine, options=replace(WORKER, **options), now=NOW)
 
 
 def test_events_move_the_progress_of_the_krs_the_issue_belongs_to(okr_engine: Engine) -> None:
@@ -151,7 +151,7 @@ def test_real_cloud_and_server_payloads_are_applied(okr_engine: Engine) -> None:
 
 
 def test_issue_link_events_are_kept_but_change_nothing(okr_engine: Engine) -> None:
-    assert inbox.store_event(
+    assert store_event(
         engine=okr_engine, delivery_id="link-1", event_type="issuelink_created",
         issue_id="11442", body=encode(load("issuelink_created")).decode(),
     )  # fmt: skip
@@ -179,27 +179,27 @@ def test_an_event_that_cannot_be_applied_becomes_a_dead_letter_and_others_procee
     result = drain(okr_engine, apply=failing_for("SUP-666"))
     assert (result.applied, result.failed) == (1, 1)
     with Session(okr_engine) as s:
-        (dead,) = inbox.dead_letters(session=s)
+        (dead,) = dead_letters(session=s)
     assert (dead.issue_key, dead.status, dead.attempts) == ("SUP-666", "failed", 1)
     assert dead.error == "RuntimeError: cannot evaluate SUP-666"
     assert kr_progress(okr_engine, "SUP-1.3") == (1.0, 1, 1)
     # Retried after the cause is fixed: applied.
     with session_scope(okr_engine) as s:
-        assert inbox.retry(session=s, ids=[dead.id or 0]) == 1
+        assert retry(session=s, ids=[dead.id or 0]) == 1
     assert drain(okr_engine).applied == 1
     assert statuses(okr_engine) == {"applied": 2}
     assert kr_progress(okr_engine, "SUP-1.3") == (1.0, 2, 2)
 
 
 def test_an_unreadable_stored_body_becomes_a_dead_letter(okr_engine: Engine) -> None:
-    inbox.store_event(
+    store_event(
         engine=okr_engine, delivery_id="bad", event_type="jira:issue_updated",
         issue_key="SUP-1", body="{truncated",
     )  # fmt: skip
     result = drain(okr_engine)
     assert result.failed == 1
     with Session(okr_engine) as s:
-        (dead,) = inbox.dead_letters(session=s)
+        (dead,) = dead_letters(session=s)
     assert "unreadable payload" in (dead.error or "")
 
 
@@ -211,15 +211,14 @@ def test_two_workers_drain_one_inbox_without_applying_an_event_twice(okr_engine:
 
     def work() -> None:
         try:
-            inbox.drain(engine=okr_engine, batch_size=25, now=NOW)
+            inbox.drain(engine=okr_engine, options=replace(WORKER, batch_size=25), now=NOW)
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(2)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(timeout=60)
+    join_all(threads, 60)
     assert errors == []
     with Session(okr_engine) as s:
         rows = list(s.exec(select(WebhookEventRow)))

@@ -12,14 +12,11 @@ from click.testing import CliRunner, Result
 from okr_jira.adapters.http import RetryPolicy
 from okr_jira.adapters.jira import JiraAdapter, JiraError
 from okr_jira.adapters.jira_fields import FieldMap, parse_issue
-from okr_jira.checkconfig_cli import check_config
-from okr_jira.cli import AppContext
+from okr_jira.cli.app import AppContext
+from okr_jira.cli.checkconfig import check_config
 from okr_jira.simulator import SimulatorServer, generate
-from tests import atlassian_host
-from tests.atlassian_host import CLOUD_HOST
-from tests.conftest import EXAMPLE_OKRS
-
-cloud_dns = atlassian_host.cloud_dns
+from tests.support.atlassian_host import CLOUD_HOST
+from tests.support.paths import EXAMPLE_OKRS
 
 
 @pytest.fixture(params=["cloud", "datacenter"])

@@ -63,7 +63,7 @@ def test_not_equal_and_not_in_never_match_an_empty_field_like_jira() -> None:
     assert matches("labels != macros", issue(labels=["crash"]))
     assert not matches("labels not in (macros)", issue())
     assert matches("labels is EMPTY", issue())
-    assert matches("not labels = macros", issue())
+    assert not matches("not labels = macros", issue())  # NOT flips the operator to !=
 
 
 def test_in_with_empty_and_multi_valued_fields() -> None:

@@ -9,11 +9,8 @@ import pytest
 from sqlalchemy import Engine
 
 from okr_jira.settings import load_settings
-from tests import atlassian_host
-from tests.publish_world import World, build_world
+from tests.support.publish_world import World, build_world
 from webhooks import create_app
-
-cloud_dns = atlassian_host.cloud_dns
 
 
 @pytest.fixture

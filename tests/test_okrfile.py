@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from okr_jira.cli import main
 from okr_jira.errors import OkrFileError
-from okr_jira.okrfile import load_okr_file, parse_okr_text
-from tests.conftest import EXAMPLE_OKRS
+from okr_jira.okrs.file import load_okr_file, parse_okr_text
+from tests.support.paths import EXAMPLE_OKRS
 
 HEADER = """\
 cycles:

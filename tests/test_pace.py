@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from okr_jira.domain.models import PaceThresholds
 from okr_jira.domain.pace import cycle_days, expected_progress, grade, pace_status, score
-from tests.builders import make_cycle
+from tests.support.builders import THRESHOLDS, make_cycle
 
 Q4 = make_cycle()  # 2026-10-01..2026-12-31
 
@@ -72,12 +72,12 @@ def test_one_day_cycle_is_fully_elapsed_on_its_day() -> None:
 
 
 def test_pace_before_the_cycle_starts_is_not_started_even_when_done() -> None:
-    assert pace_status(1.0, Q4, date(2026, 9, 30)) == "not_started"
+    assert pace_status(1.0, Q4, date(2026, 9, 30), THRESHOLDS) == "not_started"
 
 
 def test_pace_is_done_at_full_progress_even_after_the_cycle() -> None:
-    assert pace_status(1.0, Q4, date(2026, 11, 1)) == "done"
-    assert pace_status(1.0, Q4, date(2027, 2, 1)) == "done"
+    assert pace_status(1.0, Q4, date(2026, 11, 1), THRESHOLDS) == "done"
+    assert pace_status(1.0, Q4, date(2027, 2, 1), THRESHOLDS) == "done"
 
 
 # Halfway through the quarter: end of Nov 15 is 46/92 = 0.5 elapsed; thresholds 0.10 / 0.25.
@@ -97,7 +97,7 @@ HALFWAY = date(2026, 11, 15)
     ],
 )
 def test_pace_boundaries_halfway_through_the_quarter(progress: float, expected: str) -> None:
-    assert pace_status(progress, Q4, HALFWAY) == expected
+    assert pace_status(progress, Q4, HALFWAY, THRESHOLDS) == expected
 
 
 def test_pace_uses_the_given_thresholds() -> None:
@@ -108,12 +108,12 @@ def test_pace_uses_the_given_thresholds() -> None:
 
 
 def test_pace_after_the_cycle_ends_short_of_target_is_off_track() -> None:
-    assert pace_status(0.6, Q4, date(2027, 1, 10)) == "off_track"
-    assert pace_status(0.8, Q4, date(2027, 1, 10)) == "at_risk"
+    assert pace_status(0.6, Q4, date(2027, 1, 10), THRESHOLDS) == "off_track"
+    assert pace_status(0.8, Q4, date(2027, 1, 10), THRESHOLDS) == "at_risk"
 
 
 def test_pace_on_the_first_day_with_no_progress_is_on_track() -> None:
-    assert pace_status(0.0, Q4, Q4.start) == "on_track"
+    assert pace_status(0.0, Q4, Q4.start, THRESHOLDS) == "on_track"
 
 
 @given(
@@ -123,8 +123,8 @@ def test_pace_on_the_first_day_with_no_progress_is_on_track() -> None:
 def test_more_progress_never_worsens_pace(progress: float, days: int) -> None:
     order = ["off_track", "at_risk", "on_track", "done"]
     on = Q4.start + timedelta(days=days)
-    lower = pace_status(progress, Q4, on)
-    higher = pace_status(min(progress + 0.05, 1.0), Q4, on)
+    lower = pace_status(progress, Q4, on, THRESHOLDS)
+    higher = pace_status(min(progress + 0.05, 1.0), Q4, on, THRESHOLDS)
     if lower == "not_started":
         assert higher == "not_started"
     else:

@@ -11,12 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from okr_jira.preview import write_preview
-from tests import atlassian_host
-from tests.conftest import ROOT
-from tests.publish_world import NOW, build_world
+from okr_jira.publish import write_preview
+from tests.support.paths import ROOT
+from tests.support.publish_world import NOW, build_world
 
-cloud_dns = atlassian_host.cloud_dns
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 BROWSER_ARGS = [

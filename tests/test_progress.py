@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from okr_jira.domain.models import IssueSnapshot, KeyResult
 from okr_jira.domain.progress import compute_kr_progress, metric_progress
-from tests.builders import make_issue, make_kr
+from tests.support.builders import make_issue, make_kr
 
 # --- kind: issues
 

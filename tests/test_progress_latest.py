@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import Engine, insert, text
 from sqlmodel import Session, col, delete
 
-from okr_jira.storage import repo
 from okr_jira.storage.db import make_engine, session_scope, upgrade
+from okr_jira.storage.progress import progress_as_of, record_progress
 from okr_jira.storage.tables import ProgressSnapshotRow
 
 T0 = dt.datetime(2026, 10, 20, 12, tzinfo=dt.UTC)
@@ -16,14 +16,14 @@ T0 = dt.datetime(2026, 10, 20, 12, tzinfo=dt.UTC)
 
 def record(engine: Engine, subject: str, progress: float, at: dt.datetime) -> None:
     with session_scope(engine) as s:
-        repo.record_progress(
+        record_progress(
             session=s, kind="kr", subject=subject, cycle="2026-Q4", progress=progress, at=at
         )
 
 
 def as_of(engine: Engine, until: dt.datetime, *subjects: str) -> dict[str, float]:
     with Session(engine) as s:
-        rows = repo.progress_as_of(session=s, kind="kr", subjects=subjects, until=until)
+        rows = progress_as_of(session=s, kind="kr", subjects=subjects, until=until)
         return {k: r.progress for k, r in rows.items()}
 
 

@@ -10,14 +10,12 @@ import pytest
 from sqlalchemy import Engine
 
 from okr_jira.adapters.confluence import Flavor
-from okr_jira.factory import make_confluence
-from okr_jira.publish import PublishError, publisher_from_settings
+from okr_jira.publish import PublishError
+from okr_jira.runtime.wiring import Wiring, make_confluence
 from okr_jira.settings import Settings
 from okr_jira.simulator.confluence import storage_format_error
-from tests import atlassian_host
-from tests.publish_world import CYCLE, PARENT_TITLE, SPACE, World, build_world
+from tests.support.publish_world import CYCLE, PARENT_TITLE, SPACE, World, build_world
 
-cloud_dns = atlassian_host.cloud_dns
 OBJECTIVES = {"CO-1", "CO-2", "CX-1", "ENG-1", "SUP-1", "SELF-1", "PLAT-1", "MOB-1"}
 HOSTILE = '<ac:structured-macro ac:name="html"> ]]> <script>alert(1)</script> & "q"'
 
@@ -227,7 +225,7 @@ def test_an_unreachable_confluence_fails_with_a_clear_message_and_stores_nothing
     )
 
     with pytest.raises(PublishError) as raised:
-        publisher_from_settings(cloud_world.engine, settings).publish(CYCLE)
+        Wiring(settings, cloud_world.engine).publisher().publish(CYCLE)
 
     message = str(raised.value)
     assert "no response" in message and "run `okr-jira publish` again" in message

@@ -11,10 +11,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import Engine
 
 from okr_jira.cli import main
-from tests import atlassian_host
-from tests.publish_world import PARENT_TITLE, SPACE, World, build_world
-
-cloud_dns = atlassian_host.cloud_dns
+from tests.support.publish_world import PARENT_TITLE, SPACE, World, build_world
 
 
 @pytest.fixture

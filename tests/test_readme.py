@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from okr_jira.settings import reference_markdown
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 README = ROOT / "README.md"
 

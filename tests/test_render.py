@@ -22,7 +22,14 @@ from okr_jira.render import (
 )
 from okr_jira.render.context import Attachment
 from okr_jira.simulator.confluence import storage_format_error
-from tests.builders import make_cycle, make_issue, make_kr, make_objective, make_progress
+from tests.support.builders import (
+    THRESHOLDS,
+    make_cycle,
+    make_issue,
+    make_kr,
+    make_objective,
+    make_progress,
+)
 
 AC = "{http://atlassian.com/content}"
 RI = "{http://atlassian.com/resource/identifier}"
@@ -67,6 +74,7 @@ def _ctx(**overrides: object) -> RenderContext:
         space_key="OKR",
         roots=_tree(),
         today=TODAY,
+        thresholds=THRESHOLDS,
         teams={"support": "Support", "cx": "Customer Experience", "selfserve": "Self-Service"},
         issues={
             "SUP-1.1": (

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from okr_jira import jobs
-from okr_jira.evaluate import evaluate_cycle
+from okr_jira.report.evaluate import evaluate_cycle
+from okr_jira.runtime import jobs
+from okr_jira.runtime.wiring import Wiring
 from okr_jira.settings import load_settings
 from okr_jira.storage.db import session_scope
-from tests import atlassian_host
-from tests.publish_world import CYCLE, World, build_world
+from tests.support.builders import THRESHOLDS
+from tests.support.publish_world import CYCLE, World, build_world
 
-cloud_dns = atlassian_host.cloud_dns
 AFTER_THE_CYCLE = dt.datetime(2027, 1, 2, 1, 0, tzinfo=dt.UTC)
 
 
@@ -26,23 +26,25 @@ def world(engine: Engine, tmp_path: Path, cloud_dns: None) -> Iterator[World]:
     yield from build_world(engine, "cloud", tmp_path)
 
 
-def services(world: World, at: dt.datetime) -> jobs.Services:
+def wiring_at(world: World, at: dt.datetime) -> Wiring:
     settings = load_settings(None, database_url=str(world.engine.url))
-    return jobs.Services(settings=settings, engine=world.engine, clock=lambda: at)
+    return Wiring(settings, world.engine, clock=lambda: at)
 
 
 def objective_progress(world: World) -> dict[str, float]:
     with session_scope(world.engine) as session:
-        report = evaluate_cycle(session=session, cycle=CYCLE, now=AFTER_THE_CYCLE)
+        report = evaluate_cycle(
+            session=session, cycle=CYCLE, now=AFTER_THE_CYCLE, thresholds=THRESHOLDS
+        )
         return {n.objective.key: n.progress for n in report.all_nodes()}
 
 
 def test_review_freezes_final_scores_once_the_cycle_ended(world: World) -> None:
-    during = jobs.end_of_cycle_review(services(world, dt.datetime(2026, 12, 30, tzinfo=dt.UTC)))
+    during = jobs.end_of_cycle_review(wiring_at(world, dt.datetime(2026, 12, 30, tzinfo=dt.UTC)))
     assert during == []  # the cycle is still running
     before = objective_progress(world)
-    assert jobs.end_of_cycle_review(services(world, AFTER_THE_CYCLE)) == [CYCLE]
-    assert jobs.end_of_cycle_review(services(world, AFTER_THE_CYCLE)) == []  # only once
+    assert jobs.end_of_cycle_review(wiring_at(world, AFTER_THE_CYCLE)) == [CYCLE]
+    assert jobs.end_of_cycle_review(wiring_at(world, AFTER_THE_CYCLE)) == []  # only once
     # Work that finishes after the cycle closed does not change its final scores.
     issue = world.open_issue_of("SUP-1.3")
     world.change_issue(issue.key, status="Done", status_category="done")
@@ -56,7 +58,7 @@ def test_review_page_is_published_under_the_root_with_scores_and_scope_changes(
     issue = world.open_issue_of("SUP-1.3")
     # An issue leaves the KR during the cycle: the review lists that scope change.
     world.change_issue(issue.key, labels=tuple(lb for lb in issue.labels if lb != "macros"))
-    jobs.end_of_cycle_review(services(world, AFTER_THE_CYCLE))
+    jobs.end_of_cycle_review(wiring_at(world, AFTER_THE_CYCLE))
     summary = world.publish()
     assert any("review" in str(item).lower() for item in summary.created), summary.created
     review = world.page("review")
@@ -71,7 +73,8 @@ def test_review_page_is_published_under_the_root_with_scores_and_scope_changes(
 
 
 def test_review_data_is_escaped(world: World) -> None:
-    from okr_jira.review import KrReview, review_page_body
+    from okr_jira.domain.report import KrReview
+    from okr_jira.render.review import review_page_body
     from okr_jira.simulator.confluence import storage_format_error
 
     hostile = '<ac:structured-macro ac:name="html"> ]]> <script>x</script> &'

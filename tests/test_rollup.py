@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 
 from okr_jira.domain.models import ObjectiveNode
 from okr_jira.domain.rollup import build_tree, iter_nodes
-from tests.builders import make_kr, make_objective, make_progress
+from tests.support.builders import make_kr, make_objective, make_progress
 
 
 def by_key(nodes: list[ObjectiveNode]) -> dict[str, ObjectiveNode]:

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import requests
 from sqlalchemy import Engine
@@ -17,8 +16,8 @@ from sqlmodel import Session, select
 
 from okr_jira.storage.tables import WebhookEventRow
 from tests.fixtures.webhooks import issue_event, sign
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = "run-test-secret-0123456789"
 
 

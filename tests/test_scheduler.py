@@ -14,17 +14,18 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from okr_jira import jobs
-from okr_jira.apply import apply_plan, make_plan
-from okr_jira.leader import Leadership, SingleNodeError
-from okr_jira.okrfile import load_okr_file
-from okr_jira.scheduler import build_scheduler
+from okr_jira.errors import SchemaBehindError
+from okr_jira.okrs.file import load_okr_file
+from okr_jira.okrs.plan import apply_plan, make_plan
+from okr_jira.runtime import jobs
+from okr_jira.runtime.leader import Leadership, SingleNodeError
+from okr_jira.runtime.scheduler import build_scheduler
+from okr_jira.runtime.wiring import Wiring
 from okr_jira.settings import load_settings
-from okr_jira.storage.db import is_sqlite, make_engine, session_scope
+from okr_jira.storage.db import check_schema, is_sqlite, make_engine, session_scope
+from okr_jira.storage.state import job_last_run
 from okr_jira.storage.tables import ProgressSnapshotRow
-from tests.conftest import EXAMPLE_OKRS
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import EXAMPLE_OKRS, ROOT
 
 
 class Clock:
@@ -35,9 +36,9 @@ class Clock:
         return self.at
 
 
-def services(engine: Engine, clock: Clock, **settings: object) -> jobs.Services:
+def services(engine: Engine, clock: Clock, **settings: object) -> Wiring:
     s = load_settings(None, database_url=str(engine.url), **settings)
-    return jobs.Services(settings=s, engine=engine, clock=clock)
+    return Wiring(s, engine, clock=clock)
 
 
 def applied(engine: Engine) -> None:
@@ -83,10 +84,8 @@ def test_missed_daily_job_runs_once_after_downtime(engine: Engine) -> None:
     svc = services(engine, clock)
     # The last daily snapshot ran three days ago: three intervals were missed.
     with session_scope(engine) as session:
-        from okr_jira.storage import repo
-
-        three_days = (clock.at - dt.timedelta(days=3)).isoformat()
-        repo.set_state(session=session, name=jobs.LAST_RUN + "daily_snapshot", value=three_days)
+        three_days = clock.at - dt.timedelta(days=3)
+        job_last_run("daily_snapshot").set(three_days, session=session)
     leadership = Leadership(engine)
     scheduler = BackgroundScheduler(timezone="UTC")
     build_scheduler(scheduler, svc, leadership, election_seconds=0.2)
@@ -120,7 +119,7 @@ def test_second_scheduler_on_sqlite_is_refused_with_the_reason(engine: Engine) -
 
 LEADER_SCRIPT = """
 import sys, time
-from okr_jira.leader import Leadership
+from okr_jira.runtime.leader import Leadership
 from okr_jira.storage.db import make_engine
 lead = Leadership(make_engine(sys.argv[1]))
 was = False
@@ -206,8 +205,15 @@ def test_scheduler_command_stops_on_sigterm(db_env: str, engine: Engine) -> None
     assert "scheduler started" in err and "leader.elected" in err
 
 
-def test_make_engine_accepts_the_test_url(database_url: str) -> None:
-    make_engine(database_url).dispose()
+def test_a_process_against_an_empty_database_names_the_upgrade_command(
+    database_url: str,
+) -> None:
+    fresh = make_engine(database_url)
+    try:
+        with pytest.raises(SchemaBehindError, match="run `okr-jira db upgrade` first"):
+            check_schema(fresh)
+    finally:
+        fresh.dispose()
 
 
 def test_okr_file_job_applies_once_and_refuses_an_invalid_file(

@@ -15,7 +15,7 @@ from okr_jira.domain.selectors import (
     source_to_jql,
     strip_order_by,
 )
-from tests.builders import make_issue, make_source
+from tests.support.builders import make_issue, make_source
 
 ISSUES = [
     make_issue("SUP-1", labels=["macros"], issue_type="Story"),

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from okr_jira.cli import main
 from okr_jira.errors import ConfigError
 from okr_jira.settings import load_settings, redact
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,7 @@ import requests
 from okr_jira.simulator.confluence import ConfluenceSim, storage_format_error
 from okr_jira.simulator.jira import JiraSim
 from okr_jira.simulator.server import SimulatorServer
+from tests.support.threads import join_all
 
 NO_VERSION = {
     "statusCode": 400,
@@ -270,8 +271,7 @@ def test_concurrent_creates_of_one_title_leave_exactly_one_page(wiki: Wiki) -> N
     threads = [threading.Thread(target=create) for _ in range(8)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    join_all(threads, 30)
 
     assert sorted(statuses) == [200] + [400] * 7
     assert wiki.sim.writes["page_create"] == 1

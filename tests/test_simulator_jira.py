@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 import re
-from pathlib import Path
 
 import pytest
 import requests
@@ -15,14 +14,9 @@ from requests.exceptions import HTTPError
 from ruamel.yaml import YAML
 
 from okr_jira.simulator import SimulatorServer, generate, sign
-from tests import simfixtures
-from tests.simfixtures import WebhookReceiver, cloud_client, dc_client
+from tests.support.paths import EXAMPLE_OKRS
+from tests.support.simulator import WebhookReceiver, cloud_client, dc_client
 
-cloud_server = simfixtures.cloud_server
-dc_server = simfixtures.dc_server
-webhook_receiver = simfixtures.webhook_receiver
-
-EXAMPLE_OKRS = Path(__file__).resolve().parent.parent / "config" / "okrs.example.yaml"
 JIRA_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$")
 
 

@@ -8,9 +8,8 @@ answers).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Iterator
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 from click.testing import CliRunner
@@ -19,17 +18,25 @@ from sqlmodel import Session, col, select
 
 from okr_jira.adapters.http import RetryPolicy
 from okr_jira.adapters.jira import JiraAdapter
-from okr_jira.apply import apply_plan, make_plan
 from okr_jira.cli import main
-from okr_jira.evaluate import kr_states
-from okr_jira.okrfile import parse_okr_text
-from okr_jira.scope import SITE_FACTS, compile_matchers
+from okr_jira.domain.matching import compile_matchers
+from okr_jira.okrs.file import parse_okr_text
+from okr_jira.okrs.plan import apply_plan, make_plan
+from okr_jira.report.evaluate import kr_states
 from okr_jira.simulator import JiraSim, SimulatorServer, generate
 from okr_jira.simulator.records import IssueRecord
-from okr_jira.storage import repo
+from okr_jira.storage import state
 from okr_jira.storage.db import make_engine, session_scope, upgrade
+from okr_jira.storage.links import open_links
+from okr_jira.storage.okrs import load_okrs
 from okr_jira.storage.tables import KrIssueLinkRow, MappingRow
 from okr_jira.sync import Syncer
+from tests.support.builders import THRESHOLDS
+
+
+def syncer(engine: Engine, jira: JiraAdapter, **kwargs: Any) -> Syncer:
+    return Syncer(engine, jira, thresholds=THRESHOLDS, **kwargs)
+
 
 OKRS = """
 cycles:
@@ -166,7 +173,7 @@ def adapter_for(
 
 def open_scope(engine: Engine) -> dict[str, set[str]]:
     with session_scope(engine) as session:
-        return dict(repo.open_links(session=session))
+        return dict(open_links(session=session))
 
 
 def link_rows(engine: Engine, kr: str, issue: str) -> list[KrIssueLinkRow]:
@@ -184,7 +191,7 @@ def assert_scopes_match(engine: Engine, sim: JiraSim) -> None:
     for kr in EXPECTED:
         assert scopes.get(kr, set()) == expected_scope(sim, kr), kr
     with session_scope(engine) as session:
-        okrs = repo.load_okrs(session=session)
+        okrs = load_okrs(session=session)
         states = kr_states(session=session, okrs=okrs)
     for kr in EXPECTED:
         total, done = expected_counts(sim, kr)
@@ -205,12 +212,12 @@ def server(request: pytest.FixtureRequest) -> Iterator[SimulatorServer]:
 
 def test_full_sync_scopes_and_progress_match_jira(engine: Engine, server: SimulatorServer) -> None:
     apply_okrs(engine)
-    summary = Syncer(engine, adapter_for(server)).full()
+    summary = syncer(engine, adapter_for(server)).full()
     assert summary.errors == {}
     assert summary.issues_read > 0 and summary.requests > 0
     assert_scopes_match(engine, server.jira)
     # Nothing changed in Jira: a second full sync changes nothing.
-    again = Syncer(engine, adapter_for(server)).full()
+    again = syncer(engine, adapter_for(server)).full()
     assert again.krs_changed == 0 and again.joined == again.left == 0
 
 
@@ -218,7 +225,7 @@ def test_parent_jql_means_the_subtask_parent_on_data_center(
     engine: Engine, server: SimulatorServer
 ) -> None:
     apply_okrs(engine)
-    Syncer(engine, adapter_for(server)).full()
+    syncer(engine, adapter_for(server)).full()
     scope = open_scope(engine).get("K-PARENT", set())
     epic_children = {r.key for r in server.jira.issues.values() if r.epic == "SUP-12"}
     if server.flavor == "cloud":
@@ -232,7 +239,7 @@ def test_incremental_sync_follows_issues_in_and_out_of_key_results(
 ) -> None:
     sim = server.jira
     apply_okrs(engine)
-    Syncer(engine, adapter_for(server)).full()
+    syncer(engine, adapter_for(server)).full()
     macros = sorted(
         k for k in expected_scope(sim, "K-LABEL") if k not in ("SUP-3",) and sim.issues[k].labels
     )
@@ -246,14 +253,14 @@ def test_incremental_sync_follows_issues_in_and_out_of_key_results(
     sim.delete_issue(deleted)
     sim.transition(crash_bug, "Done")
     created = sim.create_issue("SUP", "Bug", "Checkout crash", priority="Highest").key
-    summary = Syncer(engine, adapter_for(server)).incremental()
+    summary = syncer(engine, adapter_for(server)).incremental()
     assert summary.mode == "incremental"
     assert summary.errors == {}
     assert_scopes_match(engine, sim)
     assert created in open_scope(engine)["K-JQL"]
     assert summary.deleted == 1
     # A full sync now finds nothing to change: incremental got it all.
-    full = Syncer(engine, adapter_for(server)).full()
+    full = syncer(engine, adapter_for(server)).full()
     assert (full.joined, full.left) == (0, 0)
 
 
@@ -262,24 +269,24 @@ def test_scope_history_records_when_issues_joined_and_left_and_if_done(
 ) -> None:
     sim = server.jira
     apply_okrs(engine)
-    Syncer(engine, adapter_for(server)).full()
+    syncer(engine, adapter_for(server)).full()
     member = sorted(expected_scope(sim, "K-JQL"))[0]
     sim.transition(member, "Done")  # statusCategory != Done: it leaves, done
     sim.update_issue(member, status="To Do")  # ... and comes back, not done
     done_joiner = sim.create_issue("SUP", "Story", "Done one", labels=["macros"], status="Done").key
-    Syncer(engine, adapter_for(server)).incremental()
+    syncer(engine, adapter_for(server)).incremental()
     rows = link_rows(engine, "K-JQL", member)
     # Both changes happened between two syncs: the issue never left as far as the sync can see.
     assert len(rows) == 1 and rows[0].left_at is None
     joined = link_rows(engine, "K-LABEL", done_joiner)
     assert len(joined) == 1 and joined[0].done_when_joined is True
     sim.transition(member, "Done")
-    Syncer(engine, adapter_for(server)).incremental()
+    syncer(engine, adapter_for(server)).incremental()
     rows = link_rows(engine, "K-JQL", member)
     assert rows[0].left_at is not None and rows[0].done_when_left is True
     assert rows[0].joined_at < rows[0].left_at
     sim.transition(member, "In Progress")
-    Syncer(engine, adapter_for(server)).incremental()
+    syncer(engine, adapter_for(server)).incremental()
     rows = link_rows(engine, "K-JQL", member)
     assert [r.left_at is None for r in rows] == [False, True]
     assert rows[1].done_when_joined is False
@@ -300,7 +307,7 @@ def test_invalid_jql_marks_only_its_key_result_and_reapply_clears_it(
 ) -> None:
     bad = OKRS.replace("summary ~ crash'", "summary ~ crash AND sprnt = 5'")
     apply_okrs(engine, bad)
-    summary = Syncer(engine, adapter_for(server)).full()
+    summary = syncer(engine, adapter_for(server)).full()
     assert set(summary.errors) == {"K-TEXT"}
     assert "sprnt" in summary.errors["K-TEXT"]
     assert set(mapping_errors(engine)) == {"K-TEXT"}
@@ -311,9 +318,9 @@ def test_invalid_jql_marks_only_its_key_result_and_reapply_clears_it(
     code, out = run_cli("tree", "--cycle", "2026-Q4")
     assert code == 0 and "ERROR" in out and "sprnt" in out
     # An incremental sync keeps the error without asking Jira about it again.
-    assert set(Syncer(engine, adapter_for(server)).incremental().errors) == {"K-TEXT"}
+    assert set(syncer(engine, adapter_for(server)).incremental().errors) == {"K-TEXT"}
     apply_okrs(engine)
-    fixed = Syncer(engine, adapter_for(server)).incremental()
+    fixed = syncer(engine, adapter_for(server)).incremental()
     assert fixed.errors == {}
     assert mapping_errors(engine) == {}
     assert_scopes_match(engine, server.jira)
@@ -321,13 +328,13 @@ def test_invalid_jql_marks_only_its_key_result_and_reapply_clears_it(
 
 def test_unknown_epic_marks_only_its_key_result(engine: Engine, server: SimulatorServer) -> None:
     apply_okrs(engine, OKRS.replace("epics: [SUP-12]", "epics: [SUP-9999]"))
-    summary = Syncer(engine, adapter_for(server)).full()
+    summary = syncer(engine, adapter_for(server)).full()
     assert set(summary.errors) == {"K-EPIC"}
     assert "SUP-9999" in summary.errors["K-EPIC"]
     scopes = open_scope(engine)
     assert scopes.get("K-LABEL") == expected_scope(server.jira, "K-LABEL")
     apply_okrs(engine)
-    assert Syncer(engine, adapter_for(server)).incremental().errors == {}
+    assert syncer(engine, adapter_for(server)).incremental().errors == {}
     assert_scopes_match(engine, server.jira)
 
 
@@ -335,9 +342,9 @@ def test_incremental_with_nothing_changed_costs_at_most_two_requests(
     engine: Engine, server: SimulatorServer
 ) -> None:
     apply_okrs(engine)
-    Syncer(engine, adapter_for(server)).full()
+    syncer(engine, adapter_for(server)).full()
     before = server.stats.total
-    summary = Syncer(engine, adapter_for(server)).incremental()
+    summary = syncer(engine, adapter_for(server)).incremental()
     assert summary.requests == server.stats.total - before <= 2
     assert summary.krs_changed == 0
 
@@ -346,10 +353,10 @@ def test_deleted_epic_in_a_mapping_fails_that_key_result_not_the_sync(
     engine: Engine, server: SimulatorServer
 ) -> None:
     apply_okrs(engine)
-    Syncer(engine, adapter_for(server)).full()
+    syncer(engine, adapter_for(server)).full()
     server.jira.delete_issue("SELF-3")  # K-KEYS names it; Jira now refuses that JQL
     server.jira.transition(sorted(expected_scope(server.jira, "K-CRASH"))[0], "Done")
-    summary = Syncer(engine, adapter_for(server)).incremental()
+    summary = syncer(engine, adapter_for(server)).incremental()
     assert set(summary.errors) == {"K-KEYS"}
     scopes = open_scope(engine)
     assert scopes["K-CRASH"] == expected_scope(server.jira, "K-CRASH")
@@ -357,16 +364,16 @@ def test_deleted_epic_in_a_mapping_fails_that_key_result_not_the_sync(
 
 def test_sync_time_moves_forward(engine: Engine, server: SimulatorServer) -> None:
     apply_okrs(engine)
-    Syncer(engine, adapter_for(server)).full()
+    syncer(engine, adapter_for(server)).full()
     with session_scope(engine) as session:
-        mark = repo.get_state(session=session, name="jira.watermark")
+        mark = state.WATERMARK.get(session=session)
     assert mark is not None
     server.jira.transition(sorted(expected_scope(server.jira, "K-CRASH"))[0], "Done")
-    Syncer(engine, adapter_for(server)).incremental()
+    syncer(engine, adapter_for(server)).incremental()
     with session_scope(engine) as session:
-        later = repo.get_state(session=session, name="jira.watermark")
+        later = state.WATERMARK.get(session=session)
     assert later is not None
-    assert dt.datetime.fromisoformat(later) > dt.datetime.fromisoformat(mark)
+    assert later > mark
 
 
 def test_first_full_sync_spends_its_requests_on_searches(
@@ -377,7 +384,7 @@ def test_first_full_sync_spends_its_requests_on_searches(
     its first search page instead of /field; Cloud, whose pages hold 100 issues, reads /field."""
     apply_okrs(engine)
     server.stats.reset()
-    summary = Syncer(engine, adapter_for(server, "configured")).full()
+    summary = syncer(engine, adapter_for(server, "configured")).full()
     assert summary.errors == {}
     if server.flavor == "cloud":
         allowed = {"GET /rest/api/<ver>/field", "POST /rest/api/<ver>/search/jql"}
@@ -386,7 +393,7 @@ def test_first_full_sync_spends_its_requests_on_searches(
     assert set(server.stats.by_route) <= allowed
     assert_scopes_match(engine, server.jira)
     with session_scope(engine) as session:
-        states = kr_states(session=session, okrs=repo.load_okrs(session=session))
+        states = kr_states(session=session, okrs=load_okrs(session=session))
     done_hours = sum(
         server.jira.issues[k].hours_saved or 0.0
         for k in expected_scope(server.jira, "K-SUM")
@@ -396,8 +403,8 @@ def test_first_full_sync_spends_its_requests_on_searches(
     assert states["K-SUM"].current == pytest.approx(done_hours)
     # What was learned is kept: the next full sync and incremental syncs ask for no fields.
     server.stats.reset()
-    Syncer(engine, adapter_for(server, "configured")).full()
-    Syncer(engine, adapter_for(server, "configured")).incremental()
+    syncer(engine, adapter_for(server, "configured")).full()
+    syncer(engine, adapter_for(server, "configured")).incremental()
     assert not any("/field" in route for route in server.stats.by_route)
 
 
@@ -414,15 +421,15 @@ def test_incremental_sync_reads_changes_on_jiras_clock(
 
     server.jira.clock = lambda: our_clock() + dt.timedelta(hours=skew_hours)
     apply_okrs(engine)
-    Syncer(engine, adapter_for(server), clock=our_clock).full()
+    syncer(engine, adapter_for(server), clock=our_clock).full()
     key = sorted(k for k in expected_scope(server.jira, "K-CRASH"))[0]
     assert server.jira.issues[key].status_category != "done"
     server.jira.transition(key, "Done")
     ours["elapsed"] = dt.timedelta(minutes=40)  # the next sync runs 40 minutes later
-    summary = Syncer(engine, adapter_for(server), clock=our_clock).incremental()
+    summary = syncer(engine, adapter_for(server), clock=our_clock).incremental()
     assert summary.mode == "incremental"
     with session_scope(engine) as session:
-        states = kr_states(session=session, okrs=repo.load_okrs(session=session))
+        states = kr_states(session=session, okrs=load_okrs(session=session))
     _total, done = expected_counts(server.jira, "K-CRASH")
     assert states["K-CRASH"].issues_done == done
 
@@ -441,14 +448,14 @@ def test_a_sites_flavor_stays_with_its_url_when_the_fields_are_learned_again(
         return JiraAdapter(server.url, user=c.username, token=c.password)
 
     apply_okrs(engine)
-    Syncer(engine, basic_auth()).full()
+    syncer(engine, basic_auth()).full()
     assert server.stats.by_route["GET /rest/api/<ver>/serverInfo"] == 1
     server.stats.reset()
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=8)
-    Syncer(engine, basic_auth(), clock=lambda: later).full()
+    syncer(engine, basic_auth(), clock=lambda: later).full()
     assert "GET /rest/api/<ver>/serverInfo" not in server.stats.by_route
     with session_scope(engine) as session:
-        facts = json.loads(repo.get_state(session=session, name=SITE_FACTS) or "{}")
+        facts = state.SITE_FACTS.get(session=session) or {}
     assert facts["flavor"] == server.flavor and facts["url"] == server.url
     assert dt.datetime.fromisoformat(facts["fetched_at"]) == later
     assert_scopes_match(engine, server.jira)
@@ -465,11 +472,11 @@ def test_parent_jql_is_answered_locally_and_exactly_on_both_flavors(
     apply_okrs(engine, okr_text)
     (matcher,) = [m for m in compile_matchers(parse_okr_text(okr_text)) if m.kr.key == "K-PARENT"]
     assert matcher.local
-    Syncer(engine, adapter_for(server)).full()
+    syncer(engine, adapter_for(server)).full()
     assert open_scope(engine)["K-PARENT"] == set(server.jira.search(jql))
     assert {"PLAT-13", "PLAT-38"} <= open_scope(engine)["K-PARENT"]
     created = server.jira.create_issue("PLAT", "Sub-task", "Retry budget", parent="PLAT-7")
-    Syncer(engine, adapter_for(server)).incremental()
+    syncer(engine, adapter_for(server)).incremental()
     assert created.key in open_scope(engine)["K-PARENT"]
     assert open_scope(engine)["K-PARENT"] == set(server.jira.search(jql))
 
@@ -483,14 +490,14 @@ def test_upgrading_to_stored_parents_makes_the_next_sync_a_full_one(
     try:
         upgrade(engine, "0003")
         with session_scope(engine) as session:
-            repo.set_state(session=session, name="jira.watermark", value=NOW_ISO)
-            repo.set_state(session=session, name="other.state", value="kept")
+            state.WATERMARK.set(dt.datetime.fromisoformat(NOW_ISO), session=session)
+            state.TextKey("other.state").set("kept", session=session)
         upgrade(engine)
         with session_scope(engine) as session:
-            assert repo.get_state(session=session, name="jira.watermark") is None
-            assert repo.get_state(session=session, name="other.state") == "kept"
+            assert state.WATERMARK.get(session=session) is None
+            assert state.TextKey("other.state").get(session=session) == "kept"
         apply_okrs(engine)
-        summary = Syncer(engine, adapter_for(server)).incremental()
+        summary = syncer(engine, adapter_for(server)).incremental()
         assert summary.mode.startswith("full")
         assert_scopes_match(engine, server.jira)
     finally:

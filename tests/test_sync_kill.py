@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -15,10 +16,11 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from okr_jira.adapters.jira import JiraAdapter
-from okr_jira.storage import repo
+from okr_jira.storage import state as named
 from okr_jira.storage.db import make_engine, session_scope, upgrade
 from okr_jira.storage.tables import IssueSnapshotRow
-from okr_jira.sync import FULL_PENDING, WATERMARK, Syncer
+from okr_jira.sync import Syncer
+from tests.support.builders import THRESHOLDS
 from tests.test_sync import OKRS, apply_okrs, open_scope
 
 EMAIL, TOKEN = "okr-bot@example.com", "sim-api-token"
@@ -50,9 +52,9 @@ def snapshot_count(engine: Engine) -> int:
         return int(s.exec(select(func.count()).select_from(IssueSnapshotRow)).one())
 
 
-def state(engine: Engine, name: str) -> str | None:
+def state(engine: Engine, key: named.TimeKey) -> dt.datetime | None:
     with session_scope(engine) as session:
-        return repo.get_state(session=session, name=name)
+        return key.get(session=session)
 
 
 def test_full_sync_killed_half_way_is_finished_by_the_next_sync(
@@ -82,7 +84,7 @@ def test_full_sync_killed_half_way_is_finished_by_the_next_sync(
     # Killed after the first page: snapshots stored, but no scope and no watermark yet.
     assert snapshot_count(engine) > 0
     assert open_scope(engine) == {}
-    assert state(engine, FULL_PENDING) and not state(engine, WATERMARK)
+    assert state(engine, named.FULL_SYNC_STARTED) and not state(engine, named.WATERMARK)
 
     resumed = subprocess.run(
         [OKR_JIRA, "sync"], env=env, capture_output=True, text=True,
@@ -90,14 +92,14 @@ def test_full_sync_killed_half_way_is_finished_by_the_next_sync(
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming an interrupted full sync" in resumed.stdout
-    assert state(engine, FULL_PENDING) == "" and state(engine, WATERMARK)
+    assert state(engine, named.FULL_SYNC_STARTED) is None and state(engine, named.WATERMARK)
 
     # The same as a sync that was never interrupted, into a fresh database.
     fresh = make_engine(f"sqlite:///{tmp_path}/fresh.db")
     upgrade(fresh)
     try:
         apply_okrs(fresh, OKRS)
-        Syncer(fresh, JiraAdapter(sim_url, user=EMAIL, token=TOKEN)).full()
+        Syncer(fresh, JiraAdapter(sim_url, user=EMAIL, token=TOKEN), thresholds=THRESHOLDS).full()
         assert open_scope(engine) == open_scope(fresh)
         assert snapshot_count(engine) == snapshot_count(fresh)
     finally:

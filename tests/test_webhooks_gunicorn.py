@@ -18,24 +18,16 @@ import requests
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
-from okr_jira.apply import apply_plan, make_plan
-from okr_jira.okrfile import load_okr_file
+from okr_jira.okrs.file import load_okr_file
+from okr_jira.okrs.plan import apply_plan, make_plan
 from okr_jira.storage.db import session_scope
 from okr_jira.storage.tables import IssueSnapshotRow, MappingRow, WebhookEventRow
-from tests.conftest import EXAMPLE_OKRS
 from tests.fixtures.webhooks import encode, headers, issue_event
+from tests.support.paths import EXAMPLE_OKRS
+from tests.support.threads import join_all
 
 SECRET = "gunicorn-test-secret"
 BIN = Path(sys.executable).parent
-WORKER_SCRIPT = """
-import signal, sys, threading
-from okr_jira.inbox import run_worker
-from okr_jira.settings import load_settings
-from okr_jira.storage.db import make_engine
-stop = threading.Event()
-signal.signal(signal.SIGTERM, lambda *_: stop.set())
-run_worker(engine=make_engine(load_settings().database_url), stop=stop, max_idle_seconds=0.2)
-"""
 
 
 def free_port() -> int:
@@ -69,7 +61,8 @@ def start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-c", WORKER_SCRIPT], env=env, start_new_session=True,
+        [str(BIN / "okr-jira"), "worker"], env=env | {"OKR_JIRA_INBOX_INTERVAL_SECONDS": "0.2"},
+        start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
@@ -170,8 +163,7 @@ def test_kill_9_of_server_and_worker_mid_burst_loses_no_acknowledged_event(
         time.sleep(0.3)
         server = start_gunicorn(env, port)
         worker = start_worker(env)
-        for t in senders:
-            t.join(timeout=60)
+        join_all(senders, 60)
         assert len(acked) == total
         assert total // 3 <= acked_at_crash < total
         deadline = time.monotonic() + 30

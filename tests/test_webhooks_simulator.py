@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Iterator
+from dataclasses import replace
 
 import click
 import pytest
@@ -13,21 +13,19 @@ import requests
 from click.testing import CliRunner
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
-from werkzeug.serving import make_server
 
 from okr_jira import inbox
 from okr_jira.adapters.jira_fields import field_map
-from okr_jira.apply import apply_plan, make_plan
-from okr_jira.okrfile import load_okr_file
+from okr_jira.okrs.file import load_okr_file
+from okr_jira.okrs.plan import apply_plan, make_plan
 from okr_jira.settings import Settings
 from okr_jira.simulator import SimulatorServer, generate
 from okr_jira.storage.db import session_scope
 from okr_jira.storage.tables import MappingRow, ProgressSnapshotRow, WebhookEventRow
-from tests import inbox_world
-from tests.conftest import EXAMPLE_OKRS
+from tests.support.inbox_world import WORKER
+from tests.support.paths import EXAMPLE_OKRS
+from tests.support.threads import serving
 from webhooks import create_app
-
-cli = inbox_world.cli
 
 SECRET = "sim-webhook-secret"
 
@@ -40,13 +38,8 @@ def receiver(engine: Engine, database_url: str) -> Iterator[str]:
             m.resolved_at = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
             session.add(m)
     app = create_app(Settings(database_url=database_url, webhook_secret=SECRET), engine=engine)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
-    server.server_close()
+    with serving(app) as url:
+        yield url
 
 
 def kr_progress(engine: Engine, kr: str) -> tuple[float, int, int] | None:
@@ -70,7 +63,8 @@ def test_simulated_jira_changes_flow_into_kr_progress(
     receiver: str, engine: Engine, flavor: str
 ) -> None:
     with SimulatorServer(flavor, jira=generate("small", flavor=flavor)) as sim:  # type: ignore[arg-type]
-        fields = field_map(sim.jira.field_list())
+        fmap = field_map(sim.jira.field_list())
+        options = replace(WORKER, fields=lambda: fmap)
         requests.post(
             f"{sim.url}/_sim/webhook", json={"url": f"{receiver}/webhooks/jira", "secret": SECRET},
             timeout=10,
@@ -83,17 +77,17 @@ def test_simulated_jira_changes_flow_into_kr_progress(
         ).json()  # fmt: skip
         key = created["key"]
         assert sim.jira.flush_webhooks(10)
-        inbox.drain(engine=engine, fields=fields)
+        inbox.drain(engine=engine, options=options)
         assert kr_progress(engine, "SUP-1.3") == (0.0, 1, 0)
 
         requests.put(f"{sim.url}/_sim/issues/{key}", json={"status": "Done"}, timeout=10)
         assert sim.jira.flush_webhooks(10)
-        inbox.drain(engine=engine, fields=fields)
+        inbox.drain(engine=engine, options=options)
         assert kr_progress(engine, "SUP-1.3") == (1.0, 1, 1)
 
         requests.delete(f"{sim.url}/_sim/issues/{key}", timeout=10)
         assert sim.jira.flush_webhooks(10)
-        inbox.drain(engine=engine, fields=fields)
+        inbox.drain(engine=engine, options=options)
         assert kr_progress(engine, "SUP-1.3") == (0.0, 0, 0)
         assert all(r.status == 200 for r in sim.jira.deliverer.results)
     assert [t for t, _ in stored_events(engine)] == [

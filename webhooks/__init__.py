@@ -12,6 +12,7 @@ import logging
 from flask import Flask
 from sqlalchemy import Engine
 
+from okr_jira.runtime.wiring import Wiring
 from okr_jira.settings import Settings, load_settings
 from okr_jira.storage.db import make_engine
 from webhooks.admin import AdminState, admin
@@ -21,24 +22,31 @@ from webhooks.routes import WebhookState, bp
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Flask:
-    settings = settings or load_settings()
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    wiring: Wiring | None = None,
+) -> Flask:
+    """The receiver and the admin API. `wiring`: the process's own (`okr-jira run`, `serve`);
+    without it (gunicorn) one is built from `settings` (default: read from the environment)."""
+    settings = settings or (wiring.settings if wiring else load_settings())
     app = Flask(__name__)
     # Werkzeug answers 413 itself past this, even for chunked bodies.
     app.config["MAX_CONTENT_LENGTH"] = settings.webhook_max_bytes
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     if secret is None:
         log.warning("webhooks.unauthenticated: no webhook secret set; every POST is accepted")
-    app.extensions["okr_jira"] = WebhookState(
+    if wiring is None:
         # No pre-ping per checkout: a connection that died answers one request 503, which Jira
         # retries, and the pool replaces it; the ping's round trip on every event costs ~7%.
-        engine=engine or make_engine(settings.database_url, pool_pre_ping=False),
-        secret=secret,
-        max_bytes=settings.webhook_max_bytes,
+        engine = engine or make_engine(settings.database_url, pool_pre_ping=False)
+        wiring = Wiring(settings, engine)
+    app.extensions["okr_jira"] = WebhookState(
+        engine=wiring.engine, secret=secret, max_bytes=settings.webhook_max_bytes
     )
     app.extensions["okr_jira_admin"] = AdminState(
-        engine=app.extensions["okr_jira"].engine,
-        settings=settings,
+        wiring=wiring,
         token=settings.admin_token.get_secret_value() if settings.admin_token else None,
     )
     app.register_blueprint(bp)

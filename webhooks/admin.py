@@ -12,19 +12,16 @@ from dataclasses import dataclass
 
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import Engine
-from sqlmodel import col, select
 
-from okr_jira.apply import apply_plan, make_plan
-from okr_jira.domain.models import PaceThresholds
 from okr_jira.errors import NotFoundError, OkrFileError
-from okr_jira.evaluate import evaluate_cycle
-from okr_jira.okrfile import parse_okr_text
-from okr_jira.settings import Settings
-from okr_jira.storage import repo
+from okr_jira.okrs.file import parse_okr_text
+from okr_jira.okrs.plan import apply_plan, make_plan
+from okr_jira.render.tree import tree_json
+from okr_jira.report.evaluate import evaluate_cycle
+from okr_jira.runtime.wiring import Wiring
+from okr_jira.storage import audit as audit_log
 from okr_jira.storage.db import session_scope
-from okr_jira.storage.tables import AuditRow
-from okr_jira.treeview import tree_json
+from okr_jira.storage.okrs import add_checkin, get_key_result
 from webhooks.errors import ApiError, BadPayload, Unauthorized
 
 admin = Blueprint("admin", __name__, url_prefix="/api")
@@ -32,8 +29,7 @@ admin = Blueprint("admin", __name__, url_prefix="/api")
 
 @dataclass(frozen=True)
 class AdminState:
-    engine: Engine
-    settings: Settings
+    wiring: Wiring
     token: str | None
 
 
@@ -72,12 +68,12 @@ def tree() -> ResponseReturnValue:
         on = dt.date.fromisoformat(at) if at else None
     except ValueError:
         raise BadPayload("at must be a date (YYYY-MM-DD)") from None
-    s = _state().settings
-    with session_scope(_state().engine) as session:
+    wiring = _state().wiring
+    with session_scope(wiring.engine) as session:
         try:
             report = evaluate_cycle(
                 session=session, cycle=request.args.get("cycle"), on=on,
-                thresholds=PaceThresholds(on_track=s.pace_on_track, at_risk=s.pace_at_risk),
+                thresholds=wiring.thresholds,
             )  # fmt: skip
         except NotFoundError as exc:
             raise NotFound(str(exc)) from None
@@ -101,7 +97,7 @@ def apply_okrs() -> ResponseReturnValue:
             }
         ), 422
     dry_run = request.args.get("dry_run") in ("1", "true")
-    with session_scope(_state().engine) as session:
+    with session_scope(_state().wiring.engine) as session:
         plan = make_plan(session, okrs, prune=request.args.get("prune") in ("1", "true"))
         changes = [
             {"entity": c.entity, "key": c.key, "action": c.action, "field": c.field,
@@ -123,23 +119,23 @@ def checkin() -> ResponseReturnValue:
     kr, value = data.get("kr"), data.get("value")
     if not isinstance(kr, str) or isinstance(value, bool) or not isinstance(value, int | float):
         raise BadPayload("kr (string) and value (number) are required")
-    with session_scope(_state().engine) as session:
+    with session_scope(_state().wiring.engine) as session:
         try:
-            row = repo.get_key_result(session=session, key=kr)
+            row = get_key_result(session=session, key=kr)
         except NotFoundError as exc:
             raise NotFound(str(exc)) from None
         if row.kind != "manual":
             raise Invalid(f"{kr} is a '{row.kind}' key result: its progress comes from Jira")
         note = data.get("note") if isinstance(data.get("note"), str) else None
-        repo.add_checkin(session=session, kr=kr, value=float(value), note=note, author=_actor())
+        add_checkin(session=session, kr=kr, value=float(value), note=note, author=_actor())
     return jsonify({"kr": kr, "value": value}), 201
 
 
 @admin.get("/audit")
 def audit() -> ResponseReturnValue:
     limit = min(max(request.args.get("limit", 100, type=int) or 100, 1), 1000)
-    with session_scope(_state().engine) as session:
-        rows = session.exec(select(AuditRow).order_by(col(AuditRow.id).desc()).limit(limit)).all()
+    with session_scope(_state().wiring.engine) as session:
+        rows = audit_log.recent(session=session, limit=limit)
         out = [
             {"at": r.at.isoformat(), "actor": r.actor, "entity": r.entity, "key": r.entity_key,
              "action": r.action, "field": r.field, "old": r.old, "new": r.new}

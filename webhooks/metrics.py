@@ -10,12 +10,11 @@ import datetime as dt
 import math
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from okr_jira.inbox import APPLIED, FAILED, IGNORED, inbox_stats
-from okr_jira.storage.tables import SyncStateRow, utcnow
-
-DURATION_SUFFIX = ".last_duration_seconds"
+from okr_jira.storage.inbox import APPLIED, FAILED, IGNORED, inbox_stats
+from okr_jira.storage.state import durations
+from okr_jira.storage.tables import utcnow
 
 
 def _label(value: str) -> str:
@@ -31,13 +30,7 @@ def render_metrics(engine: Engine, *, now: dt.datetime | None = None) -> str:
     at = now or utcnow()
     with Session(engine) as session:
         stats = inbox_stats(session=session)
-        durations = list(
-            session.exec(
-                select(SyncStateRow.name, SyncStateRow.value).where(
-                    col(SyncStateRow.name).endswith(DURATION_SUFFIX)
-                )
-            )
-        )
+        seconds_by_job = durations(session=session)
     lines: list[str] = []
 
     def family(name: str, kind: str, help_text: str) -> None:
@@ -78,11 +71,6 @@ def render_metrics(engine: Engine, *, now: dt.datetime | None = None) -> str:
     lines.append(f"okr_jira_webhook_apply_delay_seconds_sum {sum(stats.recent_delays):.3f}")
     lines.append(f"okr_jira_webhook_apply_delay_seconds_count {len(stats.recent_delays)}")
     family("okr_jira_job_last_duration_seconds", "gauge", "Duration of the last sync or publish.")
-    for name, raw in durations:
-        try:
-            seconds = float(raw)
-        except ValueError:
-            continue
-        job = name[: -len(DURATION_SUFFIX)]
+    for job, seconds in sorted(seconds_by_job.items()):
         lines.append(f'okr_jira_job_last_duration_seconds{{job="{_label(job)}"}} {seconds:.3f}')
     return "\n".join(lines) + "\n"

@@ -11,13 +11,13 @@ import logging
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from okr_jira.errors import SchemaBehindError
-from okr_jira.inbox import store_event
-from okr_jira.storage.db import check_schema
+from okr_jira.storage.db import check_schema, ping
+from okr_jira.storage.inbox import store_event
 from webhooks.auth import SIGNATURE_HEADER, authenticate
 from webhooks.errors import BadPayload, UnsupportedMediaType
 from webhooks.metrics import render_metrics
@@ -100,8 +100,7 @@ def healthz() -> Response:
 def readyz() -> tuple[Response, int]:
     engine = state().engine
     try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        ping(engine)
         check_schema(engine)
     except DBAPIError as exc:
         log.warning("webhooks.not_ready", extra={"error": type(exc.orig).__name__})

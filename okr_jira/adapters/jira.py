@@ -114,18 +114,30 @@ class JiraAdapter:
                 self._client = Jira(self.url, token=self._token, **options)
         return self._client
 
-    def _raw_get(self, path: str) -> dict[str, Any]:
-        """A GET before the client exists (flavor detection): same session, same policy."""
+    def raw_request(
+        self, method: str, path: str, *, json: dict[str, Any] | None = None
+    ) -> requests.Response:
+        """A request outside atlassian-python-api (flavor detection, webhook registration): the
+        same session, credentials and retry policy. Raises requests' errors."""
         auth = None
         headers = {"Accept": "application/json"}
         if self._user:
             auth = (self._user, self._token or "")
         elif self._token:
             headers["Authorization"] = f"Bearer {self._token}"
+        return self.session.request(
+            method,
+            f"{self.url}/{path.lstrip('/')}",
+            auth=auth,
+            headers=headers,
+            json=json,
+            timeout=self.policy.timeout,
+        )
+
+    def _raw_get(self, path: str) -> dict[str, Any]:
+        """A GET before the client exists (flavor detection): same session, same policy."""
         try:
-            resp = self.session.get(
-                f"{self.url}/{path}", auth=auth, headers=headers, timeout=self.policy.timeout
-            )
+            resp = self.raw_request("GET", path)
         except requests.RequestException as exc:
             raise JiraError("GET", path, None, type(exc).__name__) from None
         if resp.status_code >= 400:

@@ -159,8 +159,13 @@ class KrProgress:
 
 @dataclass(frozen=True, slots=True)
 class PaceThresholds:
-    on_track: float = 0.10
-    at_risk: float = 0.25
+    """How far behind the elapsed share of the cycle is still on track, and still at risk.
+
+    No defaults here: the configured values (OKR_JIRA_PACE_ON_TRACK, _AT_RISK) come from the
+    wiring, so every page, report and record judges pace alike."""
+
+    on_track: float
+    at_risk: float
 
 
 @dataclass(frozen=True, slots=True)

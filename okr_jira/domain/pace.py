@@ -54,7 +54,7 @@ def pace_status(
     progress: float,
     cycle: Cycle,
     on: date,
-    thresholds: PaceThresholds = PaceThresholds(),  # noqa: B008 - frozen, so a shared default is safe
+    thresholds: PaceThresholds,
 ) -> PaceStatus:
     """Where ``progress`` stands against the elapsed share of ``cycle`` on day ``on``.
 

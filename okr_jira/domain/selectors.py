@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from okr_jira.domain.models import IssueSnapshot, Source
+from okr_jira.domain.models import IssueSnapshot, OkrSet, Source
 
 JqlMatch = Callable[[IssueSnapshot], bool]
 
@@ -343,3 +343,18 @@ def strip_order_by(jql: str) -> str:
             cut = i
             break
     return jql[:cut].strip()
+
+
+def mapped_projects(okrs: OkrSet) -> list[str]:
+    """Every Jira project the OKRs read: the teams' projects, and those sources name (directly or
+    by an issue or epic key), upper-case and sorted."""
+    projects = {p.upper() for t in okrs.teams for p in t.jira_projects if p}
+    for objective in okrs.objectives:
+        for kr in objective.key_results:
+            source = kr.source
+            if source is None:
+                continue
+            projects.update(p.upper() for p in source.projects if p)
+            keys = (*source.epics, *source.issues, *source.include)
+            projects.update(k.rsplit("-", 1)[0].upper() for k in keys if "-" in k)
+    return sorted(projects)

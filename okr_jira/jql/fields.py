@@ -50,6 +50,10 @@ _DEFS = (
 FIELDS: dict[str, FieldDef] = {d.name.casefold(): d for d in _DEFS}
 _ALIASES = {
     "issuekey": "key",
+    # Jira's issue key clause also answers to `issue` and `id` (its IssueKeyConstants clause
+    # names: key, issue, issuekey, id; Cloud's JQL fields page lists `id` as an alias of key).
+    "issue": "key",
+    "id": "key",
     "type": "issuetype",
     "createddate": "created",
     "updateddate": "updated",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol, TypeVar
 
@@ -60,10 +60,15 @@ class Clause:
         return {self.field.name}
 
     def is_absolute(self) -> bool:
-        """False when the clause's answer depends on the clock or the caller."""
-        return not any(isinstance(o, Function) for o in self.operands) and not (
-            self.field.type == "date"
-            and any(isinstance(o, Value) and dates.parse_period(o.text) for o in self.operands)
+        """False when the clause's answer depends on the clock or the caller, or on an id or
+        name that stored values do not hold (see _names_what_snapshots_lack)."""
+        return (
+            not any(isinstance(o, Function) for o in self.operands)
+            and not (
+                self.field.type == "date"
+                and any(isinstance(o, Value) and dates.parse_period(o.text) for o in self.operands)
+            )
+            and not _names_what_snapshots_lack(self)
         )
 
     def clauses(self) -> list[Clause]:
@@ -84,13 +89,29 @@ class Clause:
 
 @dataclass(frozen=True, slots=True)
 class Not:
+    """NOT, evaluated as Jira does: never as a boolean complement.
+
+    Jira pushes NOT down to the clauses (De Morgan) and flips each operator before searching
+    (its DeMorgansVisitor: `=` <-> `!=`, `in` <-> `not in`, `is` <-> `is not`, `<` <-> `>=`,
+    `>` <-> `<=`, `~` <-> `!~`). The operators reference says so too: "field != value is the same
+    as NOT field = value". So `NOT labels = x` is `labels != x`, which, like every `!=`, never
+    matches an issue whose labels are empty, and `NOT resolved < "2026-11-01"` is
+    `resolved >= "2026-11-01"`, which never matches an unresolved issue.
+    """
+
     inner: Node
+    flipped: Node | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "flipped", _negated(self.inner))
 
     def clauses(self) -> list[Clause]:
         return self.inner.clauses()
 
     def evaluate(self, issue: JqlIssue, ctx: _Context) -> bool:
-        return not self.inner.evaluate(issue, ctx)
+        if self.flipped is None:  # an operator without a negated form (none parses today)
+            return not self.inner.evaluate(issue, ctx)
+        return self.flipped.evaluate(issue, ctx)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +129,38 @@ class BoolOp:
 
 
 Node = Clause | Not | BoolOp
+
+_NEGATED_OP = {
+    "=": "!=",
+    "!=": "=",
+    "in": "not in",
+    "not in": "in",
+    "is": "is not",
+    "is not": "is",
+    "~": "!~",
+    "!~": "~",
+    "<": ">=",
+    ">=": "<",
+    ">": "<=",
+    "<=": ">",
+}
+
+
+def _negated(node: Node) -> Node | None:
+    """NOT node with the negation pushed down to the clauses, as Jira's DeMorgansVisitor does;
+    None when some clause has no negated operator."""
+    if isinstance(node, Not):
+        return node.inner  # NOT NOT a is a
+    if isinstance(node, BoolOp):
+        parts: list[Node] = []
+        for part in node.parts:
+            flipped = _negated(part)
+            if flipped is None:
+                return None
+            parts.append(flipped)
+        return BoolOp("or" if node.op == "and" else "and", tuple(parts))
+    op = _NEGATED_OP.get(node.op)
+    return None if op is None else replace(node, op=op)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +209,33 @@ def is_local_subset(
 ) -> bool:
     """True when stored snapshots answer the query exactly as Jira would."""
     return all(c.field.name in local_fields and c.is_absolute() for c in query.clauses())
+
+
+# Jira also takes a numeric id for these fields ("You can search by ... name or ... ID": project
+# 10000, status 3, fixVersion 10001, key or parent 10003, ...), and a project by its name as well
+# as its key. A snapshot holds keys and names only, so such a clause is Jira's to answer. The
+# statusCategory ids (2 To Do, 4 In Progress, 3 Done) are the same on every site: answered here.
+_ID_FIELDS = frozenset(
+    {"project", "key", "issuetype", "status", "priority", "component", "fixVersion"}
+    | {"parent", "Epic Link"}
+)
+_PROJECT_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def _names_what_snapshots_lack(clause: Clause) -> bool:
+    if clause.field.name not in _ID_FIELDS:
+        return False
+    for operand in clause.operands:
+        if not isinstance(operand, Value):
+            continue
+        text = operand.text.strip()
+        if text.isascii() and text.isdigit():
+            return True
+        # `project = "Customer Support"` names a project; a snapshot holds only its key. (A
+        # key-shaped name, `project = Support` for SUP, cannot be told apart here.)
+        if clause.field.name == "project" and not _PROJECT_KEY_RE.match(text):
+            return True
+    return False
 
 
 # --- clause evaluation -------------------------------------------------------------------

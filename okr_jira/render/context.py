@@ -34,6 +34,7 @@ class RenderContext:
     space_key: str
     roots: tuple[ObjectiveNode, ...]
     today: date
+    thresholds: PaceThresholds
     teams: Mapping[str, str] = field(default_factory=dict)  # team key -> display name
     issues: Mapping[str, tuple[IssueSnapshot, ...]] = field(default_factory=dict)
     jql: Mapping[str, str] = field(default_factory=dict)
@@ -41,7 +42,6 @@ class RenderContext:
     jira_base_url: str = ""
     jira_server_id: str | None = None
     last_sync: datetime | None = None
-    thresholds: PaceThresholds = field(default_factory=PaceThresholds)
     max_issues_listed: int = 100
     max_issues_macro: int = 50
 

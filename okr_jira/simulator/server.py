@@ -105,7 +105,7 @@ def create_app(
     if jira is not None:
         register_jira_routes(app, jira)
     if confluence is not None:
-        from okr_jira.simulator.confluence import register_confluence_routes
+        from okr_jira.simulator.confluence_routes import register_confluence_routes
 
         register_confluence_routes(
             app, confluence, prefix="/wiki/rest/api" if cloud else "/rest/api"

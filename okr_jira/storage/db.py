@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
@@ -92,6 +92,12 @@ def check_schema(engine: Engine) -> None:
         f"the database schema is behind ({current}, this okr-jira needs {head}); "
         "run `okr-jira db upgrade`"
     )
+
+
+def ping(engine: Engine) -> None:
+    """Raise (a DBAPIError) unless the database answers."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
 
 
 @contextlib.contextmanager

@@ -1,0 +1,56 @@
+"""`okr-jira check-config`: the settings against the live Jira and Confluence."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from okr_jira.cli.app import AppContext, handle_errors, pass_app
+from okr_jira.domain.models import OkrSet
+
+
+@click.command("check-config")
+@click.option(
+    "--okrs",
+    "okr_file",
+    type=click.Path(dir_okay=False),
+    help="OKR file whose mappings to check (default: the stored OKRs, else OKR_JIRA_OKR_FILE).",
+)
+@pass_app
+@handle_errors
+def check_config(app: AppContext, okr_file: str | None) -> None:
+    """Check the settings against the live Jira (and Confluence): reachable, credentials,
+    flavor, fields and project permissions. Exits 1 when something is wrong."""
+    from okr_jira.runtime.checkconfig import check_config as run_checks
+    from okr_jira.runtime.checkconfig import failed
+
+    checks = run_checks(app.settings, okrs=_okrs(app, okr_file))
+    for check in checks:
+        click.echo(check.line())
+    if failed(checks):
+        click.echo("Configuration has problems (FAIL above).", err=True)
+        sys.exit(1)
+    click.echo("Configuration is fine.")
+
+
+def _okrs(app: AppContext, okr_file: str | None) -> OkrSet | None:
+    from okr_jira.errors import OkrJiraError
+    from okr_jira.okrs.file import load_okr_file
+    from okr_jira.storage.db import session_scope
+    from okr_jira.storage.okrs import load_okrs
+
+    if okr_file:
+        return load_okr_file(okr_file)
+    try:
+        with session_scope(app.engine()) as session:
+            okrs = load_okrs(session=session)
+        if okrs.objectives:
+            return okrs
+    except OkrJiraError:
+        pass  # no database schema yet: fall back to the file the settings name
+    except Exception:
+        pass
+    if app.settings.okr_file:
+        return load_okr_file(app.settings.okr_file)
+    return None

@@ -1,0 +1,145 @@
+"""Which KRs an issue belongs to: each sourced KR's selection rule, compiled once.
+
+Selectors and raw JQL are answered from the issue snapshot when that answer is exactly Jira's
+(the JQL fields in LOCAL_FIELDS against absolute dates); other JQL only Jira can answer, through
+a `RemoteMatch` the caller passes in. Pure: no I/O here, the remote question included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from okr_jira.domain.models import IssueSnapshot, KeyResult, OkrSet
+from okr_jira.domain.selectors import matches
+from okr_jira.jql import LOCAL_FIELDS, JqlError, JqlQuery, SnapshotView, is_local_subset, parse_jql
+from okr_jira.jql.query import BoolOp, Clause, Node
+
+# Asks Jira whether one issue matches one KR's JQL (for JQL the snapshots cannot answer exactly);
+# None when Jira could not say (unreachable): the issue's link is then left as it is.
+RemoteMatch = Callable[[KeyResult, IssueSnapshot], bool | None]
+Decisions = dict[str, dict[str, bool | None]]  # issue key -> KR key -> in scope (None: unknown)
+
+
+@dataclass(frozen=True)
+class KrMatcher:
+    """One KR's selection rule."""
+
+    kr: KeyResult
+    cycle: str
+    scope_projects: tuple[str, ...]
+    query: JqlQuery | None  # None without JQL, or when our parser refuses it
+    local: bool  # the JQL (if any) is answered exactly by snapshots
+    error: str | None  # the mapping's stored error: it keeps its last known scope
+    # Top-level AND-ed parts of a non-local JQL that snapshots answer: necessary conditions.
+    local_parts: tuple[Node, ...] = ()
+    parse_error: str | None = None  # our parser refused the JQL: only Jira can answer it
+
+    def _local_parts_match(self, issue: IssueSnapshot, now: dt.datetime) -> bool:
+        view = SnapshotView(issue)
+        return all(JqlQuery("", p).matches(view, now=now) for p in self.local_parts)
+
+    def may_match(self, issue: IssueSnapshot, *, now: dt.datetime) -> bool:
+        """False when snapshots alone prove the issue is not selected; True when it may be."""
+        source = self.kr.source
+        if source is None or issue.deleted or self.error:
+            return False
+
+        def jql_match(s: IssueSnapshot) -> bool:
+            if self.query is not None and self.local:
+                return self.query.matches(SnapshotView(s), now=now)
+            return self._local_parts_match(s, now)
+
+        return matches(source, issue, scope_projects=self.scope_projects, jql_match=jql_match)
+
+    def decide(
+        self, issue: IssueSnapshot, *, now: dt.datetime, remote: RemoteMatch | None
+    ) -> bool | None:
+        """True/False, or None when undecidable here (JQL Jira must answer and no `remote`, or a
+        broken mapping, which keeps its last known scope)."""
+        source = self.kr.source
+        if source is None or issue.deleted:
+            return False
+        if self.error:
+            return None
+        query = self.query
+        scope = self.scope_projects
+        if query is not None and self.local:
+
+            def jql_match(s: IssueSnapshot) -> bool:
+                return query.matches(SnapshotView(s), now=now)
+
+            return matches(source, issue, scope_projects=scope, jql_match=jql_match)
+        if not source.jql:
+            return matches(source, issue, scope_projects=scope)
+        # Only Jira answers the JQL: settle what the snapshot can first, and ask Jira last.
+        if matches(source, issue, scope_projects=scope, jql_match=_never):
+            return True  # named in `include`: selected whatever the JQL says
+        if not matches(source, issue, scope_projects=scope, jql_match=_always):
+            return False
+        if not self._local_parts_match(issue, now):
+            return False
+        return None if remote is None else remote(self.kr, issue)
+
+
+def _never(_issue: IssueSnapshot) -> bool:
+    return False
+
+
+def _always(_issue: IssueSnapshot) -> bool:
+    return True
+
+
+def compile_matchers(okrs: OkrSet, errors: Mapping[str, str] | None = None) -> list[KrMatcher]:
+    """Every sourced KR's rule, with the JQL the snapshots answer exactly (LOCAL_FIELDS) told
+    apart from what only Jira answers. `errors`: KR -> the mapping error stored for it."""
+    teams = {t.key: t for t in okrs.teams}
+    out = []
+    for objective in okrs.objectives:
+        team = teams.get(objective.team)
+        scope = team.jira_projects if team else ()
+        for kr in objective.key_results:
+            if kr.source is None:
+                continue
+            query, local, parse_error = None, True, None
+            parts: tuple[Node, ...] = ()
+            if kr.source.jql:
+                try:
+                    query = parse_jql(kr.source.jql)
+                    local = is_local_subset(query, LOCAL_FIELDS)
+                    if not local:
+                        parts = _local_conjuncts(query, LOCAL_FIELDS)
+                except JqlError as exc:
+                    parse_error, local = "; ".join(exc.messages), False
+            error = (errors or {}).get(kr.key)
+            out.append(
+                KrMatcher(kr, objective.cycle, scope, query, local, error, parts, parse_error)
+            )
+    return out
+
+
+def _local_conjuncts(query: JqlQuery, fields: frozenset[str]) -> tuple[Node, ...]:
+    where = query.where
+    if where is None:
+        return ()
+    parts = where.parts if isinstance(where, BoolOp) and where.op == "and" else (where,)
+    return tuple(p for p in parts if all(_is_local(c, fields) for c in p.clauses()))
+
+
+def _is_local(clause: Clause, fields: frozenset[str]) -> bool:
+    return clause.field.name in fields and clause.is_absolute()
+
+
+def decide_scope(
+    matchers: Sequence[KrMatcher],
+    issues: Iterable[IssueSnapshot],
+    *,
+    now: dt.datetime,
+    remote: RemoteMatch | None = None,
+) -> Decisions:
+    """Which KRs each issue belongs in (the webhook worker decides before it takes any lock)."""
+    return {
+        issue.key: {m.kr.key: m.decide(issue, now=now, remote=remote) for m in matchers}
+        for issue in issues
+    }

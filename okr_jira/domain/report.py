@@ -1,0 +1,49 @@
+"""A cycle's computed tree as the pages, the CLI and the API show it, and its review."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from okr_jira.domain import pace
+from okr_jira.domain.models import (
+    Cycle,
+    Objective,
+    ObjectiveNode,
+    PaceStatus,
+    PaceThresholds,
+    Team,
+)
+from okr_jira.domain.rollup import iter_nodes
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    cycle: Cycle
+    on: dt.date
+    generated_at: dt.datetime
+    nodes: list[ObjectiveNode]
+    teams: dict[str, Team]
+    thresholds: PaceThresholds
+    historical: bool = False
+    objectives: dict[str, Objective] = field(default_factory=dict)
+
+    def status(self, progress: float) -> PaceStatus:
+        return pace.pace_status(progress, self.cycle, self.on, self.thresholds)
+
+    def all_nodes(self) -> list[ObjectiveNode]:
+        return list(iter_nodes(self.nodes))
+
+
+@dataclass(frozen=True)
+class KrReview:
+    """One KR at the end of its cycle: final score and pace, weekly pace, scope changes."""
+
+    key: str
+    title: str
+    objective: str
+    final_progress: float
+    final_status: PaceStatus
+    weekly: tuple[tuple[dt.date, float, str], ...]
+    joined: tuple[tuple[dt.date, str, bool], ...]  # (when, issue, done then)
+    left: tuple[tuple[dt.date, str, bool | None], ...]

@@ -1,0 +1,290 @@
+"""Load and validate the OKR file (YAML) into domain objects.
+
+Validation reports every problem at once, each with file:line:column and the field path, so an admin
+fixes a file in one pass. Nothing here touches storage: an invalid file can never change anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import MarkedYAMLError
+
+from okr_jira.domain.models import (
+    KR_KINDS,
+    METRIC_KINDS,
+    SELECTOR_FIELDS,
+    Cycle,
+    KeyResult,
+    Objective,
+    OkrSet,
+    Source,
+    Team,
+)
+from okr_jira.errors import OkrFileError, Problem
+from okr_jira.okrs.checker import Checker
+
+_TOP = ("cycles", "teams", "objectives")
+_CYCLE = ("key", "name", "start", "end")
+_TEAM = ("key", "name", "parent", "jira_projects")
+_OBJECTIVE = (
+    "key", "cycle", "team", "title", "parent", "weight", "rollup", "description",
+    "cross_cycle", "key_results",
+)  # fmt: skip
+_KR = (
+    "key", "title", "kind", "start", "target", "unit", "weight", "indicator", "weight_by",
+    "in_progress_credit", "default_weight", "field", "done_only", "source",
+)  # fmt: skip
+_SOURCE = (*SELECTOR_FIELDS, "include", "exclude")
+
+
+def load_okr_file(path: str | Path) -> OkrSet:
+    """Parse and validate `path`; raise OkrFileError listing every problem."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise OkrFileError(
+            [Problem(str(p), 1, 1, "", f"cannot read file: {exc.strerror}")]
+        ) from None
+    return parse_okr_text(text, str(p))
+
+
+def parse_okr_text(text: str, file: str = "<okrs>") -> OkrSet:
+    yaml = YAML(typ="rt")
+    try:
+        root = yaml.load(text)
+    except DuplicateKeyError as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = (exc.problem or "duplicate key").split("\n")[0]
+        raise OkrFileError([Problem(file, line, col, "", problem)]) from None
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = f"YAML syntax error: {exc.problem or exc.context}"
+        if exc.context and exc.context_mark and exc.problem_mark:
+            message += f" ({exc.context} at line {exc.context_mark.line + 1})"
+        raise OkrFileError([Problem(file, line, col, "", message)]) from None
+    if root is None:
+        root = CommentedMap()
+    chk = Checker(file)
+    if not isinstance(root, CommentedMap):
+        chk.add(root, None, "", "the file must be a mapping with cycles, teams and objectives")
+        raise OkrFileError(chk.problems)
+    chk.mapping(root, "", _TOP, ())
+    okrs = _build(chk, root)
+    if chk.problems:
+        chk.problems.sort(key=lambda p: (p.line, p.column))
+        raise OkrFileError(chk.problems)
+    return okrs
+
+
+def _build(chk: Checker, root: CommentedMap) -> OkrSet:
+    cycles: dict[str, tuple[Cycle, CommentedMap]] = {}
+    for i, node in chk.sequence(root, "cycles"):
+        path = f"cycles[{i}]"
+        m = chk.mapping(node, path, _CYCLE, _CYCLE, root["cycles"], i)
+        if m is None:
+            continue
+        key, name = chk.string(m, "key", path), chk.string(m, "name", path)
+        start, end = chk.date(m, "start", path), chk.date(m, "end", path)
+        if start and end and end < start:
+            chk.add(m, "end", f"{path}.end", "must not be before start")
+        if key in cycles:
+            chk.add(m, "key", f"{path}.key", f"duplicate cycle key '{key}'")
+        elif key and name and start and end:
+            cycles[key] = (Cycle(key=key, name=name, start=start, end=end), m)
+
+    teams: dict[str, tuple[Team, CommentedMap, str]] = {}
+    for i, node in chk.sequence(root, "teams"):
+        path = f"teams[{i}]"
+        m = chk.mapping(node, path, _TEAM, ("key", "name"), root["teams"], i)
+        if m is None:
+            continue
+        key, name = chk.string(m, "key", path), chk.string(m, "name", path)
+        team = Team(
+            key=key or "",
+            name=name or "",
+            parent=chk.string(m, "parent", path),
+            jira_projects=tuple(p.upper() for p in chk.strings(m, "jira_projects", path)),
+        )
+        if key in teams:
+            chk.add(m, "key", f"{path}.key", f"duplicate team key '{key}'")
+        elif key:
+            teams[key] = (team, m, path)
+    for team, m, path in teams.values():
+        if team.parent and team.parent not in teams:
+            chk.add(m, "parent", f"{path}.parent", f"team '{team.parent}' does not exist")
+    _check_chains(chk, {k: (t.parent, m, p) for k, (t, m, p) in teams.items()}, "team")
+
+    objectives: dict[str, tuple[Objective, CommentedMap, str]] = {}
+    kr_keys: set[str] = set()
+    for i, node in chk.sequence(root, "objectives"):
+        path = f"objectives[{i}]"
+        m = chk.mapping(node, path, _OBJECTIVE, ("key", "cycle", "team", "title"),
+                        root["objectives"], i)  # fmt: skip
+        if m is None:
+            continue
+        key = chk.string(m, "key", path)
+        cycle, team_key = chk.string(m, "cycle", path), chk.string(m, "team", path)
+        if cycle and cycle not in cycles:
+            chk.add(m, "cycle", f"{path}.cycle", f"cycle '{cycle}' does not exist")
+        if team_key and team_key not in teams:
+            chk.add(m, "team", f"{path}.team", f"team '{team_key}' does not exist")
+        weight = _positive(chk, m, "weight", path)
+        krs = []
+        for j, kr_node in chk.sequence(m, "key_results"):
+            kr = _key_result(chk, kr_node, f"{path}.key_results[{j}]", m["key_results"], j)
+            if kr is None:
+                continue
+            if kr.key in kr_keys:
+                chk.add(kr_node, "key", f"{path}.key_results[{j}].key",
+                        f"duplicate key result key '{kr.key}'")  # fmt: skip
+            kr_keys.add(kr.key)
+            krs.append(kr)
+        objective = Objective(
+            key=key or "",
+            cycle=cycle or "",
+            team=team_key or "",
+            title=chk.string(m, "title", path) or "",
+            key_results=tuple(krs),
+            parent=chk.string(m, "parent", path),
+            weight=weight,
+            rollup=chk.choice(m, "rollup", path, ("key_results", "children", "both"), "both"),  # type: ignore[arg-type]
+            description=chk.string(m, "description", path),
+            cross_cycle=chk.boolean(m, "cross_cycle", path),
+        )
+        if key in objectives:
+            chk.add(m, "key", f"{path}.key", f"duplicate objective key '{key}'")
+        elif key:
+            objectives[key] = (objective, m, path)
+
+    for obj, m, path in objectives.values():
+        if not obj.parent:
+            continue
+        if obj.parent not in objectives:
+            chk.add(m, "parent", f"{path}.parent", f"objective '{obj.parent}' does not exist")
+            continue
+        parent = objectives[obj.parent][0]
+        if parent.cycle != obj.cycle and not obj.cross_cycle:
+            chk.add(m, "parent", f"{path}.parent",
+                    f"aligned to '{parent.key}' of cycle '{parent.cycle}' but this objective is in "
+                    f"'{obj.cycle}'; set cross_cycle: true if that is intended")  # fmt: skip
+    _check_chains(chk, {k: (o.parent, m, p) for k, (o, m, p) in objectives.items()}, "objective")
+
+    return OkrSet(
+        cycles=tuple(c for c, _ in cycles.values()),
+        teams=tuple(t for t, _, _ in teams.values()),
+        objectives=tuple(o for o, _, _ in objectives.values()),
+    )
+
+
+def _check_chains(chk: Checker, parents: dict[str, tuple[str | None, Any, str]], what: str) -> None:
+    reported: set[str] = set()
+    for start in parents:
+        seen: list[str] = []
+        key: str | None = start
+        while key is not None and key in parents and key not in seen:
+            seen.append(key)
+            key = parents[key][0]
+        if key is not None and key in seen and key not in reported:
+            loop = seen[seen.index(key) :]
+            reported.update(loop)
+            _, m, path = parents[key]
+            chain = " -> ".join([*loop, key])
+            chk.add(m, "parent", f"{path}.parent", f"{what} parent chain forms a cycle: {chain}")
+
+
+def _positive(chk: Checker, m: CommentedMap, name: str, path: str, default: float = 1.0) -> float:
+    value = chk.number(m, name, path)
+    if value is None:
+        return default
+    if value <= 0:
+        chk.add(m, name, f"{path}.{name}", "must be greater than 0")
+        return default
+    return value
+
+
+def _key_result(chk: Checker, node: Any, path: str, seq: Any, index: int) -> KeyResult | None:
+    m = chk.mapping(node, path, _KR, ("key", "title", "kind"), seq, index)
+    if m is None:
+        return None
+    kind = chk.choice(m, "kind", path, KR_KINDS, None)
+    key = chk.string(m, "key", path)
+    start, target = chk.number(m, "start", path), chk.number(m, "target", path)
+    credit = chk.number(m, "in_progress_credit", path)
+    if credit is not None and not 0 <= credit <= 1:
+        chk.add(m, "in_progress_credit", f"{path}.in_progress_credit", "must be between 0 and 1")
+        credit = None
+    if kind in METRIC_KINDS:
+        if target is None:
+            chk.add(m, None if "target" not in m else "target", f"{path}.target",
+                    f"a {kind} key result needs a target")  # fmt: skip
+        elif target == (start if start is not None else 0.0):
+            chk.add(m, "target", f"{path}.target", "target must differ from start")
+    source = None
+    if "source" in m and m["source"] is not None:
+        source = _source(chk, m, path)
+        if kind == "manual":
+            chk.add(m, "source", f"{path}.source", "a manual key result takes no source")
+    elif kind in ("issues", "issue_count", "field_sum"):
+        chk.add(m, None, f"{path}.source", f"a {kind} key result needs a source")
+    field = chk.string(m, "field", path)
+    if kind == "field_sum" and field is None:
+        chk.add(m, None, f"{path}.field", "a field_sum key result needs a field")
+    if kind is None or key is None:
+        return None
+    return KeyResult(
+        key=key,
+        title=chk.string(m, "title", path) or "",
+        kind=kind,  # type: ignore[arg-type]
+        start=start if start is not None else (0.0 if kind in METRIC_KINDS else None),
+        target=target,
+        unit=chk.string(m, "unit", path),
+        weight=_positive(chk, m, "weight", path),
+        indicator=chk.choice(m, "indicator", path, ("leading", "lagging"), None),  # type: ignore[arg-type]
+        weight_by=chk.choice(m, "weight_by", path, ("count", "story_points", "estimate"), "count"),  # type: ignore[arg-type]
+        in_progress_credit=credit or 0.0,
+        default_weight=_positive(chk, m, "default_weight", path),
+        field=field,
+        done_only=chk.boolean(m, "done_only", path),
+        source=source,
+    )
+
+
+def _source(chk: Checker, kr: CommentedMap, kr_path: str) -> Source | None:
+    path = f"{kr_path}.source"
+    m = chk.mapping(kr["source"], path, _SOURCE, (), kr, "source")
+    if m is None:
+        return None
+    upper: Callable[[tuple[str, ...]], tuple[str, ...]] = lambda t: tuple(s.upper() for s in t)  # noqa: E731
+    jql = None
+    if "jql" in m:
+        raw = m["jql"]
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            chk.add(m, "jql", f"{path}.jql", "JQL must not be empty")
+        elif not isinstance(raw, str):
+            chk.add(m, "jql", f"{path}.jql", "must be a string")
+        else:
+            jql = raw.strip()
+    source = Source(
+        jql=jql,
+        projects=upper(chk.strings(m, "projects", path)),
+        epics=upper(chk.strings(m, "epics", path)),
+        issues=upper(chk.strings(m, "issues", path)),
+        labels=chk.strings(m, "labels", path),
+        components=chk.strings(m, "components", path),
+        issue_types=chk.strings(m, "issue_types", path),
+        fix_versions=chk.strings(m, "fix_versions", path),
+        include=upper(chk.strings(m, "include", path)),
+        exclude=upper(chk.strings(m, "exclude", path)),
+    )
+    if not source.has_selector() and "jql" not in m:
+        chk.add(kr, "source", path, f"no selector; use one of: {', '.join(SELECTOR_FIELDS)}")
+    return source

@@ -1,0 +1,103 @@
+"""Stored state -> what the page renderers need (`RenderContext`) for one cycle.
+
+Progress comes from `evaluate_cycle`, the issues behind each KR from its open scope links and the
+stored snapshots, the charts from the progress history (one point per day, the day's last value, so
+another sync on the same day with nothing new leaves every chart, and so every page, unchanged).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from okr_jira.adapters.jira_fields import epic_clause
+from okr_jira.domain.models import IssueSnapshot, PaceThresholds
+from okr_jira.domain.report import CycleReport
+from okr_jira.domain.selectors import source_to_jql
+from okr_jira.render import RenderContext
+from okr_jira.render.context import History
+from okr_jira.report.evaluate import evaluate_cycle
+from okr_jira.storage import state
+from okr_jira.storage.issues import snapshots
+from okr_jira.storage.links import open_links
+from okr_jira.storage.progress import cycle_history, last_recorded
+from okr_jira.storage.tables import utcnow
+
+
+@dataclass(frozen=True)
+class ContextOptions:
+    """What the pages show that is not in storage."""
+
+    thresholds: PaceThresholds
+    space_key: str = ""
+    jira_base_url: str = ""
+    jira_server_id: str | None = None
+
+
+def daily_history(rows: list[tuple[dt.datetime, float]]) -> History:
+    """One (day, progress) point per day, the last value of each day, oldest first."""
+    by_day: dict[dt.date, float] = {}
+    for at, progress in sorted(rows, key=lambda r: r[0]):
+        by_day[at.date()] = progress
+    return tuple(by_day.items())
+
+
+def _epic_clause(session: Session) -> str:
+    facts = state.SITE_FACTS.get(session=session) or {}
+    return epic_clause(facts.get("flavor"))
+
+
+def build_context(
+    *,
+    session: Session,
+    cycle: str | None,
+    options: ContextOptions,
+    now: dt.datetime | None = None,
+) -> tuple[RenderContext, CycleReport]:
+    """The render context of `cycle` (default: the running one) as of `now`."""
+    moment = now or utcnow()
+    report = evaluate_cycle(session=session, cycle=cycle, thresholds=options.thresholds, now=moment)
+    krs = [kr for node in report.all_nodes() for kr, _ in node.key_results]
+    links = open_links(session=session, krs=[kr.key for kr in krs])
+    snaps = snapshots(session=session, keys={k for keys in links.values() for k in keys})
+    issues: dict[str, tuple[IssueSnapshot, ...]] = {
+        kr: tuple(snaps[k] for k in sorted(keys) if k in snaps) for kr, keys in links.items()
+    }
+    epic_clause = _epic_clause(session)
+    team_of = {node.objective.key: node.objective.team for node in report.all_nodes()}
+    jql: dict[str, str] = {}
+    for node in report.all_nodes():
+        team = report.teams.get(team_of[node.objective.key])
+        for kr, _ in node.key_results:
+            if kr.source is None or kr.kind == "manual":
+                continue
+            try:
+                jql[kr.key] = source_to_jql(
+                    kr.source,
+                    scope_projects=team.jira_projects if team else (),
+                    epic_clause=epic_clause,
+                )
+            except ValueError:
+                continue  # a source that selects nothing: the page shows the mapping error
+    context = RenderContext(
+        cycle=report.cycle,
+        space_key=options.space_key,
+        roots=tuple(report.nodes),
+        today=report.on,
+        teams={key: team.name for key, team in report.teams.items()},
+        issues=issues,
+        jql=jql,
+        history={
+            subject: daily_history(rows)
+            for subject, rows in cycle_history(
+                session=session, kind="objective", cycle=report.cycle.key
+            ).items()
+        },
+        jira_base_url=options.jira_base_url,
+        jira_server_id=options.jira_server_id,
+        last_sync=last_recorded(session=session, cycle=report.cycle.key),
+        thresholds=options.thresholds,
+    )
+    return context, report

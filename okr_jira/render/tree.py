@@ -1,0 +1,138 @@
+"""The OKR tree for a terminal (bars, colour when it is a TTY) and as JSON (`tree --json`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from okr_jira.domain import pace
+from okr_jira.domain.models import KeyResult, KrProgress, ObjectiveNode
+from okr_jira.domain.report import CycleReport
+
+_COLOURS = {
+    "done": "\x1b[34m",
+    "on_track": "\x1b[32m",
+    "at_risk": "\x1b[33m",
+    "off_track": "\x1b[31m",
+    "not_started": "\x1b[90m",
+}
+_RESET = "\x1b[0m"
+
+
+def _num(value: float | None) -> float | None:
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else round(value, 4)
+
+
+def kr_json(report: CycleReport, kr: KeyResult, state: KrProgress) -> dict[str, Any]:
+    return {
+        "key": kr.key,
+        "title": kr.title,
+        "kind": kr.kind,
+        "progress": round(state.progress, 4),
+        "score": pace.score(state.progress),
+        "current": _num(state.current),
+        "start": _num(kr.start),
+        "target": _num(kr.target),
+        "unit": kr.unit,
+        "weight": _num(kr.weight),
+        "indicator": kr.indicator,
+        "status": report.status(state.progress),
+        "issues": {
+            "total": state.issues_total,
+            "done": state.issues_done,
+            "in_progress": state.issues_in_progress,
+        },
+        "warnings": list(state.warnings),
+        "error": state.error,
+    }
+
+
+def node_json(report: CycleReport, node: ObjectiveNode) -> dict[str, Any]:
+    score = pace.score(node.progress)
+    return {
+        "key": node.objective.key,
+        "title": node.objective.title,
+        "team": node.objective.team,
+        "progress": round(node.progress, 4),
+        "score": score,
+        "grade": pace.grade(score),
+        "status": report.status(node.progress),
+        "key_results": [kr_json(report, kr, st) for kr, st in node.key_results],
+        "children": [node_json(report, child) for child in node.children],
+    }
+
+
+def tree_json(report: CycleReport) -> dict[str, Any]:
+    c = report.cycle
+    return {
+        "cycle": {
+            "key": c.key,
+            "name": c.name,
+            "start": c.start.isoformat(),
+            "end": c.end.isoformat(),
+        },
+        "on": report.on.isoformat(),
+        "expected_progress": round(pace.expected_progress(c, report.on), 4),
+        "generated_at": report.generated_at.isoformat(),
+        "objectives": [node_json(report, n) for n in report.nodes],
+    }
+
+
+def bar(progress: float, width: int = 20) -> str:
+    filled = round(max(0.0, min(1.0, progress)) * width)
+    return "█" * filled + "░" * (width - filled)
+
+
+def tree_text(report: CycleReport, *, colour: bool) -> str:
+    c = report.cycle
+    expected = pace.expected_progress(c, report.on)
+    lines = [
+        f"{c.name} ({c.key}) {c.start} .. {c.end}  on {report.on}: "
+        f"{expected:.0%} of the cycle elapsed" + ("  [from history]" if report.historical else "")
+    ]
+    if not report.nodes:
+        lines.append("  (no objectives in this cycle)")
+
+    def paint(status: str, text: str) -> str:
+        return f"{_COLOURS[status]}{text}{_RESET}" if colour else text
+
+    def walk(node: ObjectiveNode, depth: int) -> None:
+        pad = "  " * depth
+        score = pace.score(node.progress)
+        status = report.status(node.progress)
+        team = report.teams.get(node.objective.team)
+        lines.append(
+            f"{pad}{node.objective.key}  {node.objective.title}  "
+            f"[{team.name if team else node.objective.team}]"
+        )
+        lines.append(
+            f"{pad}  {bar(node.progress)} {node.progress:6.1%}  score {score:.2f} "
+            f"{pace.grade(score):8}  {paint(status, status.replace('_', ' '))}"
+        )
+        for kr, st in node.key_results:
+            status = report.status(st.progress)
+            detail = _kr_detail(kr, st)
+            lines.append(
+                f"{pad}  - {kr.key}  {bar(st.progress, 10)} {st.progress:6.1%}  "
+                f"{paint(status, status.replace('_', ' '))}  {kr.title}{detail}"
+            )
+            for warning in st.warnings:
+                lines.append(f"{pad}      ! {warning}")
+            if st.error:
+                lines.append(f"{pad}      {paint('off_track', 'ERROR')}: {st.error}")
+        for child in node.children:
+            walk(child, depth + 1)
+
+    for node in report.nodes:
+        walk(node, 1)
+    return "\n".join(lines)
+
+
+def _kr_detail(kr: KeyResult, st: KrProgress) -> str:
+    unit = f" {kr.unit}" if kr.unit else ""
+    if kr.kind == "issues":
+        return f"  ({st.issues_done}/{st.issues_total} done, {st.issues_in_progress} in progress)"
+    if st.current is None:
+        return f"  (start {_num(kr.start)}, target {_num(kr.target)}{unit})"
+    return f"  ({_num(st.current)}{unit}: {_num(kr.start)} -> {_num(kr.target)})"

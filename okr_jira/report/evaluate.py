@@ -1,0 +1,112 @@
+"""Stored state -> the computed OKR tree of a cycle (what `tree`, sync and publish show).
+
+Live mode computes every KR from its current scope (open links), the issue snapshots, the latest
+check-ins and the mapping errors. A past date uses the progress history instead, so `tree --at`
+shows what was known then.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Session
+
+from okr_jira.domain.models import KeyResult, KrProgress, OkrSet, PaceThresholds
+from okr_jira.domain.progress import compute_kr_progress
+from okr_jira.domain.report import CycleReport
+from okr_jira.domain.rollup import build_tree
+from okr_jira.storage.issues import progress_snapshots
+from okr_jira.storage.okrs import (
+    cycle_frozen_at,
+    get_cycle,
+    latest_checkins,
+    load_okrs,
+    mapping_errors,
+    unresolved_mappings,
+)
+from okr_jira.storage.progress import final_progress, progress_as_of
+from okr_jira.storage.tables import utcnow
+
+
+def kr_states(
+    *, session: Session, okrs: OkrSet, krs: list[KeyResult] | None = None
+) -> dict[str, KrProgress]:
+    """Live progress of `krs` (default: every KR of `okrs`) from stored scope and snapshots."""
+    wanted = krs if krs is not None else [kr for o in okrs.objectives for kr in o.key_results]
+    if not wanted:
+        return {}
+    keys = [kr.key for kr in wanted]
+    scoped = progress_snapshots(session=session, krs=keys)
+    checkins = latest_checkins(session=session, krs=keys)
+    errors = mapping_errors(session=session)
+    unsynced = unresolved_mappings(session=session)
+    out: dict[str, KrProgress] = {}
+    for kr in wanted:
+        if kr.key in unsynced and kr.key not in errors:
+            # Zero matches before the first sync would read as "done" for a decreasing target.
+            out[kr.key] = KrProgress(
+                key=kr.key, progress=0.0, warnings=("not synced from Jira yet",)
+            )
+            continue
+        out[kr.key] = compute_kr_progress(
+            kr,
+            scoped.get(kr.key, []),
+            manual_current=checkins.get(kr.key),
+            field_id=kr.field,
+            error=errors.get(kr.key),
+        )
+    return out
+
+
+def evaluate_cycle(
+    *,
+    session: Session,
+    cycle: str | None = None,
+    on: dt.date | None = None,
+    thresholds: PaceThresholds,
+    now: dt.datetime | None = None,
+) -> CycleReport:
+    generated = now or utcnow()
+    today = generated.date()
+    day = on or today
+    the_cycle = get_cycle(session=session, key=cycle, on=day)
+    declared = load_okrs(session=session)
+    objectives = [o for o in declared.objectives if o.cycle == the_cycle.key]
+    krs = [kr for o in objectives for kr in o.key_results]
+    frozen_at = cycle_frozen_at(session=session, key=the_cycle.key)
+    historical = day < today or frozen_at is not None
+    if historical:
+        until = dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
+        if frozen_at is not None:
+            # A reviewed cycle shows its frozen final scores, whatever Jira does later.
+            until = min(until, frozen_at)
+        subjects = [k.key for k in krs]
+        if frozen_at is not None and day >= the_cycle.end:
+            rows = final_progress(session=session, kind="kr", subjects=subjects)
+        else:
+            rows = progress_as_of(session=session, kind="kr", subjects=subjects, until=until)
+        states = {
+            kr.key: KrProgress(
+                key=kr.key,
+                progress=rows[kr.key].progress,
+                current=rows[kr.key].current,
+                issues_total=rows[kr.key].issues_total,
+                issues_done=rows[kr.key].issues_done,
+                issues_in_progress=rows[kr.key].issues_in_progress,
+            )
+            if kr.key in rows
+            else KrProgress(key=kr.key, progress=0.0, warnings=("no progress recorded by then",))
+            for kr in krs
+        }
+    else:
+        states = kr_states(session=session, okrs=declared, krs=krs)
+    return CycleReport(
+        cycle=the_cycle,
+        on=day,
+        generated_at=generated,
+        nodes=build_tree(objectives, states),
+        teams={t.key: t for t in declared.teams},
+        thresholds=thresholds,
+        historical=historical,
+        objectives={o.key: o for o in objectives},
+    )

@@ -1,0 +1,138 @@
+"""The APScheduler 3.x scheduler: builds the jobs, runs them only while this process leads.
+
+Every job is coalesced, never overlaps itself (max_instances=1), and has a misfire grace time. A job
+whose last run is older than its interval (the process was down) runs once at start-up, not once
+per missed interval.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from okr_jira.runtime import jobs
+from okr_jira.runtime.leader import Leadership
+from okr_jira.runtime.wiring import Wiring
+
+log = logging.getLogger(__name__)
+
+JobFn = Callable[[Wiring], Any]
+
+
+def job_table(wiring: Wiring) -> list[tuple[str, JobFn, Any, dt.timedelta]]:
+    """(id, function, trigger, nominal interval) of every scheduled job."""
+    s = wiring.settings
+    jira = s.jira_url is not None
+    confluence = s.confluence_url is not None
+    inbox = s.inbox_interval_seconds
+    table: list[tuple[str, JobFn, Any, dt.timedelta]] = [
+        ("process_inbox", jobs.process_inbox,
+         IntervalTrigger(seconds=inbox), dt.timedelta(seconds=inbox)),
+        ("daily_snapshot", jobs.daily_snapshot,
+         CronTrigger(hour=0, minute=30, timezone="UTC"), dt.timedelta(days=1)),
+        ("weekly_checkin", jobs.weekly_checkin,
+         CronTrigger(day_of_week="mon", hour=6, timezone="UTC"), dt.timedelta(days=7)),
+        ("prune_inbox", jobs.prune_inbox,
+         CronTrigger(hour=3, minute=30, timezone="UTC"), dt.timedelta(days=1)),
+        ("end_of_cycle_review", jobs.end_of_cycle_review,
+         CronTrigger(hour=1, minute=0, timezone="UTC"), dt.timedelta(days=1)),
+    ]  # fmt: skip
+    if s.okr_file:
+        minutes = s.sync_interval_minutes
+        table.append(
+            ("apply_okr_file", jobs.apply_okr_file,
+             IntervalTrigger(minutes=minutes), dt.timedelta(minutes=minutes))
+        )  # fmt: skip
+    if jira:
+        minutes = s.sync_interval_minutes
+        table += [
+            ("incremental_sync", jobs.incremental_sync,
+             IntervalTrigger(minutes=minutes), dt.timedelta(minutes=minutes)),
+            ("full_sync", jobs.full_sync,
+             CronTrigger(hour=s.full_sync_hour, timezone="UTC"), dt.timedelta(days=1)),
+        ]  # fmt: skip
+    if confluence:
+        every = max(5.0, min(60.0, s.publish_debounce_seconds / 2 or 5.0))
+        table.append(
+            ("publish", jobs.publish, IntervalTrigger(seconds=every), dt.timedelta(seconds=every))
+        )
+    return table
+
+
+class LeaderGate:
+    """Runs a job only while this process is the leader."""
+
+    def __init__(self, leadership: Leadership) -> None:
+        self.leadership = leadership
+
+    def wrap(self, job_id: str, fn: JobFn, wiring: Wiring) -> Callable[[], None]:
+        def run() -> None:
+            if not self.leadership.is_leader:
+                return
+            log.info("job.start", extra={"job": job_id})
+            fn(wiring)
+
+        run.__name__ = f"okr_jira_{job_id}"
+        return run
+
+
+def build_scheduler(
+    scheduler: BaseScheduler,
+    wiring: Wiring,
+    leadership: Leadership,
+    *,
+    election_seconds: float = 5.0,
+    include_inbox: bool = True,
+) -> BaseScheduler:
+    """Add the jobs and the leader election to `scheduler` (Blocking- or BackgroundScheduler)."""
+    gate = LeaderGate(leadership)
+    now = wiring.clock()
+    defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
+
+    def elect() -> None:
+        was = leadership.is_leader
+        try:
+            leadership.try_acquire()
+        except Exception as exc:  # a database hiccup must not kill the scheduler
+            log.warning("leader.check_failed", extra={"error": type(exc).__name__})
+            leadership.is_leader = False
+        if leadership.is_leader and not was:
+            catch_up(scheduler, wiring)
+
+    scheduler.add_job(elect, IntervalTrigger(seconds=election_seconds), id="leader_election",
+                      next_run_time=now, **defaults)  # fmt: skip
+    for job_id, fn, trigger, _interval in job_table(wiring):
+        if job_id == "process_inbox" and not include_inbox:
+            continue  # `run` drains the inbox on its own worker thread
+        scheduler.add_job(gate.wrap(job_id, fn, wiring), trigger, id=job_id, **defaults)
+
+    def on_error(event: JobExecutionEvent) -> None:
+        log.error("job.failed", extra={"job": event.job_id, "error": repr(event.exception)[:300]})
+
+    scheduler.add_listener(on_error, EVENT_JOB_ERROR)
+    return scheduler
+
+
+def catch_up(scheduler: BaseScheduler, wiring: Wiring) -> list[str]:
+    """On becoming leader: jobs whose last run is older than their interval run once, now."""
+    due = []
+    now = wiring.clock()
+    for job_id, _fn, _trigger, interval in job_table(wiring):
+        if interval < dt.timedelta(hours=1):
+            continue  # frequent jobs catch up by themselves
+        last = jobs.last_run(wiring, job_id)
+        if last is None or now - last >= interval:
+            job = scheduler.get_job(job_id)
+            if job is not None:
+                job.modify(next_run_time=now)
+                due.append(job_id)
+    if due:
+        log.info("scheduler.catch_up", extra={"jobs": due})
+    return due

@@ -1,0 +1,182 @@
+"""The one place okr-jira is assembled from its settings.
+
+Every entry point (`run`, `serve`, `worker`, `scheduler`, `demo`, the admin API and each CLI
+command) takes its adapters, worker options and pace thresholds from a `Wiring`, so the processes
+people run apply webhooks, sync, judge pace and publish exactly as the tested paths do.
+Credentials are read from Settings here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from sqlalchemy import Engine
+
+from okr_jira.adapters.confluence import ConfluenceAdapter, make_client
+from okr_jira.adapters.confluence_flavor import detect_flavor
+from okr_jira.adapters.http import RequestStats, RetryPolicy, make_session
+from okr_jira.adapters.jira import JiraAdapter
+from okr_jira.adapters.jira_fields import FieldMap
+from okr_jira.domain.matching import KrMatcher, RemoteMatch
+from okr_jira.domain.models import PaceThresholds
+from okr_jira.errors import ConfigError
+from okr_jira.inbox.worker import WorkerOptions
+from okr_jira.publish.context import ContextOptions
+from okr_jira.publish.publisher import Publisher
+from okr_jira.settings import Settings
+from okr_jira.storage.db import make_engine
+from okr_jira.storage.tables import utcnow
+from okr_jira.sync import Progress, Syncer, remote_matcher
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        timeout=settings.http_timeout_seconds,
+        max_retries=settings.http_max_retries,
+        max_in_flight=settings.http_max_in_flight,
+    )
+
+
+def thresholds(settings: Settings) -> PaceThresholds:
+    return PaceThresholds(on_track=settings.pace_on_track, at_risk=settings.pace_at_risk)
+
+
+def make_jira(settings: Settings) -> JiraAdapter:
+    if not settings.jira_url:
+        raise ConfigError("OKR_JIRA_JIRA_URL is not set")
+    if settings.jira_token is None:
+        raise ConfigError("OKR_JIRA_JIRA_TOKEN is not set (Cloud API token or Data Center PAT)")
+    if settings.jira_flavor == "cloud" and not settings.jira_user:
+        raise ConfigError("Jira Cloud needs OKR_JIRA_JIRA_USER (the account e-mail)")
+    return JiraAdapter(
+        settings.jira_url,
+        user=settings.jira_user,
+        token=settings.jira_token.get_secret_value(),
+        flavor=settings.jira_flavor,
+        policy=retry_policy(settings),
+    )
+
+
+def make_confluence(settings: Settings, *, stats: RequestStats | None = None) -> ConfluenceAdapter:
+    """The Confluence adapter; with flavor "auto" one probe request decides Cloud or Data Center
+    (see `adapters/confluence_flavor.py`): the client class never follows the host name."""
+    if not settings.confluence_url:
+        raise ConfigError("OKR_JIRA_CONFLUENCE_URL is not set")
+    if settings.confluence_token is None:
+        raise ConfigError(
+            "OKR_JIRA_CONFLUENCE_TOKEN is not set (Cloud API token or Data Center PAT)"
+        )
+    token = settings.confluence_token.get_secret_value()
+    user = settings.confluence_user
+    policy = retry_policy(settings)
+    stats = stats or RequestStats()
+    flavor = settings.confluence_flavor
+    if flavor == "auto":
+        flavor = detect_flavor(
+            settings.confluence_url, user=user, token=token, session=make_session(policy, stats)
+        )
+    if flavor == "cloud" and not user:
+        raise ConfigError("Confluence Cloud needs OKR_JIRA_CONFLUENCE_USER (the account e-mail)")
+    client = make_client(
+        flavor, settings.confluence_url, token=token, user=user, policy=policy, stats=stats
+    )
+    return ConfluenceAdapter(client)
+
+
+@dataclass
+class Wiring:
+    """A process's assembly: settings read once, the engine, and what is built from them (each
+    adapter built on first use and kept for the life of the process)."""
+
+    settings: Settings
+    engine: Engine
+    clock: Callable[[], dt.datetime] = utcnow
+    _jira: JiraAdapter | None = field(default=None, init=False, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, engine: Engine | None = None) -> Wiring:
+        return cls(settings, engine or make_engine(settings.database_url))
+
+    @functools.cached_property
+    def thresholds(self) -> PaceThresholds:
+        return thresholds(self.settings)
+
+    @property
+    def has_jira(self) -> bool:
+        return bool(self.settings.jira_url)
+
+    @property
+    def has_confluence(self) -> bool:
+        return bool(self.settings.confluence_url)
+
+    def jira(self) -> JiraAdapter:
+        """The Jira adapter (ConfigError when Jira is not configured)."""
+        if self._jira is None:
+            self._jira = make_jira(self.settings)
+        return self._jira
+
+    def syncer(self, *, progress: Progress | None = None) -> Syncer:
+        return Syncer(
+            self.engine, self.jira(), thresholds=self.thresholds, progress=progress,
+            clock=self.clock,
+        )  # fmt: skip
+
+    def worker_options(self) -> WorkerOptions:
+        """How every worker applies webhook events: with the site's fields and Jira to answer JQL
+        only it can, when Jira is configured; as the last sync stored them otherwise."""
+        options = WorkerOptions(
+            thresholds=self.thresholds, max_idle_seconds=self.settings.inbox_interval_seconds
+        )
+        if not self.has_jira:
+            return options
+
+        def fields() -> FieldMap | None:
+            return self.jira().fields()
+
+        def remote(matchers: Sequence[KrMatcher]) -> RemoteMatch | None:
+            return remote_matcher(self.jira(), matchers)
+
+        return replace(options, fields=fields, remote=remote)
+
+    def context_options(self) -> ContextOptions:
+        return ContextOptions(
+            thresholds=self.thresholds,
+            space_key=self.settings.confluence_space or "",
+            jira_base_url=self.settings.jira_url or "",
+        )
+
+    def publisher(self) -> Publisher:
+        """A Publisher for the configured space and parent page; Confluence is reached lazily."""
+        s = self.settings
+        if not s.confluence_space:
+            raise ConfigError("OKR_JIRA_CONFLUENCE_SPACE is not set (the space key pages go to)")
+        return Publisher(
+            self.engine,
+            lambda: make_confluence(s),
+            space=s.confluence_space,
+            parent=s.confluence_parent or None,
+            options=self.context_options(),
+            site=s.confluence_url or "",
+            clock=self.clock,
+            workers=s.http_max_in_flight,
+        )
+
+    def preview_publisher(self) -> Publisher:
+        """A Publisher that only renders (the HTML preview): it never reaches Confluence."""
+        return Publisher(
+            self.engine, _no_confluence, space="", parent=None,
+            options=self.context_options(), clock=self.clock,
+        )  # fmt: skip
+
+    def confluence(self) -> ConfluenceAdapter:
+        return make_confluence(self.settings)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _no_confluence() -> ConfluenceAdapter:
+    raise ConfigError("the HTML preview never talks to Confluence")  # pragma: no cover

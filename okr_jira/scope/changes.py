@@ -1,0 +1,68 @@
+"""Changed issues -> snapshots, scope links and the progress of what they touch.
+
+The webhook worker hands its batches here: snapshots are upserted (never rolled back by an older
+state), each issue's KR links are re-evaluated, and the progress of the KRs it touches and of
+their ancestor objectives is recorded. The sync stores pages of issues the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from okr_jira.domain.matching import Decisions, KrMatcher, RemoteMatch, compile_matchers
+from okr_jira.domain.models import IssueSnapshot, OkrSet, PaceThresholds
+from okr_jira.report.record import record_affected
+from okr_jira.scope.links import ScopeChange, relink
+from okr_jira.storage.issues import mark_deleted, upsert_snapshots
+from okr_jira.storage.okrs import load_okrs, mapping_errors
+from okr_jira.storage.tables import utcnow
+
+
+@dataclass(frozen=True)
+class ScopeRules:
+    """What decides scope, read once per batch: the OKRs and every sourced KR's compiled rule."""
+
+    okrs: OkrSet
+    matchers: list[KrMatcher]
+
+
+def load_rules(*, session: Session) -> ScopeRules:
+    okrs = load_okrs(session=session)
+    return ScopeRules(okrs, compile_matchers(okrs, mapping_errors(session=session)))
+
+
+def apply_issue_changes(
+    *,
+    session: Session,
+    snapshots: Sequence[IssueSnapshot],
+    thresholds: PaceThresholds,
+    deleted_keys: Sequence[str] = (),
+    remote_match: RemoteMatch | None = None,
+    now: dt.datetime | None = None,
+    reason: str = "webhook",
+    rules: ScopeRules | None = None,
+    decided: Decisions | None = None,
+) -> ScopeChange:
+    """Apply changed and deleted issues: snapshots, scope links, and progress of what they touch.
+
+    `rules` and `decided` (decide_scope for the same `now` and `remote_match`) may be computed
+    beforehand, outside the transaction that writes, to keep it short.
+    """
+    at = now or utcnow()
+    rules = rules or load_rules(session=session)
+    applied, stale = upsert_snapshots(session=session, snapshots=snapshots, now=at)
+    gone = mark_deleted(session=session, keys=deleted_keys, now=at)
+    change = relink(
+        session=session, matchers=rules.matchers, issues=[*applied, *gone], now=at,
+        remote=remote_match, reason=reason, decided=decided,
+    )  # fmt: skip
+    change.stale = stale
+    change.recorded = record_affected(
+        session=session, okrs=rules.okrs, krs=change.krs, now=at, reason=reason,
+        thresholds=thresholds,
+    )  # fmt: skip
+    return change

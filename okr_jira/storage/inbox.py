@@ -1,0 +1,276 @@
+"""The webhook inbox table: raw events stored before Jira gets its 2xx, claimed by workers.
+
+Receiving only inserts (one statement; a duplicate delivery id is a no-op). On PostgreSQL several
+workers share the inbox (`FOR UPDATE SKIP LOCKED`, plus a per-issue advisory lock so two workers
+never apply the same issue at once); on SQLite one worker takes the write lock when it writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, bindparam, func, text, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, col, select
+
+from okr_jira.storage.chunks import rows_in
+from okr_jira.storage.tables import WebhookEventRow, utcnow
+
+PENDING, APPLIED, IGNORED, FAILED = "pending", "applied", "ignored", "failed"
+EVENTS: Table = WebhookEventRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One claimed inbox row: plain values read with Core (no ORM identity map to keep in sync)."""
+
+    id: int
+    event_type: str
+    issue_key: str | None
+    issue_id: str | None
+    event_ts: int | None
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one event: its new status, and why when it was not applied."""
+
+    event_id: int
+    status: str
+    error: str | None = None
+
+
+# --- receiving -----------------------------------------------------------------------------------
+
+
+def store_event(
+    *,
+    engine: Engine,
+    delivery_id: str,
+    event_type: str,
+    body: str,
+    issue_key: str | None = None,
+    issue_id: str | None = None,
+    event_ts: int | None = None,
+) -> bool:
+    """Commit one raw event; False when this delivery id is already stored (a Jira retry)."""
+    values = {
+        "delivery_id": delivery_id, "received_at": utcnow(), "event_type": event_type,
+        "issue_key": issue_key, "issue_id": issue_id, "event_ts": event_ts, "body": body,
+        "status": PENDING, "attempts": 0,
+    }  # fmt: skip
+    stmt = _insert_statement(engine.dialect.name)
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            created = _sqlite_insert(conn, stmt, values)
+            conn.commit()
+        return created
+    # One statement in autocommit mode: one round trip instead of BEGIN, INSERT and COMMIT, and
+    # as durable when it returns (synchronous_commit stays on), so still before the 2xx.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        return conn.execute(stmt, values).first() is not None
+
+
+def _sqlite_insert(conn: Connection, stmt: Any, values: dict[str, Any]) -> bool:
+    """Insert, waiting for SQLite's write lock by polling every half millisecond.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10, ... up to 100 ms between tries, so a receiver
+    that finds the lock taken (by the worker, or the other gunicorn worker) oversleeps by up to
+    that much after it is free. The engine's busy timeout still bounds the wait.
+    """
+    # PRAGMAs straight on the driver connection: through SQLAlchemy they cost more than the insert.
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    saved = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
+    raw.execute("PRAGMA busy_timeout = 0")
+    deadline = time.monotonic() + saved / 1000
+    try:
+        while True:
+            try:
+                return conn.execute(stmt, values).first() is not None
+            except OperationalError as exc:
+                if "locked" not in str(exc.orig) or time.monotonic() > deadline:
+                    raise
+                conn.rollback()
+                time.sleep(0.0005)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {saved}")
+
+
+@functools.cache
+def _insert_statement(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once: the receiver's hot path only
+    binds values (SQLAlchemy caches the compiled form)."""
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    return (
+        insert(EVENTS).on_conflict_do_nothing(index_elements=["delivery_id"]).returning(EVENTS.c.id)
+    )
+
+
+# --- claiming and marking ------------------------------------------------------------------------
+
+_CLAIM_COLUMNS = (
+    EVENTS.c.id,
+    EVENTS.c.event_type,
+    EVENTS.c.issue_key,
+    EVENTS.c.issue_id,
+    EVENTS.c.event_ts,
+    EVENTS.c.body,
+)
+
+
+def claim(*, session: Session, limit: int) -> list[Event]:
+    """Up to `limit` pending events in id order, for this worker alone (PostgreSQL) or for the
+    one worker SQLite allows (which re-checks them under the write lock: `still_pending`)."""
+    query = (
+        sa_select(*_CLAIM_COLUMNS)
+        .where(EVENTS.c.status == PENDING)
+        .order_by(EVENTS.c.id)
+        .limit(limit)
+    )
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        # Reading needs no lock (pysqlite opens no transaction for a SELECT).
+        return [Event(*r) for r in conn.execute(query)]
+    rows = [Event(*r) for r in conn.execute(query.with_for_update(skip_locked=True))]
+    keys = sorted({r.issue_key for r in rows if r.issue_key})
+    if not keys:
+        return rows
+    # One worker per issue at a time: another worker may hold a newer event of the same issue.
+    # Keyed by schema too: advisory locks are per database, the inbox is per schema.
+    locked = set(
+        conn.execute(
+            text(
+                "SELECT k FROM unnest(CAST(:keys AS text[])) AS k "
+                "WHERE pg_try_advisory_xact_lock("
+                "hashtext(current_schema()), hashtext('okr-jira-issue:' || k))"
+            ),
+            {"keys": keys},
+        ).scalars()
+    )
+    return [r for r in rows if r.issue_key is None or r.issue_key in locked]
+
+
+def begin_write(*, session: Session) -> None:
+    """On SQLite, take the write lock now: BEGIN IMMEDIATE waits for it instead of failing with
+    SQLITE_BUSY when a read transaction tries to become a write one. A no-op elsewhere."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def still_pending(*, session: Session, ids: Iterable[int]) -> set[int]:
+    """Which of these events are still pending (another worker may have applied them)."""
+    query = sa_select(EVENTS.c.id).where(EVENTS.c.status == PENDING)
+    return {row.id for row in rows_in(session.connection(), query, EVENTS.c.id, ids)}
+
+
+def write_outcomes(*, session: Session, outcomes: Sequence[Outcome], at: dt.datetime) -> None:
+    """Every event's outcome in one executemany (Core: no ORM session to synchronise)."""
+    if not outcomes:
+        return
+    stmt = (
+        update(EVENTS)
+        .where(EVENTS.c.id == bindparam("eid"))
+        .values(
+            status=bindparam("st"),
+            error=bindparam("err"),
+            processed_at=at,
+            attempts=EVENTS.c.attempts + 1,
+        )
+    )
+    rows = [{"eid": o.event_id, "st": o.status, "err": o.error} for o in outcomes]
+    session.connection().execute(stmt, rows)
+
+
+# --- dead letters, counts, pruning ---------------------------------------------------------------
+
+
+def dead_letters(*, session: Session, limit: int = 100) -> list[WebhookEventRow]:
+    query = (
+        select(WebhookEventRow)
+        .where(col(WebhookEventRow.status) == FAILED)
+        .order_by(col(WebhookEventRow.id))
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def retry(*, session: Session, ids: Sequence[int] | None = None) -> int:
+    """Put failed events (these ids, or all when None) back in the queue; returns how many."""
+    stmt = update(WebhookEventRow).where(col(WebhookEventRow.status) == FAILED)
+    if ids is not None:
+        stmt = stmt.where(col(WebhookEventRow.id).in_(list(ids)))
+    result = session.execute(stmt.values(status=PENDING))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class InboxStats:
+    by_type_status: dict[tuple[str, str], int]
+    pending: int
+    oldest_pending: dt.datetime | None
+    recent_delays: list[float]  # seconds from receipt to applied, latest events first
+
+
+def inbox_stats(*, session: Session, recent: int = 1000) -> InboxStats:
+    """Counts straight from the table, so every gunicorn worker reports the same numbers."""
+    counts = session.exec(
+        select(WebhookEventRow.event_type, WebhookEventRow.status, func.count()).group_by(
+            col(WebhookEventRow.event_type), col(WebhookEventRow.status)
+        )
+    )
+    by: dict[tuple[str, str], int] = {(t, s): int(n) for t, s, n in counts}
+    oldest = session.exec(
+        select(func.min(WebhookEventRow.received_at)).where(col(WebhookEventRow.status) == PENDING)
+    ).one()
+    delays_q = (
+        select(WebhookEventRow.received_at, WebhookEventRow.processed_at)
+        .where(col(WebhookEventRow.status) == APPLIED)
+        .order_by(col(WebhookEventRow.id).desc())
+        .limit(recent)
+    )
+    delays = [(p - r).total_seconds() for r, p in session.exec(delays_q) if p is not None]
+    if isinstance(oldest, dt.datetime) and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=dt.UTC)
+    pending = sum(n for (_, s), n in by.items() if s == PENDING)
+    return InboxStats(by, pending, oldest, delays)
+
+
+def pending_count(*, session: Session) -> int:
+    return int(
+        session.exec(select(func.count()).where(col(WebhookEventRow.status) == PENDING)).one()
+    )
+
+
+def prune(*, engine: Engine, cutoff: dt.datetime, batch_size: int = 2000) -> int:
+    """Delete applied and ignored events processed before `cutoff`; returns how many.
+
+    Pending and failed events (dead letters) are kept. Deletes go in short transactions of
+    `batch_size` rows, so receivers never wait long for SQLite's write lock.
+    """
+    deleted = 0
+    for status in (APPLIED, IGNORED):
+        while True:
+            with engine.begin() as conn:
+                ids = list(
+                    conn.execute(
+                        sa_select(EVENTS.c.id)
+                        .where(EVENTS.c.status == status, EVENTS.c.processed_at < cutoff)
+                        .order_by(EVENTS.c.id)
+                        .limit(batch_size)
+                    ).scalars()
+                )
+                if ids:
+                    conn.execute(EVENTS.delete().where(EVENTS.c.id.in_(ids)))
+            deleted += len(ids)
+            if len(ids) < batch_size:
+                break
+    return deleted

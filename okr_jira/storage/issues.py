@@ -1,0 +1,193 @@
+"""Issue snapshots: the last state okr-jira knows of each Jira issue (no assignee, ever).
+
+Core statements rather than ORM objects on these paths: a sync stores pages of hundreds of issues
+and the webhook worker holds SQLite's write lock while it writes, so a few statements per call,
+whatever the number of issues.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import Table, bindparam
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import select as sa_select
+from sqlalchemy import update as sa_update
+from sqlmodel import Session
+
+from okr_jira.domain.models import IssueSnapshot
+from okr_jira.storage import codec
+from okr_jira.storage.chunks import rows_in
+from okr_jira.storage.tables import IssueSnapshotRow, KrIssueLinkRow
+
+SNAPSHOTS: Table = IssueSnapshotRow.__table__  # type: ignore[attr-defined]
+_LINKS: Table = KrIssueLinkRow.__table__  # type: ignore[attr-defined]
+
+
+def snapshots(*, session: Session, keys: Iterable[str] | None = None) -> dict[str, IssueSnapshot]:
+    """Whole snapshots of `keys` (every stored issue when None)."""
+    # Core rows: building ORM objects cost more than the query for a few hundred issues.
+    conn = session.connection()
+    query = sa_select(SNAPSHOTS)
+    rows: Iterable[Any] = (
+        conn.execute(query) if keys is None else rows_in(conn, query, SNAPSHOTS.c.key, keys)
+    )
+    return {r.key: codec.snapshot_from_row(r) for r in rows}
+
+
+def progress_snapshots(*, session: Session, krs: Sequence[str]) -> dict[str, list[IssueSnapshot]]:
+    """KR key -> the snapshots of the issues in its scope, by issue key, in one query.
+
+    Only what progress reads is loaded (status category, weights, numeric fields, deleted):
+    labels, components, fix versions, summary, priority, epic and dates are left empty. For
+    computing progress only; `snapshots` gives whole ones.
+    """
+    if not krs:
+        return {}
+    query = (
+        sa_select(
+            _LINKS.c.kr,
+            SNAPSHOTS.c.key,
+            SNAPSHOTS.c.project,
+            SNAPSHOTS.c.issue_type,
+            SNAPSHOTS.c.status,
+            SNAPSHOTS.c.status_category,
+            SNAPSHOTS.c.story_points,
+            SNAPSHOTS.c.estimate_seconds,
+            SNAPSHOTS.c.numbers,
+            SNAPSHOTS.c.deleted,
+        )
+        .join(SNAPSHOTS, SNAPSHOTS.c.key == _LINKS.c.issue_key)
+        .where(_LINKS.c.left_at.is_(None), _LINKS.c.kr.in_(list(krs)))
+    )
+    found: dict[str, dict[str, IssueSnapshot]] = defaultdict(dict)
+    for kr, *values in session.connection().execute(query):
+        found[kr][values[0]] = _progress_snapshot(tuple(values))
+    # Code point order on every database (collations differ), as progress always used.
+    return {kr: [issues[k] for k in sorted(issues)] for kr, issues in found.items()}
+
+
+_PROGRESS_SNAPSHOTS: dict[tuple[Any, ...], IssueSnapshot] = {}
+
+
+def _progress_snapshot(values: tuple[Any, ...]) -> IssueSnapshot:
+    """One IssueSnapshot per distinct row, reused: a worker recomputing a KR of hundreds of issues
+    on every batch would otherwise build them all again (it costs more than the query)."""
+    snap = _PROGRESS_SNAPSHOTS.get(values)
+    if snap is None:
+        if len(_PROGRESS_SNAPSHOTS) >= 50_000:
+            _PROGRESS_SNAPSHOTS.clear()
+        key, project, issue_type, status, category, points, seconds, numbers, deleted = values
+        snap = IssueSnapshot(
+            key=key,
+            project=project,
+            issue_type=issue_type,
+            status=status,
+            status_category=category,
+            story_points=points,
+            estimate_seconds=seconds,
+            numbers=codec.numbers_from_json(numbers),
+            deleted=deleted,
+        )
+        _PROGRESS_SNAPSHOTS[values] = snap
+    return snap
+
+
+def upsert_snapshots(
+    *, session: Session, snapshots: Iterable[IssueSnapshot], now: dt.datetime
+) -> tuple[list[IssueSnapshot], list[str]]:
+    """Store snapshots unless older than the stored state or unchanged.
+
+    Returns (applied, stale keys); an unchanged snapshot is in neither.
+    """
+    applied, stale = [], []
+    incoming = {s.key: s for s in snapshots}
+    if not incoming:
+        return [], []
+    conn = session.connection()
+    stored = {r.key: r for r in rows_in(conn, sa_select(SNAPSHOTS), SNAPSHOTS.c.key, incoming)}
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for key, snap in incoming.items():
+        row = stored.get(key)
+        if row is not None and row.updated and snap.updated and snap.updated < row.updated:
+            stale.append(key)
+            continue
+        values = codec.snapshot_values(snap)
+        if (
+            row is not None
+            and not row.deleted
+            and all(row._mapping[n] == v for n, v in values.items())
+        ):
+            continue  # re-read in an overlap window: nothing to apply
+        if row is None:
+            inserts.append({**values, "seen_at": now})
+        else:
+            updates.append({**values, "seen_at": now, "old_key": key})
+        applied.append(snap)
+    if inserts:
+        conn.execute(sa_insert(SNAPSHOTS), inserts)
+    if updates:
+        names = [n for n in updates[0] if n not in ("key", "old_key")]
+        stmt = (
+            sa_update(SNAPSHOTS)
+            .where(SNAPSHOTS.c.key == bindparam("old_key"))
+            .values({n: bindparam(n) for n in names})
+        )
+        conn.execute(stmt, updates)
+    return applied, stale
+
+
+def mark_deleted(*, session: Session, keys: Iterable[str], now: dt.datetime) -> list[IssueSnapshot]:
+    """Mark live snapshots of `keys` deleted; returns them (deleted), in the order asked."""
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return []
+    conn = session.connection()
+    live = sa_select(SNAPSHOTS).where(SNAPSHOTS.c.deleted.is_(False))
+    out = [
+        replace(codec.snapshot_from_row(r), deleted=True)
+        for r in rows_in(conn, live, SNAPSHOTS.c.key, wanted)
+    ]
+    if out:
+        conn.execute(
+            sa_update(SNAPSHOTS)
+            .where(SNAPSHOTS.c.key == bindparam("old_key"))
+            .values(deleted=True, seen_at=now),
+            [{"old_key": s.key} for s in out],
+        )
+    order = {k: n for n, k in enumerate(wanted)}
+    return sorted(out, key=lambda s: order[s.key])
+
+
+def stored_versions(
+    *, session: Session, keys: Iterable[str]
+) -> dict[str, tuple[dt.datetime | None, bool, str | None]]:
+    """key -> (updated, deleted, Jira id) of the stored snapshots of `keys`."""
+    query = sa_select(
+        SNAPSHOTS.c.key, SNAPSHOTS.c.updated, SNAPSHOTS.c.deleted, SNAPSHOTS.c.jira_id
+    )
+    return {
+        k: (u, d, j) for k, u, d, j in rows_in(session.connection(), query, SNAPSHOTS.c.key, keys)
+    }
+
+
+def live_keys_of_jira_ids(*, session: Session, ids: Iterable[str]) -> list[tuple[str, str]]:
+    """(key, Jira id) of live snapshots with these Jira ids (a moved issue keeps its id)."""
+    query = sa_select(SNAPSHOTS.c.key, SNAPSHOTS.c.jira_id).where(SNAPSHOTS.c.deleted.is_(False))
+    return [(k, j) for k, j in rows_in(session.connection(), query, SNAPSHOTS.c.jira_id, ids)]
+
+
+def set_jira_ids(*, session: Session, ids: Mapping[str, str]) -> None:
+    """Keep the Jira id (issue key -> id) on the rows: IssueSnapshot does not carry it."""
+    if ids:
+        session.connection().execute(
+            sa_update(SNAPSHOTS)
+            .where(SNAPSHOTS.c.key == bindparam("k"))
+            .values(jira_id=bindparam("i")),
+            [{"k": k, "i": i} for k, i in ids.items()],
+        )

@@ -1,0 +1,104 @@
+"""Scope links: which issue is in which KR's scope, since when, and until when.
+
+Links are never deleted while their KR exists: a closed link keeps when the issue joined and left
+and whether it was done then, the scope history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table, delete
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import select as sa_select
+from sqlalchemy import update as sa_update
+from sqlmodel import Session, col, select
+
+from okr_jira.storage.chunks import chunked, rows_in
+from okr_jira.storage.tables import KrIssueLinkRow
+
+LINKS: Table = KrIssueLinkRow.__table__  # type: ignore[attr-defined]
+_INSERT_BATCH = 5000  # rows per INSERT: a large site opens hundreds of thousands at once
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    kr: str
+    issue: str
+    done: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    link_id: int
+    done: bool | None
+    reason: str
+
+
+def open_links(*, session: Session, krs: Iterable[str] | None = None) -> dict[str, set[str]]:
+    """KR key -> keys of the issues currently in its scope."""
+    query = select(KrIssueLinkRow.kr, KrIssueLinkRow.issue_key).where(
+        col(KrIssueLinkRow.left_at).is_(None)
+    )
+    if krs is not None:
+        query = query.where(col(KrIssueLinkRow.kr).in_(list(krs)))
+    out: dict[str, set[str]] = defaultdict(set)
+    for kr, issue in session.exec(query):
+        out[kr].add(issue)
+    return out
+
+
+def open_link_ids(
+    *, session: Session, issues: Iterable[str] | None = None
+) -> dict[tuple[str, str], int]:
+    """(KR, issue) -> id of every open link (of `issues` only, when given)."""
+    query = sa_select(LINKS.c.id, LINKS.c.kr, LINKS.c.issue_key).where(LINKS.c.left_at.is_(None))
+    conn = session.connection()
+    rows: Iterable[Any] = (
+        conn.execute(query) if issues is None else rows_in(conn, query, LINKS.c.issue_key, issues)
+    )
+    return {(kr, key): link_id for link_id, kr, key in rows}
+
+
+def write_changes(
+    *, session: Session, joins: Sequence[Join], leaves: Sequence[Leave], at: dt.datetime
+) -> None:
+    """Open a link per join and close the links of `leaves`, all at `at`."""
+    conn = session.connection()
+    rows = [
+        {"kr": j.kr, "issue_key": j.issue, "joined_at": at, "done_when_joined": j.done,
+         "reason": j.reason}
+        for j in joins
+    ]  # fmt: skip
+    for batch in chunked(rows, _INSERT_BATCH):
+        conn.execute(sa_insert(LINKS), batch)
+    groups: dict[tuple[bool | None, str], list[int]] = defaultdict(list)
+    for leave in leaves:
+        groups[(leave.done, leave.reason)].append(leave.link_id)
+    for (done, reason), ids in groups.items():
+        for chunk in chunked(ids):
+            conn.execute(
+                sa_update(LINKS)
+                .where(LINKS.c.id.in_(chunk))
+                .values(left_at=at, done_when_left=done, reason=reason)
+            )
+
+
+def history(*, session: Session, kr: str) -> list[KrIssueLinkRow]:
+    """Every link of `kr`, open and closed, in the order issues joined."""
+    query = (
+        select(KrIssueLinkRow)
+        .where(col(KrIssueLinkRow.kr) == kr)
+        .order_by(col(KrIssueLinkRow.joined_at), col(KrIssueLinkRow.id))
+    )
+    return list(session.exec(query))
+
+
+def delete_links(*, session: Session, kr: str) -> None:
+    """Forget a KR's scope history (the KR itself is deleted with --prune)."""
+    session.connection().execute(delete(LINKS).where(LINKS.c.kr == kr))

@@ -1,0 +1,166 @@
+"""The progress history of KRs and objectives, and the pointer to each subject's latest point."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert as sa_insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, delete, func, select
+
+from okr_jira.storage.chunks import chunked
+from okr_jira.storage.tables import ProgressLatestRow, ProgressSnapshotRow, utcnow
+
+
+def record_progress(
+    *,
+    session: Session,
+    kind: str,
+    subject: str,
+    cycle: str,
+    progress: float,
+    current: float | None = None,
+    status: str | None = None,
+    issues: tuple[int, int, int] = (0, 0, 0),
+    reason: str = "sync",
+    at: dt.datetime | None = None,
+) -> None:
+    """Append one point to the progress history and move the subject's latest pointer to it."""
+    taken_at = at or utcnow()
+    conn = session.connection()
+    history_insert, latest_upsert = _progress_statements(conn.dialect.name)
+    snapshot_id = conn.execute(
+        history_insert,
+        {
+            "kind": kind, "subject": subject, "cycle": cycle, "taken_at": taken_at,
+            "progress": progress, "current": current, "status": status,
+            "issues_total": issues[0], "issues_done": issues[1], "issues_in_progress": issues[2],
+            "reason": reason,
+        },
+    ).scalar_one()  # fmt: skip
+    conn.execute(
+        latest_upsert,
+        {"kind": kind, "subject": subject, "snapshot_id": snapshot_id, "taken_at": taken_at},
+    )
+
+
+@functools.cache
+def _progress_statements(dialect: str) -> tuple[Any, Any]:
+    """INSERT into the history RETURNING id, and the upsert of progress_latest.
+
+    The latest pointer only moves forward (to a larger id), so it is the row progress_as_of
+    would find in the history whatever order concurrent transactions commit in.
+    """
+    history = ProgressSnapshotRow.__table__  # type: ignore[attr-defined]
+    latest = ProgressLatestRow.__table__  # type: ignore[attr-defined]
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    upsert = insert(latest)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[latest.c.kind, latest.c.subject],
+        set_={"snapshot_id": upsert.excluded.snapshot_id, "taken_at": upsert.excluded.taken_at},
+        where=latest.c.snapshot_id < upsert.excluded.snapshot_id,
+    )
+    return sa_insert(history).returning(history.c.id), upsert
+
+
+def progress_as_of(
+    *, session: Session, kind: str, subjects: Sequence[str], until: dt.datetime
+) -> dict[str, ProgressSnapshotRow]:
+    """The last recorded progress of each subject at or before `until`.
+
+    The latest point of each subject is a primary-key lookup in progress_latest; only subjects
+    whose latest point is after `until` (a past date) are looked up in the history.
+    """
+    if not subjects:
+        return {}
+    wanted = list(dict.fromkeys(subjects))
+    out: dict[str, ProgressSnapshotRow] = {}
+    for chunk in chunked(wanted):
+        current = (
+            select(ProgressSnapshotRow)
+            .join(ProgressLatestRow, col(ProgressLatestRow.snapshot_id) == ProgressSnapshotRow.id)
+            .where(col(ProgressLatestRow.kind) == kind, col(ProgressLatestRow.subject).in_(chunk))
+        )
+        out.update({row.subject: row for row in session.exec(current) if row.taken_at <= until})
+    older = [s for s in wanted if s not in out]
+    for chunk in chunked(older):
+        latest = (
+            select(ProgressSnapshotRow.subject, func.max(ProgressSnapshotRow.id).label("id"))
+            .where(
+                col(ProgressSnapshotRow.kind) == kind,
+                col(ProgressSnapshotRow.subject).in_(chunk),
+                col(ProgressSnapshotRow.taken_at) <= until,
+            )
+            .group_by(col(ProgressSnapshotRow.subject))
+            .subquery()
+        )
+        query = select(ProgressSnapshotRow).join(latest, col(ProgressSnapshotRow.id) == latest.c.id)
+        out.update({row.subject: row for row in session.exec(query)})
+    return out
+
+
+def final_progress(
+    *, session: Session, kind: str, subjects: Sequence[str]
+) -> dict[str, ProgressSnapshotRow]:
+    """The progress frozen by the end-of-cycle review (reason "final") of each subject."""
+    out: dict[str, ProgressSnapshotRow] = {}
+    for chunk in chunked(subjects):
+        query = (
+            select(ProgressSnapshotRow)
+            .where(
+                col(ProgressSnapshotRow.kind) == kind,
+                col(ProgressSnapshotRow.subject).in_(chunk),
+                col(ProgressSnapshotRow.reason) == "final",
+            )
+            .order_by(col(ProgressSnapshotRow.id))
+        )
+        out.update({row.subject: row for row in session.exec(query)})
+    return out
+
+
+def history(*, session: Session, kind: str, subject: str) -> list[ProgressSnapshotRow]:
+    """Every recorded point of one subject, oldest first."""
+    query = (
+        select(ProgressSnapshotRow)
+        .where(col(ProgressSnapshotRow.kind) == kind, col(ProgressSnapshotRow.subject) == subject)
+        .order_by(col(ProgressSnapshotRow.taken_at), col(ProgressSnapshotRow.id))
+    )
+    return list(session.exec(query))
+
+
+def cycle_history(
+    *, session: Session, kind: str, cycle: str
+) -> dict[str, list[tuple[dt.datetime, float]]]:
+    """subject -> (taken_at, progress) of every point recorded for `cycle`, oldest first."""
+    query = (
+        select(
+            ProgressSnapshotRow.subject, ProgressSnapshotRow.taken_at, ProgressSnapshotRow.progress
+        )
+        .where(col(ProgressSnapshotRow.kind) == kind, col(ProgressSnapshotRow.cycle) == cycle)
+        .order_by(col(ProgressSnapshotRow.taken_at), col(ProgressSnapshotRow.id))
+    )
+    out: dict[str, list[tuple[dt.datetime, float]]] = {}
+    for subject, at, progress in session.exec(query):
+        out.setdefault(subject, []).append((at, progress))
+    return out
+
+
+def last_recorded(*, session: Session, cycle: str) -> dt.datetime | None:
+    """When progress was last recorded for the cycle (by a sync or a webhook)."""
+    query = select(func.max(ProgressSnapshotRow.taken_at)).where(
+        col(ProgressSnapshotRow.cycle) == cycle
+    )
+    return session.exec(query).one()
+
+
+def delete_history(*, session: Session, kind: str, subject: str) -> None:
+    """Forget a subject's history (its KR or objective is deleted with --prune)."""
+    session.exec(
+        delete(ProgressSnapshotRow).where(
+            col(ProgressSnapshotRow.kind) == kind, col(ProgressSnapshotRow.subject) == subject
+        )
+    )

@@ -1,0 +1,8 @@
+"""Where the project's own files are, for tests that read them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+EXAMPLE_OKRS = ROOT / "config" / "okrs.example.yaml"
