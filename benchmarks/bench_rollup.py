@@ -30,6 +30,7 @@ from okr_jira.domain.models import (
     KrProgress,
     Objective,
     ObjectiveNode,
+    PaceThresholds,
     Source,
     StatusCategory,
     WeightBy,
@@ -47,6 +48,7 @@ TARGET_SECONDS = 1.0
 TARGET_MB = 300.0
 CYCLE = Cycle(key="2026-Q4", name="Q4 2026", start=date(2026, 10, 1), end=date(2026, 12, 31))
 TODAY = date(2026, 11, 15)
+THRESHOLDS = PaceThresholds(on_track=0.10, at_risk=0.25)  # the settings' defaults
 CATEGORIES: tuple[StatusCategory, ...] = ("new", "indeterminate", "done")
 TYPES = ("Story", "Task", "Bug", "Incident", "Epic")
 
@@ -176,10 +178,10 @@ def compute(work: Workload) -> tuple[list[ObjectiveNode], int]:
     tree = build_tree(work.objectives, progress)
     judged = 0
     for node in iter_nodes(tree):
-        pace_status(score(node.progress), CYCLE, TODAY)
+        pace_status(score(node.progress), CYCLE, TODAY, THRESHOLDS)
         judged += 1
         for _, kr_progress in node.key_results:
-            pace_status(score(kr_progress.progress), CYCLE, TODAY)
+            pace_status(score(kr_progress.progress), CYCLE, TODAY, THRESHOLDS)
             judged += 1
     return tree, judged
 

@@ -49,15 +49,6 @@ from tests.fixtures.webhooks import encode, issue_event, sign  # noqa: E402
 SECRET = "bench-webhook-secret"
 PG_URL = os.environ.get("OKR_JIRA_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BIN = Path(sys.executable).parent
-WORKER = """
-import signal, threading
-from okr_jira.inbox import run_worker
-from okr_jira.settings import load_settings
-from okr_jira.storage.db import make_engine
-stop = threading.Event()
-signal.signal(signal.SIGTERM, lambda *_: stop.set())
-run_worker(engine=make_engine(load_settings().database_url), stop=stop, max_idle_seconds=0.2)
-"""
 STATUSES = ("To Do", "In Progress", "Done")
 # Sync workers: at this request size they beat gthread (keep-alive) on 2 cores, since each
 # request is short and gthread's poller and thread hand-off cost more than a loopback connect.
@@ -304,8 +295,9 @@ def bench(url: str, run: int) -> dict[str, float]:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     worker = subprocess.Popen(
-        [sys.executable, "-c", WORKER], env=env, start_new_session=True, cwd=ROOT
-    )
+        [str(BIN / "okr-jira"), "worker"], env=env | {"OKR_JIRA_INBOX_INTERVAL_SECONDS": "0.2"},
+        start_new_session=True, cwd=ROOT,
+    )  # fmt: skip
     try:
         for _ in range(300):
             try:

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from okr_jira.domain.models import IssueSnapshot
-from okr_jira.jql import JqlError, SnapshotView, check_values, is_local_subset, parse_jql
+from okr_jira.domain.snapshot_view import SnapshotView
+from okr_jira.jql import JqlError, check_values, is_local_subset, parse_jql
 
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 

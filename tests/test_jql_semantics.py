@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pytest
 
 from okr_jira.domain.models import IssueSnapshot
-from okr_jira.jql import SnapshotView, is_local_subset, parse_jql
+from okr_jira.domain.snapshot_view import SnapshotView
+from okr_jira.jql import is_local_subset, parse_jql
 from tests.support.builders import make_issue
 
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
+from okr_jira.domain.pace import pace_status
+from okr_jira.publish import publish_running_cycles
 from okr_jira.report.evaluate import evaluate_cycle
 from okr_jira.runtime import jobs
 from okr_jira.runtime.wiring import Wiring
 from okr_jira.settings import load_settings
 from okr_jira.storage.db import session_scope
 from tests.support.builders import THRESHOLDS
-from tests.support.publish_world import CYCLE, World, build_world
+from tests.support.publish_world import CYCLE, PARENT_TITLE, SPACE, World, build_world
 
 AFTER_THE_CYCLE = dt.datetime(2027, 1, 2, 1, 0, tzinfo=dt.UTC)
 
@@ -86,3 +89,34 @@ def test_review_data_is_escaped(world: World) -> None:
     body = review_page_body(hostile, [item, dataclasses.replace(item, key="K-2")])
     assert storage_format_error(body) is None
     assert "<script>" not in body and '<ac:structured-macro ac:name="html">' not in body
+
+
+def test_review_page_judges_pace_with_the_configured_thresholds(world: World) -> None:
+    """The review job and the publisher the scheduler runs take the operator's thresholds."""
+    creds = world.server.credentials
+    settings = load_settings(
+        None, database_url=str(world.engine.url), confluence_url=world.confluence_url,
+        confluence_user=creds.email, confluence_token=creds.api_token, confluence_space=SPACE,
+        confluence_parent=PARENT_TITLE, confluence_flavor="cloud",
+        pace_on_track=0.6, pace_at_risk=0.9,
+    )  # fmt: skip
+    wiring = Wiring(settings, world.engine, clock=lambda: AFTER_THE_CYCLE)
+    assert jobs.end_of_cycle_review(wiring) == [CYCLE]
+    publish_running_cycles(wiring.publisher())
+    body = world.page("review").body
+    with session_scope(world.engine) as session:
+        report = evaluate_cycle(
+            session=session, cycle=CYCLE, now=AFTER_THE_CYCLE, thresholds=wiring.thresholds
+        )
+    finals = {kr.key: st.progress for n in report.all_nodes() for kr, st in n.key_results}
+    shown = {}
+    for key in finals:
+        row = re.search(rf"<tr><td>{re.escape(key)} .*?</tr>", body)
+        assert row, key
+        shown[key] = re.findall(r'<ac:parameter ac:name="title">([^<]*)<', row.group(0))[0]
+    assert shown == {key: report.status(p).replace("_", " ") for key, p in finals.items()}
+    # The configured thresholds changed the verdict somewhere: the defaults would disagree.
+    assert any(
+        pace_status(p, report.cycle, report.cycle.end, THRESHOLDS).replace("_", " ") != shown[k]
+        for k, p in finals.items()
+    )

@@ -110,11 +110,12 @@ def test_second_scheduler_on_sqlite_is_refused_with_the_reason(engine: Engine) -
     first = Leadership(engine)
     assert first.try_acquire()
     second = Leadership(engine)
-    second.identity = "other-host:1"
-    with pytest.raises(SingleNodeError, match="SQLite is single-node"):
+    with pytest.raises(SingleNodeError, match="SQLite is single-node") as refused:
         second.try_acquire()
+    assert first.identity in str(refused.value)  # who holds it
     first.release()
     assert second.try_acquire()
+    second.release()
 
 
 LEADER_SCRIPT = """

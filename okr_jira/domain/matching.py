@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from okr_jira.domain.models import IssueSnapshot, KeyResult, OkrSet
 from okr_jira.domain.selectors import matches
-from okr_jira.jql import LOCAL_FIELDS, JqlError, JqlQuery, SnapshotView, is_local_subset, parse_jql
+from okr_jira.domain.snapshot_view import SnapshotView
+from okr_jira.jql import LOCAL_FIELDS, JqlError, JqlQuery, is_local_subset, parse_jql
 from okr_jira.jql.query import BoolOp, Clause, Node
 
 # Asks Jira whether one issue matches one KR's JQL (for JQL the snapshots cannot answer exactly);

@@ -5,7 +5,6 @@ from okr_jira.jql.errors import JqlError
 from okr_jira.jql.fields import LOCAL_FIELDS
 from okr_jira.jql.parser import parse_jql
 from okr_jira.jql.query import JqlIssue, JqlQuery, is_local_subset
-from okr_jira.jql.snapshot import SnapshotView
 from okr_jira.jql.values import check_values
 
 __all__ = [
@@ -13,7 +12,6 @@ __all__ = [
     "JqlError",
     "JqlIssue",
     "JqlQuery",
-    "SnapshotView",
     "check_values",
     "is_local_subset",
     "parse_jql",

@@ -35,7 +35,7 @@ def on_stop_signals(callback: Callable[[], None]) -> None:
 
 def run_scheduler(wiring: Wiring, *, election_seconds: float = 5.0) -> None:
     """`okr-jira scheduler`: blocks; leads when it holds the leadership, follows otherwise."""
-    leadership = Leadership(wiring.engine, lease_seconds=max(30.0, 3 * election_seconds))
+    leadership = Leadership(wiring.engine)
     leadership.try_acquire()  # on SQLite a second scheduler stops here, saying why
     scheduler = BlockingScheduler(timezone="UTC")
     build_scheduler(scheduler, wiring, leadership, election_seconds=election_seconds)

@@ -96,14 +96,21 @@ def build_scheduler(
     now = wiring.clock()
     defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
 
+    # Whether this process has caught up since it last became leader. Not `is_leader` before the
+    # check: `run` and `scheduler` take the leadership before the first election runs.
+    caught_up = False
+
     def elect() -> None:
-        was = leadership.is_leader
+        nonlocal caught_up
         try:
             leadership.try_acquire()
         except Exception as exc:  # a database hiccup must not kill the scheduler
             log.warning("leader.check_failed", extra={"error": type(exc).__name__})
             leadership.is_leader = False
-        if leadership.is_leader and not was:
+        if not leadership.is_leader:
+            caught_up = False
+        elif not caught_up:
+            caught_up = True
             catch_up(scheduler, wiring)
 
     scheduler.add_job(elect, IntervalTrigger(seconds=election_seconds), id="leader_election",

@@ -79,8 +79,6 @@ PUBLISH_REQUESTED = TimeKey("publish.requested")
 PUBLISH_LAST_CHANGE = TimeKey("publish.last_change")
 # The configured Confluence parent page, resolved once: {"key": site/space/parent, "id": ...}.
 CONFLUENCE_PARENT = JsonKey("confluence.parent")
-# SQLite's single-node scheduler lease: {"holder": "host:pid", "expires": ISO time}.
-SCHEDULER_LEASE = JsonKey("scheduler.lease")
 
 
 def job_last_run(job: str) -> TimeKey:

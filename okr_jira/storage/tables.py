@@ -226,7 +226,7 @@ class WebhookEventRow(SQLModel, table=True):
 
 
 class SyncStateRow(SQLModel, table=True):
-    """Small key/value state: the incremental sync watermark, the scheduler lease, ..."""
+    """Small key/value state: the sync watermark, site facts, ... (named in storage/state.py)."""
 
     __tablename__ = "sync_state"
     name: str = Field(primary_key=True, max_length=64)

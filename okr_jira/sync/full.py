@@ -16,7 +16,8 @@ from okr_jira.adapters.jira_fields import FieldMap, parse_issue
 from okr_jira.domain.matching import KrMatcher, compile_matchers
 from okr_jira.domain.models import IssueSnapshot, OkrSet
 from okr_jira.domain.selectors import IssueIndex
-from okr_jira.jql import JqlQuery, SnapshotView
+from okr_jira.domain.snapshot_view import SnapshotView
+from okr_jira.jql import JqlQuery
 from okr_jira.report.evaluate import evaluate_cycle
 from okr_jira.report.record import record_report
 from okr_jira.scope.links import Pair, ScopeChange, reconcile

@@ -1,4 +1,4 @@
-"""JqlIssue over okr_jira's stored IssueSnapshot."""
+"""The JQL evaluator's view of a stored IssueSnapshot (what `JqlQuery.matches` reads)."""
 
 from __future__ import annotations
 
