@@ -17,14 +17,90 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
+from collections.abc import Iterable
 from typing import Any, Literal, TextIO
 
 import structlog
+from pydantic import SecretStr
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 # Set on our handler so that configuring again replaces it instead of adding a second one.
 HANDLER_NAME = "okr_jira"
+# Loggers of the HTTP servers okr-jira runs under: their access lines carry request URLs.
+SERVER_LOGGERS = ("gunicorn.access", "gunicorn.error", "waitress", "werkzeug")
+
+# Secrets that travel in URLs: the webhook token in the path (Jira versions that cannot sign),
+# token-like query parameters, and a password in a URL's user part.
+_REDACTIONS = (
+    (re.compile(r"(/webhooks/jira/)[^\s?#\"']+"), r"\1***"),
+    (
+        re.compile(
+            r"([?&;](?:token|access_token|secret|password|passwd|api_key|apikey|auth)=)"
+            r"[^&;\s\"']*",
+            re.IGNORECASE,
+        ),
+        r"\1***",
+    ),
+    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@", re.IGNORECASE), r"\1***@"),
+)
+
+
+class Redactor:
+    """Takes secrets out of text: URL-borne ones by pattern, configured ones by value."""
+
+    def __init__(self) -> None:
+        self.secrets: set[str] = set()
+
+    def add(self, secrets: Iterable[str | SecretStr | None]) -> None:
+        for secret in secrets:
+            value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+            if value and len(value) >= 4:  # a short value would blank ordinary words
+                self.secrets.add(value)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, "***")
+        for pattern, replacement in _REDACTIONS:
+            text = pattern.sub(replacement, text)
+        return text
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, list | tuple):
+            return type(value)(self.value(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.value(v) for k, v in value.items()}
+        return value
+
+
+REDACT = Redactor()  # the one redaction every log line goes through
+
+
+class RedactingFilter(logging.Filter):
+    """For handlers okr-jira does not format (gunicorn's access log): redacts the record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = REDACT(record.msg)
+        if record.args:
+            record.args = REDACT.value(record.args)
+        return True
+
+
+def redact_server_logs(secrets: Iterable[str | SecretStr | None] = ()) -> None:
+    """Redact `secrets` (and URL-borne ones) from every line of okr-jira's handler and of the
+    HTTP servers' own handlers (gunicorn writes its access log with handlers of its own)."""
+    REDACT.add(secrets)
+    for name in SERVER_LOGGERS:
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+                handler.addFilter(RedactingFilter())
+
+
 _HEAD = ("timestamp", "level", "logger", "message")
 
 
@@ -50,6 +126,10 @@ def configure_logging(
         old.close()
     root.addHandler(handler)
     root.setLevel(level.strip().upper())
+    # APScheduler says "Running job" at INFO every few seconds (the leader election): only with
+    # DEBUG. okr-jira's own job.start lines show job runs at INFO.
+    noisy = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+    logging.getLogger("apscheduler").setLevel(noisy)
 
 
 def _formatter(fmt: Literal["text", "json"]) -> structlog.stdlib.ProcessorFormatter:
@@ -59,6 +139,7 @@ def _formatter(fmt: Literal["text", "json"]) -> structlog.stdlib.ProcessorFormat
         structlog.processors.EventRenamer("message"),
         structlog.stdlib.ExtraAdder(),
         _drop_formatter_leftovers,
+        _redact_fields,
         # After ExtraAdder: an extra named level/logger/timestamp does not replace these.
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
@@ -89,6 +170,10 @@ def _drop_formatter_leftovers(_: WrappedLogger, __: str, event_dict: EventDict) 
     # ExtraAdder would take them for extra fields.
     event_dict.pop("asctime", None)
     return event_dict
+
+
+def _redact_fields(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    return {key: REDACT.value(value) for key, value in event_dict.items()}
 
 
 def _stack_info_to_field(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:

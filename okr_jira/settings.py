@@ -24,6 +24,8 @@ Flavor = Literal["auto", "cloud", "datacenter"]
 
 # Values people leave in copied examples; refusing them beats a confusing 401 later.
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "token", "your-token", "<token>", "xxx"}
+# Secrets okr-jira itself checks (the webhook secret, the admin token) are at least this long.
+MIN_SECRET = 16
 
 
 class Settings(BaseSettings):
@@ -78,7 +80,11 @@ class Settings(BaseSettings):
         default=2.0, gt=0, description="Webhook inbox poll interval."
     )
     publish_debounce_seconds: float = Field(
-        default=60.0, ge=0, description="Changes within this window publish once."
+        default=60.0,
+        ge=0,
+        description=(
+            "A change waits at most this long to be published; changes within it publish once."
+        ),
     )
     http_timeout_seconds: float = Field(
         default=30.0, gt=0, description="Timeout of every HTTP call."
@@ -94,7 +100,12 @@ class Settings(BaseSettings):
     inbox_retention_days: int = Field(
         default=14, ge=1, description="Applied webhook events are pruned after this many days."
     )
-    webhook_max_bytes: int = Field(default=1024 * 1024, ge=1024, description="Webhook body limit.")
+    webhook_max_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Request body limit (webhooks, OKR files)."
+    )
+    http_idle_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="`run`/`serve` close a connection silent this long."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="WARNING",
         description="DEBUG, INFO (shows job runs), WARNING or ERROR.",
@@ -113,6 +124,15 @@ class Settings(BaseSettings):
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDERS:
             raise ValueError("is a placeholder; set the real value")
+        return value
+
+    @field_validator("webhook_secret", "admin_token")
+    @classmethod
+    def _strong(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < MIN_SECRET:
+            raise ValueError(
+                f"must be at least {MIN_SECRET} characters (e.g. `openssl rand -hex 24`)"
+            )
         return value
 
     @classmethod

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
+from okr_jira.cli import main
 from okr_jira.settings import load_settings
 from tests.support.paths import EXAMPLE_OKRS
 from webhooks import create_app
 
 TOKEN = "admin-token-for-tests-123"
+WEBHOOK_SECRET = "webhook-secret-for-tests"
 
 
 def client(engine: Engine, token: str | None = TOKEN) -> FlaskClient:
-    settings = load_settings(None, database_url=str(engine.url), admin_token=token)
+    settings = load_settings(
+        None, database_url=str(engine.url), admin_token=token, webhook_secret=WEBHOOK_SECRET
+    )
     return create_app(settings, engine=engine).test_client()
 
 
@@ -88,3 +96,76 @@ def test_checkin_of_a_manual_kr(engine: Engine) -> None:
     assert c.post("/api/checkins", data="nope", headers=auth()).status_code == 400
     tree = c.get("/api/tree", headers=auth()).json
     assert tree is not None and tree["objectives"][0]["key_results"][0]["current"] == 51
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ("? [[a]]\n: 1\n", "mapping key"),  # a list as a key
+        ("[" * 1000 + "]" * 1000, "nested too deeply"),
+        ('cycles: "a\x07b"\n', "U+0007"),  # a control character
+        ("objectives: [\n", "YAML syntax error"),
+    ],
+)
+def test_yaml_the_api_cannot_read_is_422_saying_where_and_changes_nothing(
+    engine: Engine, body: str, where: str
+) -> None:
+    c = client(engine)
+    assert c.post("/api/okrs", data=EXAMPLE_OKRS.read_text(), headers=auth()).status_code == 200
+    resp = c.post("/api/okrs?prune=1", data=body, headers=auth())
+    assert resp.status_code == 422 and resp.json is not None
+    (problem,) = resp.json["problems"]
+    assert where in problem["message"] and problem["line"] >= 1
+    tree = c.get("/api/tree", headers=auth()).json
+    assert tree is not None and [o["key"] for o in tree["objectives"]] == ["CO-1", "CO-2"]
+
+
+def test_a_body_that_is_not_utf8_is_refused(engine: Engine) -> None:
+    resp = client(engine).post("/api/okrs", data=b"cycles: \xff\xfe\n", headers=auth())
+    assert resp.status_code == 400 and "UTF-8" in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"kr": "CO-1.1", "value": 1e400}',
+        '{"kr": "CO-1.1", "value": NaN}',
+        '{"kr": "CO-1.1", "value": Infinity}',
+        '{"kr": "CO-1.1", "value": -Infinity}',
+        '{"kr": "CO-1.1", "value": ' + "9" * 400 + "}",
+        '{"kr": "CO-1.1", "value": "51"}',
+        '{"kr": "CO-1.1", "value": true}',
+    ],
+)
+def test_a_check_in_that_is_not_a_finite_number_is_refused_naming_the_field(
+    engine: Engine, raw: str
+) -> None:
+    c = client(engine)
+    c.post("/api/okrs", data=EXAMPLE_OKRS.read_text(), headers=auth())
+    resp = c.post("/api/checkins", data=raw, headers=auth() | {"Content-Type": "application/json"})
+    assert resp.status_code == 400, resp.get_data(as_text=True)
+    assert "value" in resp.json["message"]  # type: ignore[index]
+    tree = c.get("/api/tree", headers=auth())
+    json.loads(tree.get_data(as_text=True))  # still valid JSON: nothing non-finite stored
+    assert tree.json["objectives"][0]["key_results"][0]["current"] is None  # type: ignore[index]
+
+
+def test_the_cli_refuses_a_non_finite_check_in_in_one_line(db_env: str) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["apply", str(EXAMPLE_OKRS)]).exit_code == 0
+    for value in ("nan", "inf", "1e400"):
+        result = runner.invoke(main, ["checkin", "CO-1.1", value])
+        assert result.exit_code == 1, result.output
+        assert "finite number" in result.output and "Traceback" not in result.output
+
+
+def test_api_answers_carry_no_sniffing_no_caching_and_no_long_echo(engine: Engine) -> None:
+    c = client(engine)
+    c.post("/api/okrs", data=EXAMPLE_OKRS.read_text(), headers=auth())
+    long = "x" * 10_000
+    resp = c.get(f"/api/tree?cycle={long}", headers=auth())
+    assert resp.status_code == 404
+    assert long not in resp.get_data(as_text=True) and len(resp.get_data()) < 1000
+    for answer in (resp, c.get("/api/tree", headers=auth()), c.get("/healthz")):
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        assert answer.headers["Cache-Control"] == "no-store"

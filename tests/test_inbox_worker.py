@@ -245,3 +245,28 @@ def test_dead_letters_are_listed_and_retried_from_the_cli(
     assert retried.output.strip() == "1 event(s) queued again."
     assert runner.invoke(cli, ["webhooks", "dead-letters"]).output.strip() == "No dead letters."
     assert statuses(okr_engine) == {"pending": 1}
+
+
+def test_an_event_without_updated_never_blanks_or_rolls_back_the_stored_issue(
+    okr_engine: Engine,
+) -> None:
+    put(okr_engine, issue_event("SUP-101", status="Done", updated=at(10)))
+    drain(okr_engine)
+    stale = issue_event("SUP-101", status="To Do", updated=at(5))  # an older state...
+    del stale["issue"]["fields"]["updated"]  # ...that does not say how old it is
+    put(okr_engine, stale)
+    drain(okr_engine)
+    row = snapshot(okr_engine, "SUP-101")
+    assert row is not None and row.status == "Done"  # its timestamp ordered it: stale
+    assert row.updated == at(10)
+    timeless = issue_event("SUP-101", status="To Do", updated=at(20))
+    del timeless["issue"]["fields"]["updated"]
+    del timeless["timestamp"]
+    put(okr_engine, timeless)
+    result = drain(okr_engine)
+    assert (result.applied, result.ignored) == (0, 1)
+    row = snapshot(okr_engine, "SUP-101")
+    assert row is not None and (row.status, row.updated) == ("Done", at(10))
+    with Session(okr_engine) as s:
+        last = s.exec(select(WebhookEventRow).order_by(col(WebhookEventRow.id).desc())).first()
+    assert last is not None and "no updated time" in (last.error or "")

@@ -67,15 +67,38 @@ def test_publish_is_debounced_then_runs_once(engine: Engine) -> None:
     assert len(calls) == 1
 
 
-def test_steady_changes_still_publish_within_ten_windows(engine: Engine) -> None:
+def test_steady_changes_publish_once_a_window_so_no_change_waits_longer(engine: Engine) -> None:
     clock = Clock(dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC))
     svc = services(engine, clock, publish_debounce_seconds=60)
-    calls: list[int] = []
+    published_at: list[dt.datetime] = []
+    changes: list[dt.datetime] = []
     for _ in range(70):  # a change every 10 s for over 10 minutes
         jobs.request_publish(svc)
+        changes.append(clock.at)
         clock.at += dt.timedelta(seconds=10)
-        jobs.publish(svc, publisher=lambda s: calls.append(1))
-    assert len(calls) == 1
+        jobs.publish(svc, publisher=lambda s: published_at.append(s.clock()))
+    assert 10 <= len(published_at) <= 12  # once per minute, not once per change
+    # Every change was on a page within one window (plus the job's own period here, 10 s).
+    for change in changes[:-6]:
+        first = next(p for p in published_at if p > change)
+        assert first - change <= dt.timedelta(seconds=70)
+
+
+def test_a_change_during_a_publish_is_published_in_the_next_window(engine: Engine) -> None:
+    clock = Clock(dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC))
+    svc = services(engine, clock, publish_debounce_seconds=60)
+    jobs.request_publish(svc)
+    clock.at += dt.timedelta(seconds=60)
+
+    def slow_publisher(s: object) -> None:
+        clock.at += dt.timedelta(seconds=5)
+        jobs.request_publish(svc)  # arrives while the pages are being written
+
+    assert jobs.publish(svc, publisher=slow_publisher)
+    clock.at += dt.timedelta(seconds=50)
+    assert not jobs.publish(svc, publisher=lambda s: None)  # 55 s after it started
+    clock.at += dt.timedelta(seconds=10)
+    assert jobs.publish(svc, publisher=lambda s: None)
 
 
 def test_missed_daily_job_runs_once_after_downtime(engine: Engine) -> None:
@@ -196,14 +219,21 @@ def test_scheduler_command_stops_on_sigterm(db_env: str, engine: Engine) -> None
         env=env,
         cwd=ROOT,
     )
-    time.sleep(3)
-    proc.terminate()
+    seen: list[str] = []
     try:
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any("leader.elected" in s for s in seen):
+            line = proc.stderr.readline()
+            if not line:
+                break
+            seen.append(line)
+        proc.terminate()
         _, err = proc.communicate(timeout=10)
     finally:
         proc.kill()
-    assert proc.returncode == 0, err
-    assert "scheduler started" in err and "leader.elected" in err
+    assert proc.returncode == 0, "".join(seen) + err
+    assert "scheduler started" in "".join(seen) and any("leader.elected" in s for s in seen)
 
 
 def test_a_process_against_an_empty_database_names_the_upgrade_command(

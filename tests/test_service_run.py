@@ -4,6 +4,12 @@ over real HTTP, and no sync in between."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import random
+import re
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,11 +17,21 @@ import pytest
 from sqlalchemy import Engine
 
 from okr_jira.simulator import SimulatorServer, generate
+from okr_jira.simulator.confluence import ConfluenceSim
 from okr_jira.storage import state
 from okr_jira.storage.db import session_scope
+from okr_jira.storage.inbox import pending_count
 from okr_jira.storage.links import open_links
 from tests.support.paths import EXAMPLE_OKRS
-from tests.support.service import SECRET, okr_jira, running, site_env, wait_until
+from tests.support.service import (
+    BIN,
+    SECRET,
+    confluence_env,
+    okr_jira,
+    running,
+    site_env,
+    wait_until,
+)
 
 MIGRATIONS = 'project = SUP AND summary ~ "Migrate"'
 REMOTE_KR = f"""
@@ -69,7 +85,7 @@ def test_a_webhook_moves_a_key_result_only_jira_can_answer_under_run(
     assert scope(engine, "SUP-2.1") == before  # the full sync asked Jira
     with running(env) as node:
         # A scheduler that starts catches up on missed jobs first; wait for that to settle.
-        wait_until(lambda: sync_marks(engine)[1] is not None, 60, "the catch-up full sync")
+        wait_until(lambda: sync_marks(engine)[1] is not None, 120, "the catch-up full sync")
         marks = sync_marks(engine)
         jira.webhook_url, jira.webhook_secret = f"{node.url}/webhooks/jira", SECRET
         joining = sorted(set(jira.search("project = SUP")) - before)[:2]
@@ -87,3 +103,143 @@ def test_a_webhook_moves_a_key_result_only_jira_can_answer_under_run(
     assert node.proc.returncode == 0
     assert dt.datetime.now(dt.UTC)  # the process is gone; the scope stays
     assert scope(engine, "SUP-2.1") == expected
+
+
+def page_versions(confluence: ConfluenceSim) -> dict[str, int]:
+    return {p.title: p.version for p in confluence.pages.values() if p.status == "current"}
+
+
+def test_a_jira_change_reaches_its_confluence_page_within_the_debounce_under_run(
+    db_env: str, engine: Engine, tmp_path: Path
+) -> None:
+    confluence = ConfluenceSim(("OKR",))
+    with SimulatorServer(
+        "cloud", jira=generate("small", flavor="cloud"), confluence=confluence
+    ) as site:
+        env = site_env(db_env, site, OKR_JIRA_PUBLISH_DEBOUNCE_SECONDS="3") | confluence_env(site)
+        okr_jira(env, "apply", str(EXAMPLE_OKRS))
+        okr_jira(env, "sync", "--full")
+        okr_jira(env, "publish")
+        jira = site.jira
+        with running(env) as node:
+            # Start-up work settles first: the catch-up sync, and the publish it asks for.
+            wait_until(lambda: sync_marks(engine)[1] is not None, 120, "the catch-up full sync")
+            wait_until(lambda: publish_settled(engine), 120, "the catch-up publish")
+            marks, before = sync_marks(engine), page_versions(confluence)
+            jira.webhook_url, jira.webhook_secret = f"{node.url}/webhooks/jira", SECRET
+            key = next(
+                k for k in sorted(open_scope(engine, "SUP-1.3"))
+                if jira.issues[k].status != "Done"
+            )  # fmt: skip
+            changed_at = time.monotonic()
+            jira.transition(key, "Done")
+            sup = next(p for p in confluence.pages.values() if p.title.startswith("SUP-1 "))
+            wait_until(lambda: sup.version > before[sup.title], 3 + 10, "the SUP-1 page")
+            took = time.monotonic() - changed_at
+            assert took < 3 + 10
+            assert sync_marks(engine) == marks, "a sync ran: the webhook alone must do it"
+            row = re.search(
+                rf"<tr>(?:(?!</tr>).)*>{re.escape(key)}</a>(?:(?!</tr>).)*</tr>", sup.body
+            )
+            assert row and ">DONE<" in row.group(0)  # the page shows the issue done
+            wait_until(lambda: publish_settled(engine), 10, "the publish to finish")
+            after = page_versions(confluence)
+            changed = {title for title, v in after.items() if v != before.get(title)}
+            # Only the path of the change: the objective, its ancestors and the cycle's root.
+            assert changed == {
+                t
+                for t in after
+                if t.startswith(("SUP-1 ", "CX-1 ", "CO-1 ")) or t == "OKRs - Q4 2026"
+            }, changed
+            node.stop()
+
+
+def publish_settled(engine: Engine) -> bool:
+    with session_scope(engine) as session:
+        return state.PUBLISH_REQUESTED.get(session=session) is None
+
+
+def open_scope(engine: Engine, kr: str) -> set[str]:
+    return scope(engine, kr)
+
+
+def tree_of(env: dict[str, str]) -> list[object]:
+    """What `okr-jira tree --json` shows of the objectives (not when it was asked)."""
+    return list(json.loads(okr_jira(env, "tree", "--json"))["objectives"])
+
+
+def test_kill_9_in_a_burst_and_an_immediate_restart_converge_to_a_fresh_full_sync(
+    db_env: str, engine: Engine, tmp_path: Path
+) -> None:
+    """Data Center does not retry a failed delivery: what the dead process missed, the sync run
+    by the restarted one on start repairs; what it stored and had not applied, it applies."""
+    with SimulatorServer("datacenter", jira=generate("small", flavor="datacenter")) as site:
+        env = site_env(db_env, site, OKR_JIRA_SYNC_INTERVAL_MINUTES="600")
+        okr_jira(env, "apply", str(EXAMPLE_OKRS))
+        okr_jira(env, "sync", "--full")
+        jira, rng = site.jira, random.Random(11)
+        keys = sorted(k for k in jira.issues if k.split("-")[0] in ("SUP", "PLAT", "MOB"))
+
+        def burst(n: int) -> None:
+            for _ in range(n):
+                key = rng.choice(keys)
+                jira.update_issue(
+                    key,
+                    status=rng.choice(["To Do", "In Progress", "Done"]),
+                    labels=rng.choice([("macros",), ("crash",), ("reliability",), ()]),
+                )
+
+        with running(env) as first:
+            wait_until(lambda: sync_marks(engine)[1] is not None, 120, "the catch-up full sync")
+            jira.webhook_url, jira.webhook_secret = f"{first.url}/webhooks/jira", SECRET
+            burst(150)
+
+            def delivered() -> int:
+                return sum(r.status == 200 for r in jira.deliverer.results)
+
+            wait_until(lambda: delivered() >= 50, 120, "a third of the burst delivered")
+            first.proc.kill()  # kill -9 in the middle: the rest of the deliveries fail
+            first.proc.wait(10)
+        assert delivered() < 150
+        restarted_at = dt.datetime.now(dt.UTC)
+        with running(env) as second:  # at once: the dead process holds no lock
+            jira.flush_webhooks(60)
+            jira.webhook_url = f"{second.url}/webhooks/jira"
+            burst(50)  # and work goes on, by webhook
+            assert jira.flush_webhooks(60)
+
+            def settled() -> bool:
+                with session_scope(engine) as session:
+                    ran = state.job_last_run("incremental_sync").get(session=session)
+                    return (
+                        ran is not None
+                        and ran > restarted_at
+                        and pending_count(session=session) == 0
+                    )
+
+            wait_until(settled, 180, "the start-up sync and the inbox")
+            after_restart = tree_of(env)
+            second.stop()
+        fresh_env = env | {"OKR_JIRA_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
+        okr_jira(fresh_env, "db", "upgrade")
+        okr_jira(fresh_env, "apply", str(EXAMPLE_OKRS))
+        okr_jira(fresh_env, "sync", "--full")
+        assert after_restart == tree_of(fresh_env)
+
+
+def test_a_second_run_on_the_same_sqlite_file_is_refused_saying_who_holds_it(
+    db_env: str, engine: Engine
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OKR_JIRA_")}
+    env |= {"OKR_JIRA_DATABASE_URL": db_env, "OKR_JIRA_WEBHOOK_SECRET": SECRET}
+    if not db_env.startswith("sqlite"):
+        pytest.skip("the single-node rule is SQLite's")
+    with running(env) as first:
+        second = subprocess.run(
+            [str(BIN / "okr-jira"), "run", "--port", "0"], env=env, capture_output=True,
+            text=True, timeout=60,
+        )  # fmt: skip
+        assert second.returncode == 1
+        assert f":{first.proc.pid}) is running on this SQLite database" in second.stderr
+        assert "PostgreSQL" in second.stderr and "Traceback" not in second.stderr
+        first.stop()

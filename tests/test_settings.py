@@ -68,7 +68,7 @@ def test_invalid_value_names_the_setting_but_not_the_secret(
 
 def test_secrets_are_masked_in_repr_and_redacted_view(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OKR_JIRA_JIRA_TOKEN", "s3cr3t-token-value")
-    monkeypatch.setenv("OKR_JIRA_WEBHOOK_SECRET", "hook-s3cr3t")
+    monkeypatch.setenv("OKR_JIRA_WEBHOOK_SECRET", "hook-s3cr3t-long-enough")
     s = load_settings()
     assert "s3cr3t" not in repr(s) and "s3cr3t" not in str(redact(s))
     assert s.jira_token is not None and s.jira_token.get_secret_value() == "s3cr3t-token-value"

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from okr_jira.adapters.http import RetryPolicy
 from okr_jira.adapters.jira import JiraAdapter
@@ -29,7 +29,7 @@ from okr_jira.storage import state
 from okr_jira.storage.db import make_engine, session_scope, upgrade
 from okr_jira.storage.links import open_links
 from okr_jira.storage.okrs import load_okrs
-from okr_jira.storage.tables import KrIssueLinkRow, MappingRow
+from okr_jira.storage.tables import KrIssueLinkRow, MappingRow, ProgressSnapshotRow
 from okr_jira.sync import Syncer
 from tests.support.builders import THRESHOLDS
 
@@ -347,6 +347,45 @@ def test_incremental_with_nothing_changed_costs_at_most_two_requests(
     summary = syncer(engine, adapter_for(server)).incremental()
     assert summary.requests == server.stats.total - before <= 2
     assert summary.krs_changed == 0
+
+
+def progress_rows(engine: Engine) -> int:
+    with Session(engine) as session:
+        return int(session.exec(select(func.count()).select_from(ProgressSnapshotRow)).one())
+
+
+def test_an_idle_incremental_after_a_quiet_hour_costs_two_requests_and_changes_nothing(
+    engine: Engine, server: SimulatorServer
+) -> None:
+    """The watermark follows Jira's clock, not the newest change: a quiet site is not re-read
+    from its last change on every sync, and issues re-read unchanged move no key result."""
+    later = {"by": dt.timedelta(0)}
+
+    def clock() -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + later["by"]
+
+    server.jira.clock = clock
+    apply_okrs(engine)
+    syncer(engine, adapter_for(server), clock=clock).full()
+    for key in sorted(expected_scope(server.jira, "K-CRASH"))[:3]:
+        server.jira.transition(key, "Done")
+    busy = syncer(engine, adapter_for(server), clock=clock).incremental()
+    assert busy.mode == "incremental" and busy.krs_changed >= 1
+    rows = progress_rows(engine)
+    # A quiet hour, synced every 15 minutes as the scheduler does: the changes read above come
+    # again only within the overlap, unchanged, and move nothing.
+    for quarter in range(1, 5):
+        later["by"] = dt.timedelta(minutes=15 * quarter)
+        before = server.stats.total
+        idle = syncer(engine, adapter_for(server), clock=clock).incremental()
+        assert idle.mode == "incremental"
+        assert idle.requests == server.stats.total - before <= 2
+        assert (idle.krs_changed, progress_rows(engine)) == (0, rows)
+    assert idle.issues_read == 0  # the window no longer reaches back to the last change
+    # However long the quiet: the next window starts at the last sync, not at the last change.
+    later["by"] = dt.timedelta(days=3)
+    idle = syncer(engine, adapter_for(server), clock=clock).incremental()
+    assert (idle.requests, idle.issues_read, idle.krs_changed) == (2, 0, 0)
 
 
 def test_deleted_epic_in_a_mapping_fails_that_key_result_not_the_sync(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import os
 import signal
 import socket
@@ -42,12 +43,19 @@ def service_env(database_url: str) -> dict[str, str]:
     return env
 
 
-def start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+def start_gunicorn(
+    env: dict[str, str], port: int, *, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """gunicorn as the README deploys it; with `log`, its access and error logs go there."""
+    logging = ["--access-logfile", "-", "--error-logfile", "-"] if log else []
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it
     proc = subprocess.Popen(
         [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "--graceful-timeout", "2", "webhooks:create_app()"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+         "--graceful-timeout", "2", *logging, "webhooks:create_app()"],
+        env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
+    if log:
+        out.close()  # type: ignore[union-attr]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -186,3 +194,37 @@ def test_kill_9_of_server_and_worker_mid_burst_loses_no_acknowledged_event(
     for i in range(issues):
         newest = max(n for n in range(total) if n % issues == i)
         assert snaps[f"SUP-{1000 + i}"] == STATUSES[(newest * 7) % 3]
+
+
+def test_gunicorn_refuses_oversized_chunked_bodies_and_logs_no_secret(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    env = service_env(database_url) | {"OKR_JIRA_WEBHOOK_MAX_BYTES": "16384"}
+    port = free_port()
+    log = tmp_path / "gunicorn.log"
+    server = start_gunicorn(env, port, log=log)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        payload = issue_event("SUP-101")
+        payload["issue"]["fields"]["description"] = "x" * 40_000
+        body = encode(payload)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        pieces = (body[i : i + 1000] for i in range(0, len(body), 1000))
+        conn.request("POST", "/webhooks/jira", body=pieces, headers=headers(body, secret=SECRET),
+                     encode_chunked=True)  # fmt: skip
+        assert conn.getresponse().status == 413
+        conn.close()
+        with Session(engine) as s:
+            assert s.exec(select(func.count()).select_from(WebhookEventRow)).one() == 0
+        small = encode(issue_event("SUP-102"))
+        for path in (f"/webhooks/jira/{SECRET}", f"/webhooks/jira?token={SECRET}"):
+            resp = requests.post(url + path, data=small, headers=headers(small, secret=None),
+                                 timeout=10)  # fmt: skip
+            assert resp.status_code == 200
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)  # gracefully: the access log is flushed
+        server.wait(timeout=30)
+    logged = log.read_text(encoding="utf-8", errors="replace")
+    assert "/webhooks/jira/***" in logged and "token=***" in logged  # the access log has them
+    assert SECRET not in logged

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Iterator
@@ -12,10 +13,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from okr_jira.settings import Settings
+from okr_jira.errors import ConfigError
+from okr_jira.inbox import drain
+from okr_jira.settings import Settings, load_settings
 from okr_jira.storage.db import make_engine
 from okr_jira.storage.tables import WebhookEventRow
 from tests.fixtures.webhooks import encode, headers, issue_event, load, sign
+from tests.support.inbox_world import WORKER
 from webhooks import create_app
 from webhooks.auth import signature
 
@@ -100,11 +104,15 @@ def test_wrong_url_token_is_refused(client: FlaskClient, engine: Engine, url: st
     assert stored(engine) == []
 
 
-def test_without_a_secret_every_event_is_accepted(engine: Engine, database_url: str) -> None:
-    app = create_app(Settings(database_url=database_url), engine=engine)
-    body = encode(issue_event())
-    resp = app.test_client().post(URL, data=body, headers=headers(body, secret=None))
-    assert resp.status_code == 200
+def test_the_receiver_refuses_to_start_without_a_secret(engine: Engine, database_url: str) -> None:
+    with pytest.raises(ConfigError, match="OKR_JIRA_WEBHOOK_SECRET is not set"):
+        create_app(Settings(database_url=database_url), engine=engine)
+
+
+@pytest.mark.parametrize("weak", ["", "x", "fifteen-chars!!"])
+def test_a_short_secret_is_refused_naming_the_setting(database_url: str, weak: str) -> None:
+    with pytest.raises(ConfigError, match=r"OKR_JIRA_WEBHOOK_SECRET: .*at least 16 characters"):
+        load_settings(None, database_url=database_url, webhook_secret=weak)
 
 
 def test_secret_and_token_never_reach_the_logs(
@@ -213,8 +221,38 @@ def test_get_on_the_webhook_url_is_405_json(client: FlaskClient) -> None:
 
 def test_database_outage_answers_503_so_jira_retries(tmp_path: object) -> None:
     url = "postgresql+psycopg://nobody@127.0.0.1:9/none?connect_timeout=1"
-    app = create_app(Settings(database_url=url), engine=make_engine(url))
+    app = create_app(Settings(database_url=url, webhook_secret=SECRET), engine=make_engine(url))
     body = encode(issue_event())
-    resp = app.test_client().post(URL, data=body, headers=headers(body, secret=None))
+    resp = app.test_client().post(URL, data=body, headers=headers(body, secret=SECRET))
     assert resp.status_code == 503
     assert "nobody" not in resp.get_data(as_text=True)
+
+
+def test_half_a_utf16_pair_is_replaced_on_receipt_so_the_event_applies(
+    client: FlaskClient, engine: Engine
+) -> None:
+    payload = issue_event("SUP-101")
+    payload["issue"]["fields"]["summary"] = "broken \ud800 text"
+    body = json.dumps(payload).encode()  # "\ud800" as JSON escapes it: valid JSON, bad text
+    assert b"\\ud800" in body
+    resp = client.post(URL, data=body, headers=headers(body, secret=SECRET))
+    assert resp.status_code == 200
+    (row,) = stored(engine)
+    assert json.loads(row.body)["issue"]["fields"]["summary"] == "broken \ufffd text"
+    result = drain(engine=engine, options=WORKER)
+    assert (result.applied, result.failed) == (1, 0)
+
+
+def test_a_chunked_body_over_the_limit_is_refused_whole(
+    client: FlaskClient, engine: Engine
+) -> None:
+    payload = issue_event("SUP-101")
+    payload["issue"]["fields"]["description"] = "x" * 70_000  # over this app's 64 KiB
+    body = encode(payload)
+    resp = client.post(
+        URL,
+        input_stream=io.BytesIO(body),
+        headers=headers(body, secret=SECRET) | {"Transfer-Encoding": "chunked"},
+    )
+    assert resp.status_code == 413
+    assert stored(engine) == []

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask
+from flask import Flask, Response
 from sqlalchemy import Engine
 
+from okr_jira.errors import ConfigError
+from okr_jira.logs import redact_server_logs
 from okr_jira.runtime.wiring import Wiring
-from okr_jira.settings import Settings, load_settings
+from okr_jira.settings import MIN_SECRET, Settings, load_settings
 from okr_jira.storage.db import make_engine
 from webhooks.admin import AdminState, admin
 from webhooks.errors import register_error_handlers
@@ -31,12 +33,16 @@ def create_app(
     """The receiver and the admin API. `wiring`: the process's own (`okr-jira run`, `serve`);
     without it (gunicorn) one is built from `settings` (default: read from the environment)."""
     settings = settings or (wiring.settings if wiring else load_settings())
-    app = Flask(__name__)
-    # Werkzeug answers 413 itself past this, even for chunked bodies.
-    app.config["MAX_CONTENT_LENGTH"] = settings.webhook_max_bytes
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     if secret is None:
-        log.warning("webhooks.unauthenticated: no webhook secret set; every POST is accepted")
+        # Jira signs with it, or puts it in the URL: without one anybody could post events.
+        raise ConfigError(
+            "OKR_JIRA_WEBHOOK_SECRET is not set: the receiver refuses to start without a secret "
+            f"of at least {MIN_SECRET} characters (e.g. `openssl rand -hex 24`)"
+        )
+    redact_server_logs([secret, settings.admin_token, settings.jira_token])
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.webhook_max_bytes
     if wiring is None:
         # No pre-ping per checkout: a connection that died answers one request 503, which Jira
         # retries, and the pool replaces it; the ping's round trip on every event costs ~7%.
@@ -48,11 +54,20 @@ def create_app(
     app.extensions["okr_jira_admin"] = AdminState(
         wiring=wiring,
         token=settings.admin_token.get_secret_value() if settings.admin_token else None,
+        max_bytes=settings.webhook_max_bytes,
     )
     app.register_blueprint(bp)
     app.register_blueprint(admin)
     register_error_handlers(app)
+    app.after_request(_security_headers)
     return app
+
+
+def _security_headers(response: Response) -> Response:
+    # JSON answers only: never sniffed as HTML, never kept by a cache or a browser.
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 __all__ = ["create_app"]

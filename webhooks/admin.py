@@ -22,6 +22,7 @@ from okr_jira.runtime.wiring import Wiring
 from okr_jira.storage import audit as audit_log
 from okr_jira.storage.db import session_scope
 from okr_jira.storage.okrs import add_checkin, get_key_result
+from webhooks.bodies import finite_number, parse_json, read_body
 from webhooks.errors import ApiError, BadPayload, Unauthorized
 
 admin = Blueprint("admin", __name__, url_prefix="/api")
@@ -31,6 +32,7 @@ admin = Blueprint("admin", __name__, url_prefix="/api")
 class AdminState:
     wiring: Wiring
     token: str | None
+    max_bytes: int
 
 
 class NotFound(ApiError):
@@ -83,7 +85,10 @@ def tree() -> ResponseReturnValue:
 @admin.post("/okrs")
 def apply_okrs() -> ResponseReturnValue:
     """Body: the OKR file (YAML). `?dry_run=1` plans only; `?prune=1` deletes what is missing."""
-    text = request.get_data(as_text=True)
+    try:
+        text = read_body(_state().max_bytes).decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadPayload("the OKR file must be UTF-8 text") from None
     try:
         okrs = parse_okr_text(text, "<request body>")
     except OkrFileError as exc:
@@ -113,12 +118,13 @@ def apply_okrs() -> ResponseReturnValue:
 
 @admin.post("/checkins")
 def checkin() -> ResponseReturnValue:
-    data = request.get_json(silent=True)
+    data = parse_json(read_body(_state().max_bytes))
     if not isinstance(data, dict):
         raise BadPayload("send a JSON object {kr, value, note}")
-    kr, value = data.get("kr"), data.get("value")
-    if not isinstance(kr, str) or isinstance(value, bool) or not isinstance(value, int | float):
-        raise BadPayload("kr (string) and value (number) are required")
+    kr = data.get("kr")
+    if not isinstance(kr, str) or not kr:
+        raise BadPayload("kr: a key result key (string) is required")
+    value = finite_number(data.get("value"), "value")
     with session_scope(_state().wiring.engine) as session:
         try:
             row = get_key_result(session=session, key=kr)
@@ -127,7 +133,7 @@ def checkin() -> ResponseReturnValue:
         if row.kind != "manual":
             raise Invalid(f"{kr} is a '{row.kind}' key result: its progress comes from Jira")
         note = data.get("note") if isinstance(data.get("note"), str) else None
-        add_checkin(session=session, kr=kr, value=float(value), note=note, author=_actor())
+        add_checkin(session=session, kr=kr, value=value, note=note, author=_actor())
     return jsonify({"kr": kr, "value": value}), 201
 
 

@@ -39,7 +39,12 @@ class UnsupportedMediaType(ApiError):
     status, code = 415, "unsupported_media_type"
 
 
+MAX_MESSAGE = 500  # an error never carries a long echo of what the client sent
+
+
 def _body(status: int, code: str, message: str) -> Response:
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE] + "..."
     response = jsonify({"error": code, "message": message})
     response.status_code = status
     return response

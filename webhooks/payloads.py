@@ -103,3 +103,40 @@ def _issue_id(value: Any) -> str | None:
         return None
     text = str(value) if isinstance(value, int | str) else ""
     return text if _ISSUE_ID.fullmatch(text) else None
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads joins valid pairs: these are lone
+
+
+def may_hold_lone_surrogates(raw: bytes) -> bool:
+    """Cheap test on the raw body: a \\uD8xx..\\uDFxx escape, or bytes that are not UTF-8."""
+    if b"\\ud" in raw or b"\\uD" in raw:
+        return True
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def replace_lone_surrogates(data: Any) -> bool:
+    """Replace lone surrogates in every string of `data` (in place) with U+FFFD; True if any."""
+    changed = False
+
+    def fix(value: Any) -> Any:
+        nonlocal changed
+        if isinstance(value, str):
+            if _LONE_SURROGATE.search(value):
+                changed = True
+                return _LONE_SURROGATE.sub("\ufffd", value)
+            return value
+        if isinstance(value, dict):
+            for key in list(value):
+                value[key] = fix(value[key])
+            return value
+        if isinstance(value, list):
+            value[:] = [fix(v) for v in value]
+        return value
+
+    fix(data)
+    return changed

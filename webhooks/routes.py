@@ -13,15 +13,22 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from okr_jira.errors import SchemaBehindError
 from okr_jira.storage.db import check_schema, ping
 from okr_jira.storage.inbox import store_event
 from webhooks.auth import SIGNATURE_HEADER, authenticate
+from webhooks.bodies import read_body
 from webhooks.errors import BadPayload, UnsupportedMediaType
 from webhooks.metrics import render_metrics
-from webhooks.payloads import PayloadError, decode_body, delivery_id, parse_envelope
+from webhooks.payloads import (
+    PayloadError,
+    decode_body,
+    delivery_id,
+    may_hold_lone_surrogates,
+    parse_envelope,
+    replace_lone_surrogates,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +56,9 @@ def state() -> WebhookState:
 @bp.post("/webhooks/jira/<token>")
 def receive(token: str | None = None) -> tuple[Response, int]:
     st = state()
-    if request.content_length is not None and request.content_length > st.max_bytes:
-        raise RequestEntityTooLarge()
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("send the event as application/json")
-    raw = request.get_data(cache=False)  # Werkzeug stops reading past MAX_CONTENT_LENGTH
-    if len(raw) > st.max_bytes:
-        raise RequestEntityTooLarge()
+    raw = read_body(st.max_bytes)
     authenticate(
         secret=st.secret,
         body=raw,
@@ -75,6 +78,10 @@ def receive(token: str | None = None) -> tuple[Response, int]:
     try:
         body = raw.decode("utf-8-sig")
     except UnicodeDecodeError:  # JSON in UTF-16/32: keep it as UTF-8 text
+        body = json.dumps(data)
+    if may_hold_lone_surrogates(raw) and replace_lone_surrogates(data):
+        # Text no database can store (half a UTF-16 pair): U+FFFD in its place, so the worker
+        # applies the event instead of failing on it.
         body = json.dumps(data)
     created = store_event(
         engine=st.engine,

@@ -6,6 +6,7 @@ The context reads the settings once and takes everything else from the runtime w
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from okr_jira.errors import OkrFileError, OkrJiraError
-from okr_jira.logs import configure_logging
+from okr_jira.logs import REDACT, configure_logging
 from okr_jira.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from okr_jira.runtime.wiring import Wiring
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger(__name__)
 
 
 class AppContext:
@@ -83,6 +85,16 @@ def handle_errors(func: F) -> F:
             sys.exit(1)
         except OkrJiraError as exc:
             click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug or an outage: one line here, the traceback in the log
+            log.debug("cli.unexpected_error", exc_info=True)
+            click.echo(
+                f"error: {type(exc).__name__}: {REDACT(str(exc))[:300]} "
+                "(OKR_JIRA_LOG_LEVEL=DEBUG shows the traceback)",
+                err=True,
+            )
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]

@@ -30,12 +30,14 @@ def run(app: AppContext, host: str, port: int) -> None:
 @pass_app
 @handle_errors
 def serve(app: AppContext, host: str, port: int) -> None:
-    """Serve the webhook receiver (development; production: gunicorn "webhooks:create_app()")."""
-    from webhooks import create_app
-    from webhooks.serve import serve as run_server
+    """Serve the webhook receiver, admin API and health (waitress; or gunicorn
+    "webhooks:create_app()"); Ctrl-C stops it."""
+    from okr_jira.runtime.processes import serve as run_server
 
-    wiring = app.wiring()
-    run_server(create_app(wiring.settings, wiring=wiring), host=host, port=port)
+    def announce(bound: int) -> None:
+        click.echo(f"okr-jira webhooks listening on http://{host}:{bound}")
+
+    run_server(app.wiring(), host=host, port=port, announce=announce)
 
 
 @click.command()

@@ -125,7 +125,11 @@ def _plan_group(group: IssueGroup, fmap: FieldMap, numbers: dict[str, str]) -> N
             return
         if snap.key != group.key:
             snap = replace(snap, key=group.key)
-        updated = snap.updated or _from_ms(row.event_ts) or dt.datetime.min.replace(tzinfo=dt.UTC)
+        if snap.updated is None:
+            # Without `updated` an event cannot be ordered against the stored issue (and would
+            # blank its time): Jira's event time stands in; without that either, it is ignored.
+            snap = replace(snap, updated=_from_ms(row.event_ts))
+        updated = snap.updated or dt.datetime.min.replace(tzinfo=dt.UTC)
         # A delete carries the issue as it was, with the same `updated` as the last change:
         # on a tie the delete wins, then Jira's event time, then arrival order.
         version = (updated, row.event_type == DELETED_EVENT, row.event_ts or 0, row.id)
@@ -134,6 +138,8 @@ def _plan_group(group: IssueGroup, fmap: FieldMap, numbers: dict[str, str]) -> N
     group.newest = newest
     group.deleted = newest.event_type == DELETED_EVENT
     group.snapshot = latest
+    if latest.updated is None:
+        group.stale_reason = "no updated time (fields.updated or timestamp): the next sync reads it"
 
 
 def _kr_numbers(okrs: OkrSet, fmap: FieldMap) -> dict[str, str]:

@@ -51,6 +51,8 @@ class WorkerOptions:
     # For the KRs of a batch, how to ask Jira about JQL only it answers (None: nobody to ask).
     remote: RemoteFor = _no_remote
     apply: ApplyChanges = apply_issue_changes
+    # Told after a batch that moved some KR's progress (the wiring asks for a publish).
+    on_progress: Callable[[], None] | None = None
     batch_size: int = 1000
     collect_seconds: float = 0.3
     max_idle_seconds: float = 2.0
@@ -99,6 +101,8 @@ def process_batch(
             "inbox.batch",
             extra={"claimed": result.claimed, "applied": result.applied, "failed": result.failed},
         )
+    if result.krs and options.on_progress is not None:
+        options.on_progress()
     return result
 
 

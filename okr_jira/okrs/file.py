@@ -13,7 +13,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 
 from okr_jira.domain.models import (
     KR_KINDS,
@@ -71,6 +72,21 @@ def parse_okr_text(text: str, file: str = "<okrs>") -> OkrSet:
         if exc.context and exc.context_mark and exc.problem_mark:
             message += f" ({exc.context} at line {exc.context_mark.line + 1})"
         raise OkrFileError([Problem(file, line, col, "", message)]) from None
+    except ReaderError as exc:  # a character YAML does not allow (a control character)
+        line, col = _line_col(text, exc.position)
+        char = exc.character
+        code = char if isinstance(char, int) else ord(str(char)[:1] or "\0")
+        message = f"YAML does not allow the character U+{code:04X} here"
+        raise OkrFileError([Problem(file, line, col, "", message)]) from None
+    except RecursionError:
+        message = "YAML nested too deeply to be an OKR file"
+        raise OkrFileError([Problem(file, 1, 1, "", message)]) from None
+    except TypeError:  # a list or mapping used as a mapping key (`? [a]`)
+        message = "a mapping key must be a plain value, not a list or a mapping"
+        raise OkrFileError([Problem(file, 1, 1, "", message)]) from None
+    except (YAMLError, ValueError) as exc:
+        message = f"YAML the OKR file cannot hold: {str(exc).splitlines()[0][:160]}"
+        raise OkrFileError([Problem(file, 1, 1, "", message)]) from None
     if root is None:
         root = CommentedMap()
     chk = Checker(file)
@@ -83,6 +99,12 @@ def parse_okr_text(text: str, file: str = "<okrs>") -> OkrSet:
         chk.problems.sort(key=lambda p: (p.line, p.column))
         raise OkrFileError(chk.problems)
     return okrs
+
+
+def _line_col(text: str, position: int) -> tuple[int, int]:
+    """1-based line and column of a character offset."""
+    before = text[: max(position, 0)]
+    return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
 
 
 def _build(chk: Checker, root: CommentedMap) -> OkrSet:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from okr_jira.render import RenderContext, render_preview
@@ -17,8 +19,16 @@ def write_preview(context: RenderContext, out_dir: str | Path) -> list[Path]:
     written = []
     for name, html in render_preview(context).items():
         path = directory / name
-        partial = path.with_name(f".{name}.tmp")
-        partial.write_text(html, encoding="utf-8")
-        partial.replace(path)
+        # A new file of a random name (O_CREAT | O_EXCL: a planted file or symlink is never
+        # followed), then renamed over the page (a rename replaces a symlink, it does not follow).
+        handle, partial = tempfile.mkstemp(prefix=".okr-", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(html)
+            os.chmod(partial, 0o644)
+            os.replace(partial, path)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise
         written.append(path)
     return written

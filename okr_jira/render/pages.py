@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC
 
@@ -36,8 +37,18 @@ GENERATED_NOTE = (
 ROOT_FILE = "index.html"
 
 
+_SIMPLE_KEY = re.compile(r"[A-Z0-9][A-Z0-9.-]*")
+
+
 def preview_filename(key: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", key) + ".html"
+    """The preview file of an objective: its key when that is a plain upper-case key (SUP-1);
+    otherwise the key made safe plus a hash of the exact key, so two keys never share a file,
+    not even on a case-insensitive disk, and none is the root page's index.html."""
+    if _SIMPLE_KEY.fullmatch(key) and not key.endswith(".") and key.casefold() != "index":
+        return f"{key}.html"
+    safe = re.sub(r"[^A-Za-z0-9.-]+", "_", key).strip(".")[:80] or "_"
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{safe}-{digest}.html"
 
 
 def _pace(ctx: RenderContext, progress: float) -> PaceStatus:

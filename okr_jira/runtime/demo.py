@@ -9,7 +9,6 @@ each change arrives as a signed webhook — and print the tree as it changes.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import random
 import secrets
 import threading
@@ -56,15 +55,11 @@ class Demo:
         self.stop = threading.Event()
 
     def run(self, *, once: bool, steps: int = 8, pause: float = 2.0) -> int:
-        from werkzeug.serving import make_server
-
         from okr_jira.inbox import run_worker, wait_until_empty
+        from okr_jira.runtime.processes import http_server
         from okr_jira.simulator import SimulatorServer, generate
         from okr_jira.simulator.confluence import ConfluenceSim
-        from webhooks import create_app
-        from webhooks.serve import RedactingHandler
 
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log in the demo
         if not self.paths.okr_file.exists():
             raise OkrJiraError(f"{self.paths.okr_file}: the example OKR file is missing")
         for suffix in ("", "-wal", "-shm"):  # a demo starts from a clean slate
@@ -82,10 +77,7 @@ class Demo:
             self._apply(engine)
             self.echo("\n".join(wiring.syncer().full().lines()))
             self._publish(wiring, "first publish")
-            app = create_app(settings, wiring=wiring)
-            receiver = make_server(
-                "127.0.0.1", 0, app, threaded=True, request_handler=RedactingHandler
-            )
+            receiver = http_server(wiring, host="127.0.0.1", port=0)
             threading.Thread(target=receiver.serve_forever, daemon=True).start()
             worker = threading.Thread(
                 target=run_worker,
@@ -93,7 +85,7 @@ class Demo:
                 daemon=True,
             )
             worker.start()
-            hook = f"http://127.0.0.1:{receiver.server_port}/webhooks/jira"
+            hook = f"http://127.0.0.1:{receiver.port}/webhooks/jira"
             sim.jira.webhook_url = hook
             sim.jira.webhook_secret = (
                 settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
@@ -120,7 +112,6 @@ class Demo:
                 worker.join(timeout=5)
             if receiver is not None:
                 receiver.shutdown()
-                receiver.server_close()
             sim.stop()
             engine.dispose()
 

@@ -14,7 +14,7 @@ from okr_jira.errors import OkrFileError
 from okr_jira.inbox.worker import drain
 from okr_jira.okrs.file import load_okr_file
 from okr_jira.okrs.plan import apply_plan, make_plan
-from okr_jira.publish import publish_running_cycles
+from okr_jira.publish import debounce, publish_running_cycles
 from okr_jira.report.evaluate import evaluate_cycle
 from okr_jira.report.record import record_report
 from okr_jira.report.review import freeze_ended_cycles
@@ -37,24 +37,13 @@ def last_run(wiring: Wiring, job_id: str) -> dt.datetime | None:
 
 
 def request_publish(wiring: Wiring) -> None:
-    """Note that progress changed; the publish job publishes once the changes settle."""
-    now = wiring.clock()
-    with session_scope(wiring.engine) as session:
-        if not state.PUBLISH_REQUESTED.get(session=session):
-            state.PUBLISH_REQUESTED.set(now, session=session)
-        state.PUBLISH_LAST_CHANGE.set(now, session=session)
+    """Note that progress changed; the publish job publishes once the window has passed."""
+    debounce.request_publish(wiring.engine, now=wiring.clock())
 
 
 def publish_due(wiring: Wiring) -> bool:
-    """Debounce: publish when no change came for the window, or the oldest change waited 10x it."""
-    with session_scope(wiring.engine) as session:
-        first = state.PUBLISH_REQUESTED.get(session=session)
-        last = state.PUBLISH_LAST_CHANGE.get(session=session)
-    if not first or not last:
-        return False
     window = dt.timedelta(seconds=wiring.settings.publish_debounce_seconds)
-    now = wiring.clock()
-    return now - last >= window or now - first >= 10 * window
+    return debounce.publish_due(wiring.engine, now=wiring.clock(), window=window)
 
 
 def apply_okr_file(wiring: Wiring) -> bool:
@@ -81,22 +70,23 @@ def apply_okr_file(wiring: Wiring) -> bool:
 
 
 def incremental_sync(wiring: Wiring) -> None:
-    summary = wiring.syncer().incremental()
+    with wiring.sync_lock:  # never beside the full sync: both write every KR's scope
+        summary = wiring.syncer().incremental()
     if summary.krs_changed:
         request_publish(wiring)
     mark_ran(wiring, "incremental_sync")
 
 
 def full_sync(wiring: Wiring) -> None:
-    wiring.syncer().full()
+    with wiring.sync_lock:
+        wiring.syncer().full()
     request_publish(wiring)
     mark_ran(wiring, "full_sync")
 
 
 def process_inbox(wiring: Wiring) -> None:
-    result = drain(engine=wiring.engine, options=wiring.worker_options())
-    if result.applied:
-        request_publish(wiring)
+    # The worker options ask for a publish when a batch moves progress, as in every layout.
+    drain(engine=wiring.engine, options=wiring.worker_options())
 
 
 def prune_inbox(wiring: Wiring) -> int:
@@ -110,20 +100,16 @@ def prune_inbox(wiring: Wiring) -> int:
 
 
 def publish(wiring: Wiring, *, publisher: Callable[[Wiring], object] | None = None) -> bool:
-    """Publish if the debounce window has passed; returns whether it published."""
+    """Publish if the oldest unpublished change has waited the window; returns whether it did."""
     if not publish_due(wiring):
         return False
-    with session_scope(wiring.engine) as session:
-        started = state.PUBLISH_LAST_CHANGE.get(session=session)
+    started_at = wiring.clock()
+    last = debounce.last_change(wiring.engine)
     if publisher is None:
         publish_running_cycles(wiring.publisher())
     else:
         publisher(wiring)
-    with session_scope(wiring.engine) as session:
-        # A change that arrived while publishing keeps the request open.
-        if state.PUBLISH_LAST_CHANGE.get(session=session) == started:
-            state.PUBLISH_REQUESTED.set(None, session=session)
-            state.PUBLISH_LAST_CHANGE.set(None, session=session)
+    debounce.published(wiring.engine, started_at=started_at, last_change_then=last)
     mark_ran(wiring, "publish")
     return True
 

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 
 from okr_jira.inbox.apply import BatchResult
 from okr_jira.inbox.worker import run_worker
+from okr_jira.runtime.http_server import EmbeddedServer
 from okr_jira.runtime.leader import Leadership
 from okr_jira.runtime.scheduler import build_scheduler
 from okr_jira.runtime.wiring import Wiring
@@ -33,15 +33,43 @@ def on_stop_signals(callback: Callable[[], None]) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
+def http_server(wiring: Wiring, *, host: str, port: int) -> EmbeddedServer:
+    """The receiver, the admin API and health, served by waitress."""
+    from webhooks import create_app
+
+    s = wiring.settings
+    return EmbeddedServer(
+        create_app(s, wiring=wiring), host=host, port=port, max_body_bytes=s.webhook_max_bytes,
+        channel_timeout=s.http_idle_timeout_seconds,
+    )  # fmt: skip
+
+
+def serve(wiring: Wiring, *, host: str, port: int, announce: Callable[[int], None]) -> None:
+    """`okr-jira serve`: the receiver alone, until SIGTERM/SIGINT."""
+    done = threading.Event()
+    on_stop_signals(done.set)
+    server = http_server(wiring, host=host, port=port)
+    announce(server.port)
+    thread = threading.Thread(target=server.serve_forever, name="receiver", daemon=True)
+    thread.start()
+    done.wait()
+    server.shutdown()
+
+
 def run_scheduler(wiring: Wiring, *, election_seconds: float = 5.0) -> None:
     """`okr-jira scheduler`: blocks; leads when it holds the leadership, follows otherwise."""
+    stop = threading.Event()
+    on_stop_signals(stop.set)  # first: a SIGTERM during start-up still stops cleanly
     leadership = Leadership(wiring.engine)
     leadership.try_acquire()  # on SQLite a second scheduler stops here, saying why
-    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler = BackgroundScheduler(timezone="UTC")
     build_scheduler(scheduler, wiring, leadership, election_seconds=election_seconds)
-    on_stop_signals(lambda: scheduler.shutdown(wait=False))
     try:
         scheduler.start()
+        stop.wait()
+        # Not wait=True: a job that is modifying the schedule (the catch-up) would wait for the
+        # lock shutdown holds. Every job is safe to cut short: a sync or publish resumes.
+        scheduler.shutdown(wait=False)
     finally:
         leadership.release()
 
@@ -50,11 +78,11 @@ def run_inbox_worker(wiring: Wiring, *, batch_size: int | None = None) -> BatchR
     """`okr-jira worker`: applies webhook events until SIGTERM/SIGINT."""
     from dataclasses import replace
 
+    stop = threading.Event()
+    on_stop_signals(stop.set)
     options = wiring.worker_options()
     if batch_size:
         options = replace(options, batch_size=batch_size)
-    stop = threading.Event()
-    on_stop_signals(stop.set)
     return run_worker(engine=wiring.engine, options=options, stop=stop)
 
 
@@ -62,16 +90,12 @@ class SingleNode:
     """`okr-jira run`: the receiver, the inbox worker and the scheduler in one process."""
 
     def __init__(self, wiring: Wiring, *, host: str, port: int) -> None:
-        from werkzeug.serving import make_server
-
-        from webhooks import create_app
-        from webhooks.serve import RedactingHandler
-
         self.wiring = wiring
         self.stop_event = threading.Event()
-        app = create_app(wiring.settings, wiring=wiring)
-        self.server = make_server(host, port, app, threaded=True, request_handler=RedactingHandler)
-        self.port = self.server.server_port
+        self.stop_requested = threading.Event()
+        on_stop_signals(self.stop_requested.set)  # first: SIGTERM during start-up stops cleanly
+        self.server = http_server(wiring, host=host, port=port)
+        self.port = self.server.port
         self.leadership = Leadership(wiring.engine)
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self._threads: list[threading.Thread] = []
@@ -99,18 +123,15 @@ class SingleNode:
 
     def stop(self, timeout: float = 8.0) -> None:
         """Stop accepting, let the worker finish its batch, stop the scheduler."""
-        self.server.shutdown()  # returns once serve_forever has stopped accepting
+        self.server.shutdown(timeout / 2)  # stops accepting, finishes requests in flight
         self.stop_event.set()
         for t in self._threads:
             t.join(timeout=timeout / 2)
             if t.is_alive():
                 log.warning("process.thread_still_running", extra={"thread": t.name})
         self.scheduler.shutdown(wait=False)
-        self.server.server_close()
         self.leadership.release()
 
     def serve_until_signal(self) -> None:
-        done = threading.Event()
-        on_stop_signals(done.set)
-        done.wait()
+        self.stop_requested.wait()
         self.stop()

@@ -59,7 +59,8 @@ def job_table(wiring: Wiring) -> list[tuple[str, JobFn, Any, dt.timedelta]]:
              CronTrigger(hour=s.full_sync_hour, timezone="UTC"), dt.timedelta(days=1)),
         ]  # fmt: skip
     if confluence:
-        every = max(5.0, min(60.0, s.publish_debounce_seconds / 2 or 5.0))
+        # A cheap check of the publish request: often, so a change waits little past its window.
+        every = max(1.0, min(5.0, s.publish_debounce_seconds / 4))
         table.append(
             ("publish", jobs.publish, IntervalTrigger(seconds=every), dt.timedelta(seconds=every))
         )
@@ -127,19 +128,35 @@ def build_scheduler(
     return scheduler
 
 
+# Run at once by a new leader whatever their last run: webhooks Jira gave up on while no scheduler
+# led (okr-jira down, a deploy) are repaired within seconds, not at the next interval.
+_ON_LEADING = ("incremental_sync",)
+_SOON = dt.timedelta(seconds=1)
+
+
 def catch_up(scheduler: BaseScheduler, wiring: Wiring) -> list[str]:
-    """On becoming leader: jobs whose last run is older than their interval run once, now."""
+    """On becoming leader: the incremental sync runs now, and every job whose last run is older
+    than its interval runs once, now (not once per missed interval)."""
     due = []
     now = wiring.clock()
     for job_id, _fn, _trigger, interval in job_table(wiring):
-        if interval < dt.timedelta(hours=1):
+        if job_id in _ON_LEADING:
+            last = None
+        elif interval < dt.timedelta(hours=1):
             continue  # frequent jobs catch up by themselves
-        last = jobs.last_run(wiring, job_id)
+        else:
+            last = jobs.last_run(wiring, job_id)
         if last is None or now - last >= interval:
             job = scheduler.get_job(job_id)
             if job is not None:
                 job.modify(next_run_time=now)
                 due.append(job_id)
+    if "full_sync" in due and "incremental_sync" in due:
+        # The full sync reads everything the incremental one would.
+        due.remove("incremental_sync")
+        job = scheduler.get_job("incremental_sync")
+        if job is not None:
+            job.modify(next_run_time=job.trigger.get_next_fire_time(None, now + _SOON))
     if due:
         log.info("scheduler.catch_up", extra={"jobs": due})
     return due

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -25,6 +26,7 @@ from okr_jira.domain.models import PaceThresholds
 from okr_jira.errors import ConfigError
 from okr_jira.inbox.worker import WorkerOptions
 from okr_jira.publish.context import ContextOptions
+from okr_jira.publish.debounce import request_publish
 from okr_jira.publish.publisher import Publisher
 from okr_jira.settings import Settings
 from okr_jira.storage.db import make_engine
@@ -94,6 +96,8 @@ class Wiring:
     settings: Settings
     engine: Engine
     clock: Callable[[], dt.datetime] = utcnow
+    # One sync at a time in a process (the one scheduler that leads runs them).
+    sync_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _jira: JiraAdapter | None = field(default=None, init=False, repr=False)
 
     @classmethod
@@ -128,7 +132,9 @@ class Wiring:
         """How every worker applies webhook events: with the site's fields and Jira to answer JQL
         only it can, when Jira is configured; as the last sync stored them otherwise."""
         options = WorkerOptions(
-            thresholds=self.thresholds, max_idle_seconds=self.settings.inbox_interval_seconds
+            thresholds=self.thresholds,
+            max_idle_seconds=self.settings.inbox_interval_seconds,
+            on_progress=self._request_publish if self.has_confluence else None,
         )
         if not self.has_jira:
             return options
@@ -140,6 +146,9 @@ class Wiring:
             return remote_matcher(self.jira(), matchers)
 
         return replace(options, fields=fields, remote=remote)
+
+    def _request_publish(self) -> None:
+        request_publish(self.engine, now=self.clock())
 
     def context_options(self) -> ContextOptions:
         return ContextOptions(

@@ -78,11 +78,13 @@ def relink(
     remote: RemoteMatch | None = None,
     reason: str = "sync",
     decided: Decisions | None = None,
+    changed: Collection[str] | None = None,
 ) -> ScopeChange:
-    """Open and close the links of `issues` (changed or deleted) so they match every KR's rule.
+    """Open and close the links of `issues` so they match every KR's rule.
 
     `decided` holds decisions made beforehand (decide_scope) for some of the issues, for the same
-    matchers, `now` and `remote`; the others are decided here.
+    matchers, `now` and `remote`; the others are decided here. `changed`: the issues whose state
+    changed (default: all of them), so a KR they stay in counts as changed.
     """
     if not issues:
         return ScopeChange()
@@ -114,7 +116,7 @@ def relink(
             by_key[key].status_category == "done",
             "deleted" if by_key[key].deleted else reason,
         ),
-        changed=by_key.keys(),
+        changed=by_key.keys() if changed is None else changed,
         now=now,
         reason=reason,
     )

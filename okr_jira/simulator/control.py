@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response
@@ -36,6 +36,17 @@ def register_control_routes(app: Flask, sim: JiraSim | None, faults: Faults, sta
 
     if sim is None:
         return
+
+    @app.post("/_sim/clock")
+    def advance_clock() -> Response:
+        """{"advance_seconds": N}: the simulated site's clock moves N seconds ahead of real time
+        (a quiet hour without waiting for it); answers the simulated time."""
+        try:
+            ahead = timedelta(seconds=float(body_json().get("advance_seconds", 0)))
+        except (TypeError, ValueError) as exc:
+            return error_response(400, f"bad clock change: {exc}")
+        sim.clock = lambda: datetime.now(UTC) + ahead
+        return json_response({"now": sim.clock().isoformat()})
 
     def answer(event: SimEvent, status: int = 200) -> Response:
         return json_response({"key": event.key, "payload": event.payload}, status)

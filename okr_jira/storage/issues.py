@@ -97,6 +97,27 @@ def _progress_snapshot(values: tuple[Any, ...]) -> IssueSnapshot:
     return snap
 
 
+def _stored_rows(session: Session, keys: Iterable[str]) -> dict[str, Any]:
+    return {
+        r.key: r for r in rows_in(session.connection(), sa_select(SNAPSHOTS), SNAPSHOTS.c.key, keys)
+    }
+
+
+def _unchanged(row: Any, values: dict[str, Any]) -> bool:
+    return not row.deleted and all(row._mapping[n] == v for n, v in values.items())
+
+
+def differing(*, session: Session, snapshots: Iterable[IssueSnapshot]) -> list[IssueSnapshot]:
+    """The snapshots that are new or differ from what is stored (a read, no write)."""
+    incoming = {s.key: s for s in snapshots}
+    stored = _stored_rows(session, incoming)
+    return [
+        snap
+        for key, snap in incoming.items()
+        if (row := stored.get(key)) is None or not _unchanged(row, codec.snapshot_values(snap))
+    ]
+
+
 def upsert_snapshots(
     *, session: Session, snapshots: Iterable[IssueSnapshot], now: dt.datetime
 ) -> tuple[list[IssueSnapshot], list[str]]:
@@ -109,7 +130,7 @@ def upsert_snapshots(
     if not incoming:
         return [], []
     conn = session.connection()
-    stored = {r.key: r for r in rows_in(conn, sa_select(SNAPSHOTS), SNAPSHOTS.c.key, incoming)}
+    stored = _stored_rows(session, incoming)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for key, snap in incoming.items():
@@ -118,11 +139,9 @@ def upsert_snapshots(
             stale.append(key)
             continue
         values = codec.snapshot_values(snap)
-        if (
-            row is not None
-            and not row.deleted
-            and all(row._mapping[n] == v for n, v in values.items())
-        ):
+        if row is not None and snap.updated is None:
+            values["updated"] = row.updated  # never blank the time the stored state is from
+        if row is not None and _unchanged(row, values):
             continue  # re-read in an overlap window: nothing to apply
         if row is None:
             inserts.append({**values, "seen_at": now})

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from sqlmodel import Session, col, select
 
 from okr_jira.domain.models import Cycle, KeyResult, OkrSet
-from okr_jira.errors import NotFoundError
+from okr_jira.errors import NotFoundError, OkrJiraError
 from okr_jira.storage import codec
 from okr_jira.storage.tables import (
     CheckinRow,
@@ -51,7 +52,8 @@ def get_cycle(*, session: Session, key: str | None, on: dt.date | None = None) -
         row = session.get(CycleRow, key)
         if row is None:
             known = ", ".join(r.key for r in session.exec(select(CycleRow))) or "none"
-            raise NotFoundError(f"cycle '{key}' does not exist (known: {known})")
+            shown = key if len(key) <= 64 else key[:64] + "..."  # never echo a long parameter
+            raise NotFoundError(f"cycle '{shown}' does not exist (known: {known})")
         return codec.cycle_from_row(row)
     rows = list(session.exec(select(CycleRow).order_by(col(CycleRow.start))))
     if not rows:
@@ -83,7 +85,8 @@ def freeze_cycle(*, session: Session, key: str, at: dt.datetime) -> None:
 def get_key_result(*, session: Session, key: str) -> KeyResultRow:
     row = session.get(KeyResultRow, key)
     if row is None or row.archived_at is not None:
-        raise NotFoundError(f"key result '{key}' does not exist")
+        shown = key if len(key) <= 64 else key[:64] + "..."
+        raise NotFoundError(f"key result '{shown}' does not exist")
     return row
 
 
@@ -97,6 +100,8 @@ def latest_checkins(*, session: Session, krs: Iterable[str] | None = None) -> di
 def add_checkin(
     *, session: Session, kr: str, value: float, note: str | None, author: str | None
 ) -> CheckinRow:
+    if not math.isfinite(value):  # NaN or infinity could never be served as JSON again
+        raise OkrJiraError(f"a check-in value must be a finite number, not {value}")
     row = CheckinRow(kr=kr, value=value, note=note, author=author)
     session.add(row)
     session.flush()

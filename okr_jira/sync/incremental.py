@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 from okr_jira.adapters.jira import JiraError
 from okr_jira.adapters.jira_fields import FieldMap, parse_issue
 from okr_jira.domain.matching import compile_matchers
-from okr_jira.domain.models import IssueSnapshot, OkrSet
+from okr_jira.domain.models import IssueSnapshot, KeyResult, OkrSet
 from okr_jira.domain.selectors import jql_value
 from okr_jira.report.record import record_affected
 from okr_jira.scope.links import ScopeChange, relink
 from okr_jira.storage import state
 from okr_jira.storage.chunks import chunked
 from okr_jira.storage.db import session_scope
-from okr_jira.storage.issues import mark_deleted, upsert_snapshots
+from okr_jira.storage.issues import differing, mark_deleted, upsert_snapshots
 from okr_jira.storage.links import open_links
 from okr_jira.storage.okrs import load_okrs, mapping_errors, unresolved_mappings
 from okr_jira.sync.facts import read_facts
@@ -104,7 +104,8 @@ def _incremental(s: Syncer, watermark: dt.datetime, skew: dt.timedelta) -> SyncS
         scope = f"({union}) OR project in ({', '.join(jql_value(p) for p in projects)})"
     # A relative date ("-90m"): Jira reads it on its own clock, in no time zone, so no request
     # for the user's zone is needed. Rounded up, and never under the overlap.
-    minutes = math.ceil((now + skew - since).total_seconds() / 60)
+    searched_at = now + skew  # Jira's clock as the search starts
+    minutes = math.ceil((searched_at - since).total_seconds() / 60)
     ago = max(minutes, math.ceil(OVERLAP.total_seconds() / 60))
     jql = f'updated >= "-{ago}m" AND ({scope}) ORDER BY updated ASC'
     changed: dict[str, IssueSnapshot] = {}
@@ -127,14 +128,17 @@ def _incremental(s: Syncer, watermark: dt.datetime, skew: dt.timedelta) -> SyncS
             s, plan, fmap, fields, sorted(scope_now - current), sorted(current - scope_now)
         )
         summary.issues_read += len(fetched)
-        more, _, _ = _apply(s, okrs, plan, fetched, [*gone, *moved], now)
+        more, _, _ = _apply(s, okrs, plan, fetched, [*gone, *moved], now, ask_all=True)
         change.krs |= more.krs
         change.joined += more.joined
         change.left += more.left
         deleted += len(gone)
+    # Everything updated before the search started has been read: the next window starts there
+    # (less the overlap), however long the site has been quiet. `newest` wins if Jira's clock ran
+    # ahead of our estimate of it.
+    mark = max(watermark, searched_at, newest or watermark)
     with session_scope(s.engine) as session:
-        if newest is not None and newest > watermark:
-            state.WATERMARK.set(newest, session=session)
+        state.WATERMARK.set(mark, session=session)
     summary.krs_changed = len(change.krs)
     summary.joined, summary.left, summary.deleted = len(change.joined), len(change.left), deleted
     return s.finish(summary)
@@ -177,24 +181,42 @@ def _apply(
     changed: dict[str, IssueSnapshot],
     gone: list[str],
     now: dt.datetime,
+    *,
+    ask_all: bool = False,
 ) -> tuple[ScopeChange, int, set[str]]:
     """Store `changed`, mark `gone` deleted, relink both; returns the change, how many were
-    deleted, and the issues in some KR's scope afterwards."""
+    deleted, and the issues in some KR's scope afterwards.
+
+    Jira is asked about JQL only it answers for the issues that changed (`ask_all`: for all of
+    them); an issue re-read unchanged keeps its links for such KRs."""
     matchers = [m for m in compile_matchers(okrs, plan.errors) if m.kr.key not in plan.errors]
     by_key = {m.kr.key: m for m in matchers}
+    asked = list(changed.values())
+    if not ask_all:
+        with session_scope(s.engine) as session:
+            asked = differing(session=session, snapshots=asked)
     candidates = {
-        kr: {snap.key for snap in changed.values() if by_key[kr].may_match(snap, now=now)}
+        kr: {snap.key for snap in asked if by_key[kr].may_match(snap, now=now)}
         for kr in plan.remote
         if kr in by_key
     }
-    remote = ask_remote(s.jira, plan, candidates, restrict=True)
+    members = ask_remote(s.jira, plan, candidates, restrict=True)
+
+    def remote(kr: KeyResult, snap: IssueSnapshot) -> bool | None:
+        if snap.key not in candidates.get(kr.key, ()):
+            return None  # not asked: its links stay as they are
+        return snap.key in members.get(kr.key, set())
+
     with session_scope(s.engine) as session:
-        _applied, stale = upsert_snapshots(session=session, snapshots=changed.values(), now=now)
+        applied, stale = upsert_snapshots(session=session, snapshots=changed.values(), now=now)
         deleted = mark_deleted(session=session, keys=gone, now=now)
         live = [snap for snap in changed.values() if snap.key not in set(stale)]
+        # An issue re-read unchanged (the overlap window) moves no KR: it is still decided, in
+        # case a KR's answer moved with the clock, but only real changes count.
         change = relink(
             session=session, matchers=matchers, issues=[*live, *deleted], now=now,
-            remote=lambda kr, snap: snap.key in remote.get(kr.key, set()), reason="sync",
+            remote=remote, reason="sync",
+            changed={snap.key for snap in (*applied, *deleted)},
         )  # fmt: skip
         record_affected(
             session=session, okrs=okrs, krs=change.krs, now=now, thresholds=s.thresholds

@@ -41,6 +41,22 @@ def site_env(database_url: str, server: SimulatorServer, **extra: str) -> dict[s
     return env | extra
 
 
+def confluence_env(server: SimulatorServer, space: str = "OKR") -> dict[str, str]:
+    """The Confluence settings for the simulator's Confluence (Cloud or Data Center)."""
+    creds = server.credentials
+    env = {
+        "OKR_JIRA_CONFLUENCE_URL": server.confluence_url,
+        "OKR_JIRA_CONFLUENCE_FLAVOR": server.flavor,
+        "OKR_JIRA_CONFLUENCE_SPACE": space,
+    }
+    if server.flavor == "cloud":
+        return env | {
+            "OKR_JIRA_CONFLUENCE_USER": creds.email,
+            "OKR_JIRA_CONFLUENCE_TOKEN": creds.api_token,
+        }
+    return env | {"OKR_JIRA_CONFLUENCE_TOKEN": creds.pat}
+
+
 def okr_jira(env: dict[str, str], *args: str, timeout: float = 120) -> str:
     """Run one `okr-jira` command to completion; its stdout, or fail with its stderr."""
     done = subprocess.run(
