@@ -104,10 +104,16 @@ def one_setting(debounce: float, changes: int, gap: float, seed: int) -> list[fl
                 okrs = load_okrs(session=session)
                 links = open_links(session=session)
             owner = {kr.key: o.key for o in okrs.objectives for kr in o.key_results}
-            # Issues listed on their objective's page (a KR lists up to 100 of its issues).
+            # Issues listed on their objective's page (a KR lists up to 100 of its issues) by a
+            # KR whose selection does not follow the status (no JQL): a status change keeps the
+            # issue on the page, in its new status.
+            steady = {
+                kr.key for o in okrs.objectives for kr in o.key_results
+                if kr.source is not None and not kr.source.jql
+            }  # fmt: skip
             candidates = sorted(
-                (issue, owner[kr]) for kr, keys in links.items() if len(keys) <= 100
-                for issue in keys
+                (issue, owner[kr]) for kr, keys in links.items()
+                if kr in steady and len(keys) <= 100 for issue in keys
             )  # fmt: skip
             rng = random.Random(seed)
             picked = rng.sample(sorted(dict(candidates).items()), min(changes, len(candidates)))

@@ -9,8 +9,9 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from pydantic import SecretStr
 
-from okr_jira.logs import configure_logging
+from okr_jira.logs import REDACT, configure_logging
 
 ISO_UTC = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"
 
@@ -204,3 +205,20 @@ def test_handlers_others_put_on_the_root_logger_are_kept(out: io.StringIO) -> No
 def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="'xml'"):
         configure_logging("INFO", "xml", stream=io.StringIO())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_secrets_in_urls_and_configured_secrets_never_reach_a_line(
+    out: io.StringIO, fmt: str
+) -> None:
+    configure_logging("DEBUG", fmt, stream=out)  # type: ignore[arg-type]
+    REDACT.add([SecretStr("configured-secret-value")])
+    log = logging.getLogger("okr_jira.test")
+    log.debug("connecting to %s", "postgresql+psycopg://okr:db-pa55word@db.example:5432/okr")
+    log.debug("GET /webhooks/jira/url-token-123?access_token=abc123&x=1")
+    log.info("sync.start", extra={"url": "https://bot:jira-pa55word@jira.example/rest"})
+    log.warning("echo configured-secret-value in a message")
+    text = out.getvalue()
+    for secret in ("db-pa55word", "url-token-123", "abc123", "jira-pa55word", "configured-secret"):
+        assert secret not in text
+    assert "okr:***@db.example" in text and "access_token=***" in text
