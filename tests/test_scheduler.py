@@ -146,6 +146,8 @@ import sys, time
 from okr_jira.runtime.leader import Leadership
 from okr_jira.storage.db import make_engine
 lead = Leadership(make_engine(sys.argv[1]))
+print("READY", flush=True)
+sys.stdin.readline()  # all three start electing together
 was = False
 while True:
     now = lead.try_acquire()
@@ -185,6 +187,7 @@ def test_three_schedulers_elect_one_leader_and_a_killed_leader_is_replaced(
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", LEADER_SCRIPT, database_url],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
             env=env,
@@ -192,6 +195,12 @@ def test_three_schedulers_elect_one_leader_and_a_killed_leader_is_replaced(
         for _ in range(3)
     ]
     try:
+        for p in procs:  # slow machines take seconds to import: time the election, not that
+            assert p.stdout is not None and p.stdout.readline().startswith("READY")
+        for p in procs:
+            assert p.stdin is not None
+            p.stdin.write("go\n")
+            p.stdin.flush()
         leaders = _read_leaders(procs, timeout=4)
         assert len(leaders) == 1, leaders
         first = leaders[0][0]
@@ -206,8 +215,9 @@ def test_three_schedulers_elect_one_leader_and_a_killed_leader_is_replaced(
         for p in procs:
             p.kill()
             p.wait()
-            if p.stdout:
-                p.stdout.close()
+            for stream in (p.stdin, p.stdout):
+                if stream:
+                    stream.close()
 
 
 def test_scheduler_command_stops_on_sigterm(db_env: str, engine: Engine) -> None:
