@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from okr_jira.domain import pace
+from okr_jira.domain.checkins import CheckIn
 from okr_jira.domain.models import (
     Cycle,
     Objective,
@@ -27,6 +28,8 @@ class CycleReport:
     thresholds: PaceThresholds
     historical: bool = False
     objectives: dict[str, Objective] = field(default_factory=dict)
+    # objective key -> its check-ins known on `on` (on it and on its KRs), oldest first
+    checkins: dict[str, tuple[CheckIn, ...]] = field(default_factory=dict)
 
     def status(self, progress: float) -> PaceStatus:
         return pace.pace_status(progress, self.cycle, self.on, self.thresholds)

@@ -1,10 +1,10 @@
-"""The stored declaration (cycles, teams, objectives, key results, mappings) and check-ins."""
+"""The stored declaration: cycles, teams, objectives, key results, mappings."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from sqlmodel import Session, col, select
 
@@ -12,7 +12,6 @@ from okr_jira.domain.models import Cycle, KeyResult, OkrSet
 from okr_jira.errors import NotFoundError
 from okr_jira.storage import codec
 from okr_jira.storage.tables import (
-    CheckinRow,
     CycleRow,
     KeyResultRow,
     MappingRow,
@@ -87,19 +86,10 @@ def get_key_result(*, session: Session, key: str) -> KeyResultRow:
     return row
 
 
-def latest_checkins(*, session: Session, krs: Iterable[str] | None = None) -> dict[str, float]:
-    query = select(CheckinRow).order_by(col(CheckinRow.created_at), col(CheckinRow.id))
-    if krs is not None:
-        query = query.where(col(CheckinRow.kr).in_(list(krs)))
-    return {row.kr: row.value for row in session.exec(query)}
-
-
-def add_checkin(
-    *, session: Session, kr: str, value: float, note: str | None, author: str | None
-) -> CheckinRow:
-    row = CheckinRow(kr=kr, value=value, note=note, author=author)
-    session.add(row)
-    session.flush()
+def get_objective(*, session: Session, key: str) -> ObjectiveRow:
+    row = session.get(ObjectiveRow, key)
+    if row is None or row.archived_at is not None:
+        raise NotFoundError(f"objective '{key}' does not exist")
     return row
 
 
