@@ -50,6 +50,8 @@ def configure_logging(
         old.close()
     root.addHandler(handler)
     root.setLevel(level.strip().upper())
+    # urllib3 logs each request's URL at DEBUG; a Slack or Teams webhook URL is a secret.
+    logging.getLogger("urllib3").setLevel(logging.INFO)
 
 
 def _formatter(fmt: Literal["text", "json"]) -> structlog.stdlib.ProcessorFormatter:

@@ -79,7 +79,22 @@ def tree(app: AppContext, cycle_key: str | None, at: dt.datetime | None, as_json
         click.echo(tree_text(report, colour=sys.stdout.isatty()))
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
+class _NegativeNumbers(click.Command):
+    """`checkin KR -5`: a negative number is an argument, not an option (click would otherwise
+    read `-5` as an unknown option); a misspelt `--option` is still refused by name."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        known = {name for param in self.params for name in getattr(param, "opts", ())}
+        for arg in args:
+            if arg == "--":
+                break
+            name = arg.split("=", 1)[0]
+            if arg.startswith("--") and name not in known:
+                raise click.NoSuchOption(name, possibilities=sorted(known), ctx=ctx)
+        return super().parse_args(ctx, args)
+
+
+@click.command(cls=_NegativeNumbers, context_settings={"ignore_unknown_options": True})
 @click.argument("key")
 @click.argument("value", required=False)
 @click.option("--confidence", help="The team's confidence it will get there, 0 to 10.")
@@ -103,9 +118,6 @@ def checkin(
     from okr_jira.runtime.jobs import request_publish
     from okr_jira.storage.db import session_scope
 
-    if value is not None and value.startswith("--"):
-        # Unknown options reach VALUE (so that -5 is a number, not an option): say so.
-        raise click.NoSuchOption(value.split("=", 1)[0])
     wiring = app.wiring()
     with session_scope(wiring.engine) as session:
         recorded = record_checkin(

@@ -82,8 +82,8 @@ def record_checkin(
         if kind != "manual":
             raise InvalidInput(
                 "value",
-                f"{key} is a '{kind}' key result: its value comes from Jira, not check-ins "
-                "(check in a confidence or a note instead)",
+                f"{key} is a key result of kind {kind}: its value comes from Jira, not "
+                "check-ins (check in a confidence or a note instead)",
             )
     if texts["retro"] and kr_key is not None:
         raise InvalidInput(

@@ -127,3 +127,14 @@ def resolve_mappings(
             row.error, row.error_at = None, None
         row.resolved_at = at
         session.add(row)
+
+
+def archived_cycles(*, session: Session) -> set[str]:
+    """Keys of cycles the OKR file no longer declares (kept for their history)."""
+    return set(session.exec(select(CycleRow.key).where(col(CycleRow.archived_at).is_not(None))))
+
+
+def all_keys(*, session: Session) -> set[str]:
+    """Every objective and key result key ever stored, archived ones included."""
+    keys = set(session.exec(select(ObjectiveRow.key)))
+    return keys | set(session.exec(select(KeyResultRow.key)))

@@ -286,7 +286,7 @@ class ChannelRow(SQLModel, table=True):
 
     __tablename__ = "notify_channel"
     channel: str = Field(primary_key=True, max_length=200)
-    state: str = Field(default="ok", max_length=16)  # ok | retrying | dead
+    state: str = Field(default="ok", max_length=16)  # ok | retrying | degraded | dead
     fingerprint: str | None = Field(default=None, max_length=64)
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     last_error_at: dt.datetime | None = None
