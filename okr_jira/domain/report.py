@@ -50,3 +50,37 @@ class KrReview:
     weekly: tuple[tuple[dt.date, float, str], ...]
     joined: tuple[tuple[dt.date, str, bool], ...]  # (when, issue, done then)
     left: tuple[tuple[dt.date, str, bool | None], ...]
+
+
+@dataclass(frozen=True)
+class ObjectiveMonth:
+    """One objective over one month: progress then (the month's start) and now (its end, or
+    today), pace now, the confidence the team checked in, and the month's check-in notes."""
+
+    key: str
+    title: str
+    team: str
+    progress_then: float | None  # None: nothing recorded before the month
+    progress_now: float | None
+    status_now: PaceStatus | None
+    confidence: tuple[int, ...]
+    notes: tuple[tuple[dt.date, str, str], ...]  # (day, objective or KR key, what was said)
+
+
+@dataclass(frozen=True)
+class MonthReview:
+    month: dt.date  # its first day
+    start: dt.date  # the month within the cycle, up to today
+    end: dt.date
+    objectives: tuple[ObjectiveMonth, ...]
+
+
+@dataclass(frozen=True)
+class Retrospective:
+    """An objective at the end of its cycle, with the team's retrospective notes."""
+
+    key: str
+    title: str
+    team: str
+    final_progress: float
+    notes: tuple[str, ...]

@@ -103,6 +103,11 @@ def review_title(cycle: Cycle) -> str:
     return _fit(f"OKRs - {_squash(cycle.name)} - Review", "")
 
 
+def month_review_title(cycle: Cycle, month: date) -> str:
+    """A monthly review page, under the cycle's root page."""
+    return _fit(f"OKRs - {_squash(cycle.name)} - Review {month.strftime('%Y-%m')}", "")
+
+
 def archive_title(cycle: Cycle) -> str:
     """Where pages of objectives removed from the OKR file are moved to."""
     return _fit(f"OKRs - {_squash(cycle.name)} - Archived", "")
