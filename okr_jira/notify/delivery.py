@@ -106,7 +106,7 @@ def _send_one(
     with session_scope(engine) as session:
         outbox.mark_sent(session=session, row_id=row.id, now=clock())
         outbox.channel_ok(session=session, name=name, fingerprint=fp or "", now=clock())
-    log.info("notify.sent", extra={"channel": name, "message": row.dedupe_key})
+    log.info("notify.sent", extra={"channel": name, "outbox_key": row.dedupe_key})
     result.sent.append(row.dedupe_key)
 
 
@@ -137,7 +137,7 @@ def _failed(
         )
     log.warning(
         "notify.failed",
-        extra={"channel": name, "message": row.dedupe_key, "error": exc.message,
+        extra={"channel": name, "outbox_key": row.dedupe_key, "error": exc.message,
                "permanent": exc.permanent, "attempts": row.attempts},
     )  # fmt: skip
     if exc.delivered:

@@ -208,29 +208,30 @@ def _check_channels(
         for channel in channels_of(team):
             kind, _, name = channel.partition(":")
             label = f"notify {team.key} {channel}"
+            caveat = ""
             if kind in ("slack", "teams"):
                 url = (env.get(name) or "").strip()
                 if not url:
                     out.append(Check(label, "fail", f"environment variable {name} is not set"))
                     continue
                 if not url.startswith("https://"):
-                    out.append(Check(label, "warn", f"{name} is not an https:// URL"))
+                    caveat = f" ({name} is not an https:// URL)"
             elif smtp_config(settings) is None:
                 out.append(
                     Check(label, "fail", "e-mail needs OKR_JIRA_SMTP_HOST and OKR_JIRA_SMTP_FROM")
                 )
                 continue
             state = health.get(channel)
+            outcome: Outcome = "warn" if caveat else "ok"
             if state is None:
-                out.append(Check(label, "ok", "configured; nothing sent yet"))
+                detail = "configured; nothing sent yet"
             elif state.state == "ok":
-                out.append(Check(label, "ok", f"last delivery worked ({state.last_ok_at})"))
+                detail = f"last delivery worked ({state.last_ok_at})"
             elif state.state == "dead":
-                detail = f"stopped after a permanent failure: {state.last_error}"
-                out.append(Check(label, "fail", detail))
+                outcome, detail = "fail", f"stopped after a permanent failure: {state.last_error}"
             else:
-                detail = f"{state.state}: last error: {state.last_error}"
-                out.append(Check(label, "warn", detail))
+                outcome, detail = "warn", f"{state.state}: last error: {state.last_error}"
+            out.append(Check(label, outcome, detail + caveat))
 
 
 def _scrub(text: str, secrets: list[str]) -> str:
