@@ -125,6 +125,10 @@ def checkin() -> ResponseReturnValue:
     unknown = sorted(set(data) - _CHECKIN_FIELDS)
     if unknown:
         raise BadPayload(f"unknown field(s): {', '.join(unknown)}", field=unknown[0])
+    for name in ("value", "confidence"):
+        raw = data.get(name)
+        if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int | float)):
+            raise Invalid(f"{name}: must be a JSON number", field=name)
     wiring = _state().wiring
     try:
         with session_scope(wiring.engine) as session:
