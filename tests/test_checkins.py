@@ -164,3 +164,31 @@ def test_a_closed_cycle_takes_only_retrospective_notes(db_env: str, engine: Engi
     learned = run("checkin", "SUP-1", "--retro", "Smaller refunds first would have shipped")
     assert learned.exit_code == 0, learned.output
     assert stored(engine)[-1].retro == "Smaller refunds first would have shipped"
+
+
+def test_the_upgrade_keeps_existing_kr_checkins_and_files_them_under_their_objective(
+    database_url: str,
+) -> None:
+    from sqlalchemy import text
+
+    from okr_jira.storage.db import make_engine, upgrade
+
+    eng = make_engine(database_url)
+    try:
+        upgrade(eng, "0004")
+        with eng.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO key_result (key, objective, position, title, kind, weight, "
+                "weight_by, in_progress_credit, default_weight, done_only) "
+                "VALUES ('CO-1.1', 'CO-1', 0, 'NPS', 'manual', 1, 'count', 0, 1, false)"
+            ))  # fmt: skip
+            conn.execute(text(
+                "INSERT INTO checkin (kr, value, note, author, created_at) "
+                "VALUES ('CO-1.1', 51, 'survey', 'ana', '2026-11-02 09:00:00+00:00')"
+            ))  # fmt: skip
+        upgrade(eng)
+        with Session(eng) as s:
+            (row,) = s.exec(select(CheckinRow)).all()
+        assert (row.objective, row.kr, row.value, row.note) == ("CO-1", "CO-1.1", 51.0, "survey")
+    finally:
+        eng.dispose()
