@@ -341,3 +341,32 @@ def _okrs(engine: Engine):  # type: ignore[no-untyped-def]
 def _channels(engine: Engine) -> list[ChannelRow]:
     with session_scope(engine) as session:
         return outbox.channels(session=session)
+
+
+def test_the_scheduler_sends_the_weekly_digest_once_its_day_and_hour_have_come(
+    engine: Engine, hooks: Hooks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from okr_jira.runtime import jobs
+    from okr_jira.runtime.scheduler import job_table
+    from okr_jira.runtime.wiring import Wiring
+
+    apply(engine, tmp_path)
+    for name, value in channel_env(hooks).items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings(None, database_url=str(engine.url), digest_weekday="tue",
+                             notify_hour=10)  # fmt: skip
+
+    def at(moment: dt.datetime) -> Wiring:
+        return Wiring(settings, engine, clock=lambda: moment)
+
+    tuesday_early = dt.datetime(2026, 11, 17, 9, 59, tzinfo=dt.UTC)
+    assert jobs.weekly_digest(at(tuesday_early)) == 0  # not yet
+    assert jobs.weekly_digest(at(dt.datetime(2026, 11, 17, 10, 0, tzinfo=dt.UTC))) == 5
+    assert received(hooks) == {"slack:acme": 1, "slack:sup": 1, "teams:acme": 1}
+    # A catch-up later in the week (the scheduler was down) finds nothing new to send.
+    assert jobs.weekly_digest(at(dt.datetime(2026, 11, 20, 8, tzinfo=dt.UTC))) == 0
+    # The next Monday is before this week's Tuesday: nothing is sent early.
+    assert jobs.weekly_digest(at(dt.datetime(2026, 11, 23, 8, tzinfo=dt.UTC))) == 0
+    assert received(hooks) == {"slack:acme": 1, "slack:sup": 1, "teams:acme": 1}
+    ids = {job_id for job_id, *_ in job_table(at(tuesday_early))}
+    assert {"weekly_digest", "checkin_reminder", "deliver_notifications"} <= ids

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+from sqlalchemy import Engine
 
 from okr_jira.cli.app import AppContext, handle_errors, pass_app
 
@@ -37,16 +38,37 @@ def digest(app: AppContext, team: str | None, dry_run: bool) -> None:
         click.echo("Dry run: nothing was sent.")
         return
     if not queued.planned:
-        click.echo("No team has notify: channels in the OKR file; nothing to send.")
+        who = f"Team {team} has" if team else "No team has"
+        click.echo(f"{who} no notify: channels in the OKR file; nothing to send.")
         return
     result = deliver_notifications(wiring)
+    earlier = _statuses(wiring.engine, [p.key for p in queued.planned if not p.new])
     outcome = {key: "sent" for key in result.sent}
     outcome |= {key: f"will retry: {error}" for key, error in result.retrying}
     outcome |= {key: f"FAILED: {error}" for key, error in result.failed}
     for planned in queued.planned:
         if not planned.new:
-            click.echo(f"{planned.channel}: already sent this week ({planned.key})")
+            click.echo(f"{planned.channel}: {earlier.get(planned.key, 'queued earlier')}")
         else:
             click.echo(f"{planned.channel}: {outcome.get(planned.key, 'queued')}")
     if result.failed or result.retrying:
         sys.exit(1)
+
+
+def _statuses(engine: Engine, keys: list[str]) -> dict[str, str]:
+    """What became of messages enqueued by an earlier run this week."""
+    from okr_jira.storage import outbox
+    from okr_jira.storage.db import session_scope
+
+    with session_scope(engine) as session:
+        rows = outbox.statuses(session=session, keys=keys)
+    said = {
+        outbox.SENT: lambda r: "already sent this week",
+        outbox.FAILED: lambda r: f"FAILED earlier this week: {r.last_error}",
+        outbox.PENDING: lambda r: (
+            f"queued earlier, retried at {r.next_attempt_at:%Y-%m-%d %H:%M}"
+            + (f" (last error: {r.last_error})" if r.last_error else "")
+        ),
+        outbox.SENDING: lambda r: "being sent",
+    }
+    return {key: said[row.status](row) for key, row in rows.items()}
