@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -196,12 +197,22 @@ def test_scheduler_command_stops_on_sigterm(db_env: str, engine: Engine) -> None
         env=env,
         cwd=ROOT,
     )
-    time.sleep(3)
+    # Terminate once it leads (not after a fixed sleep: a loaded machine starts it slowly).
+    watchdog = threading.Timer(60, proc.kill)
+    watchdog.start()
+    seen = []
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        seen.append(line)
+        if "leader.elected" in line:
+            break
+    watchdog.cancel()
     proc.terminate()
     try:
         _, err = proc.communicate(timeout=10)
     finally:
         proc.kill()
+    err = "".join(seen) + err
     assert proc.returncode == 0, err
     assert "scheduler started" in err and "leader.elected" in err
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import Engine
 
 from okr_jira.cli.app import AppContext, handle_errors, pass_app
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 @click.command()

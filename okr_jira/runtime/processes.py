@@ -35,13 +35,22 @@ def on_stop_signals(callback: Callable[[], None]) -> None:
 
 def run_scheduler(wiring: Wiring, *, election_seconds: float = 5.0) -> None:
     """`okr-jira scheduler`: blocks; leads when it holds the leadership, follows otherwise."""
+    scheduler = BlockingScheduler(timezone="UTC")
+    stopping = threading.Event()
+
+    def stop() -> None:
+        stopping.set()
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+
+    # Before anything slow: a SIGTERM while starting up stops it cleanly, not by default action.
+    on_stop_signals(stop)
     leadership = Leadership(wiring.engine)
     leadership.try_acquire()  # on SQLite a second scheduler stops here, saying why
-    scheduler = BlockingScheduler(timezone="UTC")
-    build_scheduler(scheduler, wiring, leadership, election_seconds=election_seconds)
-    on_stop_signals(lambda: scheduler.shutdown(wait=False))
     try:
-        scheduler.start()
+        build_scheduler(scheduler, wiring, leadership, election_seconds=election_seconds)
+        if not stopping.is_set():
+            scheduler.start()
     finally:
         leadership.release()
 
