@@ -370,3 +370,54 @@ def test_the_scheduler_sends_the_weekly_digest_once_its_day_and_hour_have_come(
     assert received(hooks) == {"slack:acme": 1, "slack:sup": 1, "teams:acme": 1}
     ids = {job_id for job_id, *_ in job_table(at(tuesday_early))}
     assert {"weekly_digest", "checkin_reminder", "deliver_notifications"} <= ids
+
+
+def test_email_is_never_sent_in_clear_when_tls_is_asked(
+    engine: Engine, mailbox: Mailbox, tmp_path: Path
+) -> None:
+    from okr_jira.adapters.channels import SmtpConfig, SmtpMailer, TransportError
+
+    # The local server offers no STARTTLS: starttls (the default) refuses to go on in clear.
+    mailer = SmtpMailer(SmtpConfig(mailbox.host, mailbox.port, "okr@acme.example",
+                                   security="starttls", timeout=5))  # fmt: skip
+    payload = {"to": ["a@acme.example"], "subject": "s", "text": "t", "html": "<p>t</p>"}
+    with pytest.raises(TransportError) as raised:
+        mailer.notify(payload)
+    assert raised.value.permanent and "does not offer STARTTLS" in raised.value.message
+    # And a password is never sent without TLS.
+    clear = SmtpMailer(SmtpConfig(mailbox.host, mailbox.port, "okr@acme.example",
+                                  user="bot", password="s3cret-pw", security="none"))  # fmt: skip
+    with pytest.raises(TransportError) as refused:
+        clear.notify(payload)
+    assert "without TLS" in refused.value.message and "s3cret-pw" not in refused.value.message
+    assert mailbox.messages == []
+    with pytest.raises(Exception, match="in clear"):
+        load_settings(None, smtp_host="x", smtp_security="none", smtp_password="s3cret-pw")
+
+
+def test_retry_logs_never_show_a_webhook_url(engine: Engine, hooks: Hooks, tmp_path: Path) -> None:
+    import io
+    import logging
+
+    from okr_jira.logs import configure_logging
+    from tests.support.channels import FakeHook
+
+    apply(engine, tmp_path)
+    retry_now = {"Retry-After": "0"}
+    hooks.slack["acme"] = FakeHook(Answer(200), [Answer(429, "", retry_now),
+                                                 Answer(503, "", retry_now)])  # fmt: skip
+    enqueue_digests(engine, now=NOW, thresholds=THRESHOLDS, team="acme")
+    out = io.StringIO()
+    configure_logging("DEBUG", "text", stream=out)  # as `OKR_JIRA_LOG_LEVEL=DEBUG` runs
+    try:
+        resolve = make_resolver(settings_for(engine), channel_env(hooks))
+        result = deliver(engine, resolve, clock=lambda: NOW)
+    finally:
+        configure_logging("WARNING")
+        logging.getLogger().setLevel(logging.WARNING)
+    # The fake service's own access log (werkzeug, in this process) is not okr-jira's.
+    logged = "\n".join(line for line in out.getvalue().splitlines() if " werkzeug " not in line)
+    assert any("slack" in key for key in result.sent), result
+    assert "http.retry" in logged and "(secret)" in logged
+    assert SECRET_PART not in logged and "/services/" not in logged
+    assert len(hooks.slack["acme"].received) == 3
