@@ -38,8 +38,8 @@ from okr_jira.report import evaluate_cycle, record_report
 from okr_jira.simulator.confluence import ConfluenceSim
 from okr_jira.simulator.jira import JiraSim
 from okr_jira.simulator.server import SimulatorServer
+from okr_jira.storage.checkins import add_checkin
 from okr_jira.storage.db import make_engine, session_scope, upgrade
-from okr_jira.storage.okrs import add_checkin
 from okr_jira.storage.tables import PublishedPageRow
 
 NOW = dt.datetime(2026, 11, 15, 12, 0, tzinfo=dt.UTC)
@@ -77,7 +77,8 @@ def okr_set(count: int) -> OkrSet:
 
 def checkin(engine: Engine, kr: str, value: float) -> None:
     with session_scope(engine) as session:
-        add_checkin(session=session, kr=kr, value=value, note=None, author="bench")
+        objective = kr.rsplit(".", 1)[0]
+        add_checkin(session=session, objective=objective, kr=kr, value=value, author="bench")
 
 
 def snapshot(engine: Engine) -> None:

@@ -47,3 +47,11 @@ class SchemaBehindError(OkrJiraError):
 
 class NotFoundError(OkrJiraError):
     """A named thing (KR, objective, cycle) does not exist."""
+
+
+class InvalidInput(OkrJiraError):
+    """A value the user gave is refused; `field` names it (the API answers 4xx with it)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")

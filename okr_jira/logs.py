@@ -130,6 +130,8 @@ def configure_logging(
     # DEBUG. okr-jira's own job.start lines show job runs at INFO.
     noisy = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
     logging.getLogger("apscheduler").setLevel(noisy)
+    # urllib3 logs each request's URL at DEBUG; a Slack or Teams webhook URL is a secret.
+    logging.getLogger("urllib3").setLevel(logging.INFO)
 
 
 def _formatter(fmt: Literal["text", "json"]) -> structlog.stdlib.ProcessorFormatter:

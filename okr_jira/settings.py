@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,6 +21,8 @@ from pydantic_settings import (
 from okr_jira.errors import ConfigError
 
 Flavor = Literal["auto", "cloud", "datacenter"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 # Values people leave in copied examples; refusing them beats a confusing 401 later.
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "token", "your-token", "<token>", "xxx"}
@@ -106,6 +108,27 @@ class Settings(BaseSettings):
     http_idle_timeout_seconds: float = Field(
         default=30.0, gt=0, description="`run`/`serve` close a connection silent this long."
     )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for e-mailed digests and reminders."
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port.")
+    smtp_from: str | None = Field(default=None, description="Sender address of the e-mails.")
+    smtp_user: str | None = Field(default=None, description="SMTP login (optional).")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="starttls, tls (implicit, port 465), or none (a local relay; no password).",
+    )
+    digest_weekday: Weekday = Field(
+        default="mon", description="Day the weekly digests go out (mon..sun)."
+    )
+    reminder_weekday: Weekday = Field(
+        default="thu",
+        description="Day teams with no check-in this week are reminded (mon..sun).",
+    )
+    notify_hour: int = Field(
+        default=9, ge=0, le=23, description="Hour (UTC) digests and reminders go out."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="WARNING",
         description="DEBUG, INFO (shows job runs), WARNING or ERROR.",
@@ -119,7 +142,23 @@ class Settings(BaseSettings):
     def _level_upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("jira_token", "confluence_token", "webhook_secret", "admin_token")
+    @field_validator("digest_weekday", "reminder_weekday", mode="before")
+    @classmethod
+    def _weekday_lower(cls, value: object) -> object:
+        return value.strip().lower()[:3] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _smtp_password_never_in_clear(self) -> Settings:
+        if self.smtp_security == "none" and self.smtp_password is not None:
+            raise ValueError(
+                "OKR_JIRA_SMTP_PASSWORD is set but OKR_JIRA_SMTP_SECURITY is none: the password "
+                "would cross the network in clear; use starttls or tls"
+            )
+        return self
+
+    @field_validator(
+        "jira_token", "confluence_token", "webhook_secret", "admin_token", "smtp_password"
+    )
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDERS:
@@ -177,7 +216,10 @@ def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            name = ".".join(str(p) for p in err["loc"]) or "settings"
+            if not err["loc"]:  # a rule across settings names them in its message
+                lines.append(f"settings: {err['msg'].removeprefix('Value error, ')}")
+                continue
+            name = ".".join(str(p) for p in err["loc"])
             source = (
                 "environment"
                 if f"OKR_JIRA_{name.upper()}" in env_names & set(os.environ)

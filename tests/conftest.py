@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.support.atlassian_host",
     "tests.support.simulator",
     "tests.support.inbox_world",
+    "tests.support.channels",
 ]

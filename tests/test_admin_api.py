@@ -143,8 +143,8 @@ def test_a_check_in_that_is_not_a_finite_number_is_refused_naming_the_field(
     c = client(engine)
     c.post("/api/okrs", data=EXAMPLE_OKRS.read_text(), headers=auth())
     resp = c.post("/api/checkins", data=raw, headers=auth() | {"Content-Type": "application/json"})
-    assert resp.status_code == 400, resp.get_data(as_text=True)
-    assert "value" in resp.json["message"]  # type: ignore[index]
+    assert resp.status_code == 422, resp.get_data(as_text=True)
+    assert resp.json["field"] == "value"  # type: ignore[index]
     tree = c.get("/api/tree", headers=auth())
     json.loads(tree.get_data(as_text=True))  # still valid JSON: nothing non-finite stored
     assert tree.json["objectives"][0]["key_results"][0]["current"] is None  # type: ignore[index]

@@ -223,7 +223,14 @@ def test_metric_with_target_equal_to_start_does_not_divide_by_zero() -> None:
     kr = make_kr(kind="manual", start=5, target=5)
     result = compute_kr_progress(kr, [], manual_current=5)
     assert result.progress == 0.0
-    assert result.warnings == ("target is missing or equals start; progress cannot be measured",)
+    assert result.warnings == ("target equals start; progress cannot be measured",)
+
+
+def test_metric_whose_target_is_left_to_set_says_so() -> None:
+    kr = make_kr(kind="manual", start=20, target=None)
+    result = compute_kr_progress(kr, [], manual_current=25)
+    assert result.progress == 0.0 and result.current == 25
+    assert "target to be set" in result.warnings[0]
 
 
 def test_mapping_error_yields_zero_progress_carrying_the_error() -> None:

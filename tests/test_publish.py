@@ -17,6 +17,8 @@ from okr_jira.simulator.confluence import storage_format_error
 from tests.support.publish_world import CYCLE, PARENT_TITLE, SPACE, World, build_world
 
 OBJECTIVES = {"CO-1", "CO-2", "CX-1", "ENG-1", "SUP-1", "SELF-1", "PLAT-1", "MOB-1"}
+# The monthly review pages of the cycle so far (the world's clock is 2026-11-15).
+MONTHS = {"review:2026-10", "review:2026-11"}
 HOSTILE = '<ac:structured-macro ac:name="html"> ]]> <script>alert(1)</script> & "q"'
 
 
@@ -44,8 +46,10 @@ def test_the_first_publish_creates_the_whole_tree_under_the_parent_page(world: W
     root = world.page("root")
     assert root.title == "OKRs - Q4 2026"
     assert root.parent_id == world.parent_id
-    assert set(summary.created) == OBJECTIVES | {"root"}
+    assert set(summary.created) == OBJECTIVES | MONTHS | {"root"}
     assert _parent_title(world, "CO-1") == "OKRs - Q4 2026"
+    assert world.page("review:2026-11").title == "OKRs - Q4 2026 - Review 2026-11"
+    assert _parent_title(world, "review:2026-11") == "OKRs - Q4 2026"
     assert _parent_title(world, "CX-1") == "CO-1 Delight our customers (Q4 2026)"
     assert _parent_title(world, "SUP-1") == "CX-1 Resolve customer problems faster (Q4 2026)"
     assert (
@@ -67,7 +71,7 @@ def test_publishing_again_with_no_change_sends_no_request(world: World) -> None:
 
     assert world.server.stats.total == 0
     assert summary.requests == 0
-    assert summary.unchanged == len(OBJECTIVES) + 1
+    assert summary.unchanged == len(OBJECTIVES) + len(MONTHS) + 1
     assert all(p.version == 1 for p in world.live_pages())
 
 
@@ -78,14 +82,16 @@ def test_one_changed_kr_rewrites_only_the_pages_whose_content_changed(world: Wor
     world.change_issue(issue.key, status="Done", status_category="done")
     summary = world.publish()
 
-    # SUP-1's progress rolls up into CX-1 and CO-1; the root page lists all three.
-    assert set(summary.updated) == {"root", "SUP-1", "CX-1", "CO-1"}
+    # SUP-1's progress rolls up into CX-1 and CO-1; the root page lists all three, and this
+    # month's review shows their progress now (October's is done with).
+    assert set(summary.updated) == {"root", "SUP-1", "CX-1", "CO-1", "review:2026-11"}
     puts = [n for route, n in world.server.stats.by_route.items() if route.startswith("PUT")]
-    assert puts == [4]
+    assert puts == [5]
     assert world.page("SUP-1").version == 2
     assert world.page("SUP-1").versions[-1].minor_edit is True
     assert world.page("SELF-1").version == 1
-    assert world.sim.writes["page_create"] == len(OBJECTIVES) + 2  # the tree and its parent
+    # the tree, its parent and the monthly reviews
+    assert world.sim.writes["page_create"] == len(OBJECTIVES) + len(MONTHS) + 2
     assert world.publish().requests == 0
 
 
@@ -208,8 +214,8 @@ def test_confluence_down_part_way_loses_nothing_and_the_next_run_finishes(
     summary = world.publish()
 
     titles = [p.title for p in world.live_pages()]
-    assert len(titles) == len(set(titles)) == len(OBJECTIVES) + 2  # the tree and the parent
-    assert set(summary.created) == (OBJECTIVES | {"root"}) - set(rows)
+    assert len(titles) == len(set(titles)) == len(OBJECTIVES) + len(MONTHS) + 2
+    assert set(summary.created) == (OBJECTIVES | MONTHS | {"root"}) - set(rows)
     assert world.publish().requests == 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from click.testing import CliRunner, Result
 from sqlalchemy import Engine
 
 from okr_jira.cli import main
+from okr_jira.report.review import months_of
+from tests.support.builders import make_cycle
 from tests.support.publish_world import PARENT_TITLE, SPACE, World, build_world
 
 
@@ -40,13 +43,14 @@ def test_dry_run_lists_the_pages_and_sends_nothing(world: World) -> None:
     first = _run("--dry-run")
 
     assert first.exit_code == 0, first.output
-    assert "Q4 2026: 9 to create; 0 page(s) unchanged" in first.output
+    pages = 9 + len(months_of(make_cycle(), dt.date.today()))  # + the monthly reviews so far
+    assert f"Q4 2026: {pages} to create; 0 page(s) unchanged" in first.output
     assert "create                 SUP-1 Answer faster, with fewer escalations (Q4 2026)" in (
         first.output
     )
     assert world.server.stats.total == 0 and len(world.live_pages()) == 1  # the parent page
 
-    assert "created 9" in _run().output
+    assert f"created {pages}" in _run().output
     world.edit_okrs("title: Customers help themselves", "title: Customers solve it alone")
     world.server.stats.reset()
     second = _run("--cycle", "2026-Q4", "--dry-run")

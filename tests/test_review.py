@@ -120,3 +120,46 @@ def test_review_page_judges_pace_with_the_configured_thresholds(world: World) ->
         pace_status(p, report.cycle, report.cycle.end, THRESHOLDS).replace("_", " ") != shown[k]
         for k, p in finals.items()
     )
+
+
+def test_monthly_review_pages_show_progress_then_and_now_confidence_and_notes(
+    world: World,
+) -> None:
+    from okr_jira.storage.checkins import add_checkin
+
+    with session_scope(world.engine) as session:
+        for day, confidence, note in ((3, 7, "on plan"), (10, 5, "refunds slipped <a week>")):
+            add_checkin(session=session, objective="SUP-1", confidence=confidence, note=note,
+                        blockers="payments API" if confidence < 6 else None,
+                        at=dt.datetime(2026, 11, day, 9, tzinfo=dt.UTC))  # fmt: skip
+        add_checkin(session=session, objective="SUP-1", confidence=8, note="kick-off",
+                    at=dt.datetime(2026, 10, 20, 9, tzinfo=dt.UTC))  # fmt: skip
+    world.publish()
+
+    november = world.page("review:2026-11")
+    assert november.title == "OKRs - Q4 2026 - Review 2026-11"
+    assert world.sim.pages[november.parent_id or ""].title == "OKRs - Q4 2026"
+    body = november.body
+    row = body[body.index("SUP-1 Answer faster") :].split("</tr>")[0]
+    assert "7/10 → 5/10" in row and "8/10" not in row  # November's check-ins only
+    assert "refunds slipped &lt;a week&gt;" in row and "Blockers: payments API" in row
+    assert "Progress then" in body and "Progress now" in body and 'ac:name="status"' in body
+    assert "2026-11-01 to 2026-11-15" in body  # the month so far
+    october = world.page("review:2026-10").body
+    assert "kick-off" in october and "refunds slipped" not in october
+
+
+def test_the_end_of_cycle_review_gains_each_objectives_retrospective_note(world: World) -> None:
+    from okr_jira.okrs.checkins import record_checkin
+
+    jobs.end_of_cycle_review(wiring_at(world, AFTER_THE_CYCLE))
+    with session_scope(world.engine) as session:  # entered after the close
+        record_checkin(session=session, key="SUP-1", retro="Ship refunds in smaller slices",
+                       author="team", now=AFTER_THE_CYCLE)  # fmt: skip
+    world.publish()
+
+    body = world.page("review").body
+    assert "Retrospective" in body and "What we learned" in body
+    row = body[body.index("<td>SUP-1 Answer faster") :].split("</tr>")[0]
+    assert "Ship refunds in smaller slices" in row and "Support" in row
+    assert "no retrospective note yet: okr-jira checkin SELF-1 --retro" in body

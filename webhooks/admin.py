@@ -13,16 +13,17 @@ from dataclasses import dataclass
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from okr_jira.errors import NotFoundError, OkrFileError
+from okr_jira.errors import InvalidInput, NotFoundError, OkrFileError
+from okr_jira.okrs.checkins import record_checkin
 from okr_jira.okrs.file import parse_okr_text
 from okr_jira.okrs.plan import apply_plan, make_plan
 from okr_jira.render.tree import tree_json
 from okr_jira.report.evaluate import evaluate_cycle
+from okr_jira.runtime.jobs import request_publish
 from okr_jira.runtime.wiring import Wiring
 from okr_jira.storage import audit as audit_log
 from okr_jira.storage.db import session_scope
-from okr_jira.storage.okrs import add_checkin, get_key_result
-from webhooks.bodies import finite_number, parse_json, read_body
+from webhooks.bodies import parse_json, read_body
 from webhooks.errors import ApiError, BadPayload, Unauthorized
 
 admin = Blueprint("admin", __name__, url_prefix="/api")
@@ -118,23 +119,47 @@ def apply_okrs() -> ResponseReturnValue:
 
 @admin.post("/checkins")
 def checkin() -> ResponseReturnValue:
+    """Body: {"key": objective or KR, "value", "confidence", "note", "blockers", "retro"}
+    ("kr" is accepted for "key"). 422 names the refused field and its range."""
     data = parse_json(read_body(_state().max_bytes))
     if not isinstance(data, dict):
-        raise BadPayload("send a JSON object {kr, value, note}")
-    kr = data.get("kr")
-    if not isinstance(kr, str) or not kr:
-        raise BadPayload("kr: a key result key (string) is required")
-    value = finite_number(data.get("value"), "value")
-    with session_scope(_state().wiring.engine) as session:
-        try:
-            row = get_key_result(session=session, key=kr)
-        except NotFoundError as exc:
-            raise NotFound(str(exc)) from None
-        if row.kind != "manual":
-            raise Invalid(f"{kr} is a '{row.kind}' key result: its progress comes from Jira")
-        note = data.get("note") if isinstance(data.get("note"), str) else None
-        add_checkin(session=session, kr=kr, value=value, note=note, author=_actor())
-    return jsonify({"kr": kr, "value": value}), 201
+        raise BadPayload("send a JSON object {key, value, confidence, note, blockers, retro}")
+    key = data.get("key", data.get("kr", data.get("objective")))
+    if not isinstance(key, str) or not key.strip():
+        raise BadPayload("key (an objective or key result, as a string) is required", field="key")
+    unknown = sorted(set(data) - _CHECKIN_FIELDS)
+    if unknown:
+        raise BadPayload(f"unknown field(s): {', '.join(unknown)}", field=unknown[0])
+    for name in ("value", "confidence"):
+        raw = data.get(name)
+        if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int | float)):
+            raise Invalid(f"{name}: must be a JSON number", field=name)
+    wiring = _state().wiring
+    try:
+        with session_scope(wiring.engine) as session:
+            recorded = record_checkin(
+                session=session, key=key.strip(), value=data.get("value"),
+                confidence=data.get("confidence"), note=data.get("note"),
+                blockers=data.get("blockers"), retro=data.get("retro"), author=_actor(),
+                now=wiring.clock(),
+            )  # fmt: skip
+    except NotFoundError as exc:
+        raise NotFound(str(exc), field="key") from None
+    except InvalidInput as exc:
+        raise Invalid(str(exc), field=exc.field) from None
+    request_publish(wiring)
+    c = recorded.checkin
+    body = {
+        "key": c.subject, "objective": c.objective, "kr": c.kr, "at": c.at.isoformat(),
+        "value": c.value, "confidence": c.confidence, "note": c.note, "blockers": c.blockers,
+        "retro": c.retro,
+    }  # fmt: skip
+    return jsonify(body), 201
+
+
+_CHECKIN_FIELDS = frozenset(
+    {"key", "kr", "objective", "value", "confidence", "note", "blockers", "retro"}
+)
 
 
 @admin.get("/audit")

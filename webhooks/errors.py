@@ -22,9 +22,10 @@ class ApiError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field  # the request field refused, when one is
 
 
 class BadPayload(ApiError):
@@ -42,10 +43,13 @@ class UnsupportedMediaType(ApiError):
 MAX_MESSAGE = 500  # an error never carries a long echo of what the client sent
 
 
-def _body(status: int, code: str, message: str) -> Response:
+def _body(status: int, code: str, message: str, field: str | None = None) -> Response:
     if len(message) > MAX_MESSAGE:
         message = message[:MAX_MESSAGE] + "..."
-    response = jsonify({"error": code, "message": message})
+    body = {"error": code, "message": message}
+    if field is not None:
+        body["field"] = field
+    response = jsonify(body)
     response.status_code = status
     return response
 
@@ -53,7 +57,7 @@ def _body(status: int, code: str, message: str) -> Response:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> Response:
-        return _body(exc.status, exc.code, exc.message)
+        return _body(exc.status, exc.code, exc.message, exc.field)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:

@@ -12,6 +12,7 @@ import math
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from okr_jira.storage import outbox
 from okr_jira.storage.inbox import APPLIED, FAILED, IGNORED, inbox_stats
 from okr_jira.storage.state import durations
 from okr_jira.storage.tables import utcnow
@@ -31,6 +32,8 @@ def render_metrics(engine: Engine, *, now: dt.datetime | None = None) -> str:
     with Session(engine) as session:
         stats = inbox_stats(session=session)
         seconds_by_job = durations(session=session)
+        messages = outbox.counts(session=session)
+        channels = outbox.channels(session=session)
     lines: list[str] = []
 
     def family(name: str, kind: str, help_text: str) -> None:
@@ -73,4 +76,33 @@ def render_metrics(engine: Engine, *, now: dt.datetime | None = None) -> str:
     family("okr_jira_job_last_duration_seconds", "gauge", "Duration of the last sync or publish.")
     for job, seconds in sorted(seconds_by_job.items()):
         lines.append(f'okr_jira_job_last_duration_seconds{{job="{_label(job)}"}} {seconds:.3f}')
+    family("okr_jira_notify_messages", "gauge", "Notification outbox messages by status.")
+    for status in (outbox.PENDING, outbox.SENDING, outbox.SENT, outbox.FAILED):
+        lines.append(f'okr_jira_notify_messages{{status="{status}"}} {messages.get(status, 0)}')
+    family(
+        "okr_jira_notify_channel_up",
+        "gauge",
+        "1 when the channel's last delivery worked; 0 with its state and last error.",
+    )
+    for ch in channels:
+        up = 1 if ch.state == "ok" else 0
+        error = _label((ch.last_error or "")[:200]) if not up else ""
+        lines.append(
+            f'okr_jira_notify_channel_up{{channel="{_label(ch.channel)}",'
+            f'state="{_label(ch.state)}",last_error="{error}"}} {up}'
+        )
+    family(
+        "okr_jira_notify_channel_last_error_timestamp_seconds",
+        "gauge",
+        "When the channel last failed (Unix time).",
+    )
+    for ch in channels:
+        if ch.last_error_at is not None:
+            at_error = ch.last_error_at
+            if at_error.tzinfo is None:
+                at_error = at_error.replace(tzinfo=dt.UTC)
+            lines.append(
+                "okr_jira_notify_channel_last_error_timestamp_seconds"
+                f'{{channel="{_label(ch.channel)}"}} {at_error.timestamp():.0f}'
+            )
     return "\n".join(lines) + "\n"

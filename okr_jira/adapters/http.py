@@ -40,6 +40,8 @@ class RetryPolicy:
     max_retry_after: float = 120.0  # a longer Retry-After fails instead of blocking a worker
     max_in_flight: int = 4
     sleep: Callable[[float], None] = time.sleep
+    # Webhook URLs are secrets (the path or query holds the token): never log them.
+    log_paths: bool = True
 
 
 @dataclass
@@ -81,6 +83,7 @@ class PolicyAdapter(HTTPAdapter):
         kwargs["timeout"] = _bounded_timeout(kwargs.get("timeout"), policy.timeout)
         method = (request.method or "GET").upper()
         path = (request.path_url or "").split("?", 1)[0].rstrip("/")
+        shown = path if policy.log_paths else "(secret)"
         repeatable = method in _IDEMPOTENT or (
             method == "POST" and path.endswith(_READ_ONLY_POST_SUFFIXES)
         )
@@ -98,7 +101,7 @@ class PolicyAdapter(HTTPAdapter):
                 delay = self._backoff(attempt)
                 log.warning(
                     "http.retry",
-                    extra={"method": method, "path": path, "error": type(exc).__name__},
+                    extra={"method": method, "path": shown, "error": type(exc).__name__},
                 )
             else:
                 status = response.status_code
@@ -118,7 +121,7 @@ class PolicyAdapter(HTTPAdapter):
                     return response
                 log.warning(
                     "http.retry",
-                    extra={"method": method, "path": path, "status": status, "delay": delay},
+                    extra={"method": method, "path": shown, "status": status, "delay": delay},
                 )
                 response.close()
             attempt += 1

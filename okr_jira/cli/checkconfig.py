@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -25,7 +26,7 @@ def check_config(app: AppContext, okr_file: str | None) -> None:
     from okr_jira.runtime.checkconfig import check_config as run_checks
     from okr_jira.runtime.checkconfig import failed
 
-    checks = run_checks(app.settings, okrs=_okrs(app, okr_file))
+    checks = run_checks(app.settings, okrs=_okrs(app, okr_file), channels=_channels(app))
     for check in checks:
         click.echo(check.line())
     if failed(checks):
@@ -54,3 +55,15 @@ def _okrs(app: AppContext, okr_file: str | None) -> OkrSet | None:
     if app.settings.okr_file:
         return load_okr_file(app.settings.okr_file)
     return None
+
+
+def _channels(app: AppContext) -> list[Any]:
+    """The notification channels' stored health (none before the schema exists)."""
+    from okr_jira.storage import outbox
+    from okr_jira.storage.db import session_scope
+
+    try:
+        with session_scope(app.engine()) as session:
+            return list(outbox.channels(session=session))
+    except Exception:
+        return []

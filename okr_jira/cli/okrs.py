@@ -9,7 +9,6 @@ import sys
 import click
 
 from okr_jira.cli.app import AppContext, actor, handle_errors, pass_app
-from okr_jira.errors import OkrJiraError
 
 
 @click.command()
@@ -80,22 +79,50 @@ def tree(app: AppContext, cycle_key: str | None, at: dt.datetime | None, as_json
         click.echo(tree_text(report, colour=sys.stdout.isatty()))
 
 
-@click.command()
-@click.argument("kr")
-@click.argument("value", type=float)
-@click.option("--note", help="What happened; kept with the check-in.")
+class _NegativeNumbers(click.Command):
+    """`checkin KR -5`: a negative number is an argument, not an option (click would otherwise
+    read `-5` as an unknown option); a misspelt `--option` is still refused by name."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        known = {name for param in self.params for name in getattr(param, "opts", ())}
+        for arg in args:
+            if arg == "--":
+                break
+            name = arg.split("=", 1)[0]
+            if arg.startswith("--") and name not in known:
+                raise click.NoSuchOption(name, possibilities=sorted(known), ctx=ctx)
+        return super().parse_args(ctx, args)
+
+
+@click.command(cls=_NegativeNumbers, context_settings={"ignore_unknown_options": True})
+@click.argument("key")
+@click.argument("value", required=False)
+@click.option("--confidence", help="The team's confidence it will get there, 0 to 10.")
+@click.option("--note", help="What happened this week; kept with the check-in.")
+@click.option("--blockers", help="What is in the way.")
+@click.option("--retro", help="The objective's retrospective note: what we learned.")
 @pass_app
 @handle_errors
-def checkin(app: AppContext, kr: str, value: float, note: str | None) -> None:
-    """Record the current VALUE of a manual key result KR."""
+def checkin(
+    app: AppContext,
+    key: str,
+    value: str | None,
+    confidence: str | None,
+    note: str | None,
+    blockers: str | None,
+    retro: str | None,
+) -> None:
+    """The team's check-in on KEY, an objective or a key result: confidence, note, blockers;
+    VALUE is a manual key result's current value (negative values work: `checkin KR -5`)."""
+    from okr_jira.okrs.checkins import record_checkin
+    from okr_jira.runtime.jobs import request_publish
     from okr_jira.storage.db import session_scope
-    from okr_jira.storage.okrs import add_checkin, get_key_result
 
-    with session_scope(app.engine()) as session:
-        row = get_key_result(session=session, key=kr)
-        if row.kind != "manual":
-            raise OkrJiraError(
-                f"{kr} is a '{row.kind}' key result: its progress comes from Jira, not check-ins"
-            )
-        add_checkin(session=session, kr=kr, value=value, note=note, author=actor())
-    click.echo(f"{kr}: checked in {value:g}" + (f" ({note})" if note else ""))
+    wiring = app.wiring()
+    with session_scope(wiring.engine) as session:
+        recorded = record_checkin(
+            session=session, key=key, value=value, confidence=confidence, note=note,
+            blockers=blockers, retro=retro, author=actor(), now=wiring.clock(),
+        )  # fmt: skip
+    request_publish(wiring)
+    click.echo(recorded.describe())

@@ -42,11 +42,25 @@ class Cycle:
 
 
 @dataclass(frozen=True, slots=True)
+class Notify:
+    """Where a team's digests and reminders go. Webhook URLs are secrets: the file names the
+    environment variables that hold them, never the URLs."""
+
+    slack_env: str | None = None
+    teams_env: str | None = None
+    email: tuple[str, ...] = ()
+
+    def configured(self) -> bool:
+        return bool(self.slack_env or self.teams_env or self.email)
+
+
+@dataclass(frozen=True, slots=True)
 class Team:
     key: str
     name: str
     parent: str | None = None
     jira_projects: tuple[str, ...] = ()
+    notify: Notify = field(default_factory=Notify)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +100,8 @@ class KeyResult:
     field: str | None = None
     done_only: bool = False
     source: Source | None = None
+    # The key result of an earlier cycle this one continues (`okr-jira cycle rollover`).
+    carried_from: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +117,8 @@ class Objective:
     description: str | None = None
     # Alignment to an objective of another cycle must be declared, never implied.
     cross_cycle: bool = False
+    # The objective of an earlier cycle this one continues (`okr-jira cycle rollover`).
+    carried_from: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -164,8 +164,11 @@ def _metric(
     kr: KeyResult, current: float, issues: list[IssueSnapshot], warnings: tuple[str, ...]
 ) -> KrProgress:
     start = kr.start if kr.start is not None else 0.0
-    if kr.target is None or kr.target == start:
-        warnings = (*warnings, "target is missing or equals start; progress cannot be measured")
+    if kr.target is None:
+        warnings = (*warnings, "target to be set by the team (tbd); progress is not measured yet")
+        progress = 0.0
+    elif kr.target == start:
+        warnings = (*warnings, "target equals start; progress cannot be measured")
         progress = 0.0
     else:
         progress = metric_progress(start, kr.target, current)

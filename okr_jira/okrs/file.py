@@ -6,6 +6,7 @@ fixes a file in one pass. Nothing here touches storage: an invalid file can neve
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from okr_jira.domain.models import (
     SELECTOR_FIELDS,
     Cycle,
     KeyResult,
+    Notify,
     Objective,
     OkrSet,
     Source,
@@ -32,14 +34,21 @@ from okr_jira.okrs.checker import Checker
 
 _TOP = ("cycles", "teams", "objectives")
 _CYCLE = ("key", "name", "start", "end")
-_TEAM = ("key", "name", "parent", "jira_projects")
+_TEAM = ("key", "name", "parent", "jira_projects", "notify")
+_NOTIFY = ("slack", "teams", "email")
+_WEBHOOK = ("webhook_env",)
+# An environment variable's name, as POSIX shells accept it.
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+# A key result's target while the team has not set it (a rollover leaves it so).
+TARGET_TO_SET = "tbd"
 _OBJECTIVE = (
     "key", "cycle", "team", "title", "parent", "weight", "rollup", "description",
-    "cross_cycle", "key_results",
+    "cross_cycle", "carried_from", "key_results",
 )  # fmt: skip
 _KR = (
     "key", "title", "kind", "start", "target", "unit", "weight", "indicator", "weight_by",
-    "in_progress_credit", "default_weight", "field", "done_only", "source",
+    "in_progress_credit", "default_weight", "field", "done_only", "source", "carried_from",
 )  # fmt: skip
 _SOURCE = (*SELECTOR_FIELDS, "include", "exclude")
 
@@ -135,6 +144,7 @@ def _build(chk: Checker, root: CommentedMap) -> OkrSet:
             name=name or "",
             parent=chk.string(m, "parent", path),
             jira_projects=tuple(p.upper() for p in chk.strings(m, "jira_projects", path)),
+            notify=_notify(chk, m, path),
         )
         if key in teams:
             chk.add(m, "key", f"{path}.key", f"duplicate team key '{key}'")
@@ -181,6 +191,7 @@ def _build(chk: Checker, root: CommentedMap) -> OkrSet:
             rollup=chk.choice(m, "rollup", path, ("key_results", "children", "both"), "both"),  # type: ignore[arg-type]
             description=chk.string(m, "description", path),
             cross_cycle=chk.boolean(m, "cross_cycle", path),
+            carried_from=chk.string(m, "carried_from", path),
         )
         if key in objectives:
             chk.add(m, "key", f"{path}.key", f"duplicate objective key '{key}'")
@@ -199,6 +210,16 @@ def _build(chk: Checker, root: CommentedMap) -> OkrSet:
                     f"aligned to '{parent.key}' of cycle '{parent.cycle}' but this objective is in "
                     f"'{obj.cycle}'; set cross_cycle: true if that is intended")  # fmt: skip
     _check_chains(chk, {k: (o.parent, m, p) for k, (o, m, p) in objectives.items()}, "objective")
+    for obj, m, path in objectives.values():
+        # The earlier objective may be gone from the file (archived): only a link within the
+        # file can be checked, and it must point back to another cycle.
+        earlier = objectives.get(obj.carried_from or "")
+        if obj.carried_from == obj.key:
+            chk.add(m, "carried_from", f"{path}.carried_from", "an objective cannot carry itself")
+        elif earlier is not None and earlier[0].cycle == obj.cycle:
+            chk.add(m, "carried_from", f"{path}.carried_from",
+                    f"'{obj.carried_from}' is in the same cycle '{obj.cycle}'; carried_from "
+                    "names the objective of an earlier cycle this one continues")  # fmt: skip
 
     return OkrSet(
         cycles=tuple(c for c, _ in cycles.values()),
@@ -239,15 +260,20 @@ def _key_result(chk: Checker, node: Any, path: str, seq: Any, index: int) -> Key
         return None
     kind = chk.choice(m, "kind", path, KR_KINDS, None)
     key = chk.string(m, "key", path)
-    start, target = chk.number(m, "start", path), chk.number(m, "target", path)
+    start = chk.number(m, "start", path)
+    to_set = isinstance(m.get("target"), str) and m["target"].strip().lower() == TARGET_TO_SET
+    target = None if to_set else chk.number(m, "target", path)
     credit = chk.number(m, "in_progress_credit", path)
     if credit is not None and not 0 <= credit <= 1:
         chk.add(m, "in_progress_credit", f"{path}.in_progress_credit", "must be between 0 and 1")
         credit = None
-    if kind in METRIC_KINDS:
-        if target is None:
+    if to_set and kind is not None and kind not in METRIC_KINDS:
+        chk.add(m, "target", f"{path}.target", f"a {kind} key result takes no target")
+    if kind in METRIC_KINDS and not to_set:
+        if target is None and (m.get("target") is None):
             chk.add(m, None if "target" not in m else "target", f"{path}.target",
-                    f"a {kind} key result needs a target")  # fmt: skip
+                    f"a {kind} key result needs a target (a number, or '{TARGET_TO_SET}' "
+                    "while the team sets it)")  # fmt: skip
         elif target == (start if start is not None else 0.0):
             chk.add(m, "target", f"{path}.target", "target must differ from start")
     source = None
@@ -277,6 +303,7 @@ def _key_result(chk: Checker, node: Any, path: str, seq: Any, index: int) -> Key
         field=field,
         done_only=chk.boolean(m, "done_only", path),
         source=source,
+        carried_from=chk.string(m, "carried_from", path),
     )
 
 
@@ -310,3 +337,48 @@ def _source(chk: Checker, kr: CommentedMap, kr_path: str) -> Source | None:
     if not source.has_selector() and "jql" not in m:
         chk.add(kr, "source", path, f"no selector; use one of: {', '.join(SELECTOR_FIELDS)}")
     return source
+
+
+def _notify(chk: Checker, team: CommentedMap, team_path: str) -> Notify:
+    """A team's channels. Webhook URLs are secrets: the file names their environment variables."""
+    if team.get("notify") is None:
+        return Notify()
+    path = f"{team_path}.notify"
+    m = chk.mapping(team["notify"], path, _NOTIFY, (), team, "notify")
+    if m is None:
+        return Notify()
+    envs: dict[str, str | None] = {}
+    for service in ("slack", "teams"):
+        if m.get(service) is None:
+            envs[service] = None
+            continue
+        where = f"{path}.{service}"
+        node = m[service]
+        if isinstance(node, str):
+            chk.add(m, service, where, _URL_HINT if "://" in node else
+                    "must be a mapping: {webhook_env: NAME}")  # fmt: skip
+            envs[service] = None
+            continue
+        sub = chk.mapping(node, where, _WEBHOOK, _WEBHOOK, m, service)
+        name = chk.string(sub, "webhook_env", where) if sub is not None else None
+        if name is not None and not _ENV_NAME.match(name):
+            chk.add(sub, "webhook_env", f"{where}.webhook_env",
+                    _URL_HINT if "://" in name else
+                    "must be the name of an environment variable (letters, digits, _)")  # fmt: skip
+            name = None
+        envs[service] = name
+    emails = chk.strings(m, "email", path)
+    for i, address in enumerate(emails):
+        if not _EMAIL.match(address):
+            chk.add(m["email"], i, f"{path}.email[{i}]", "must be an e-mail address")
+    return Notify(
+        slack_env=envs["slack"],
+        teams_env=envs["teams"],
+        email=tuple(a for a in emails if _EMAIL.match(a)),
+    )
+
+
+_URL_HINT = (
+    "a webhook URL is a secret and never goes in the OKR file: put it in an environment "
+    "variable and name the variable here ({webhook_env: NAME})"
+)

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from okr_jira.domain.models import OkrSet
 from okr_jira.storage import declared
 from okr_jira.storage.audit import add_audit
-from okr_jira.storage.codec import dumps, source_to_json
+from okr_jira.storage.codec import dumps, notify_to_json, source_to_json
 from okr_jira.storage.tables import utcnow
 
 # Bookkeeping columns: never compared, never audited.
@@ -90,13 +90,13 @@ def desired_rows(okrs: OkrSet) -> dict[str, dict[str, dict[str, Any]]]:
     for t in okrs.teams:
         rows["team"][t.key] = {
             "key": t.key, "name": t.name, "parent": t.parent,
-            "jira_projects": dumps(list(t.jira_projects)),
+            "jira_projects": dumps(list(t.jira_projects)), "notify": notify_to_json(t.notify),
         }  # fmt: skip
     for pos, o in enumerate(okrs.objectives):
         rows["objective"][o.key] = {
             "key": o.key, "cycle": o.cycle, "team": o.team, "title": o.title, "parent": o.parent,
             "weight": o.weight, "rollup": o.rollup, "description": o.description,
-            "cross_cycle": o.cross_cycle, "position": pos,
+            "cross_cycle": o.cross_cycle, "carried_from": o.carried_from, "position": pos,
         }  # fmt: skip
         for kpos, kr in enumerate(o.key_results):
             values = {k: v for k, v in dataclasses.asdict(kr).items() if k != "source"}

@@ -17,11 +17,12 @@ from okr_jira.domain.models import IssueSnapshot, PaceThresholds
 from okr_jira.domain.report import CycleReport
 from okr_jira.domain.selectors import source_to_jql
 from okr_jira.render import RenderContext
-from okr_jira.render.context import History
+from okr_jira.render.context import History, page_title
 from okr_jira.report.evaluate import evaluate_cycle
 from okr_jira.storage import state
 from okr_jira.storage.issues import snapshots
 from okr_jira.storage.links import open_links
+from okr_jira.storage.okrs import load_okrs
 from okr_jira.storage.progress import cycle_history, last_recorded
 from okr_jira.storage.tables import utcnow
 
@@ -42,6 +43,22 @@ def daily_history(rows: list[tuple[dt.datetime, float]]) -> History:
     for at, progress in sorted(rows, key=lambda r: r[0]):
         by_day[at.date()] = progress
     return tuple(by_day.items())
+
+
+def _carried_titles(session: Session, report: CycleReport) -> dict[str, str]:
+    """objective -> the page title of the earlier objective it continues (archived ones too)."""
+    wanted = {o.key: o.carried_from for o in report.objectives.values() if o.carried_from}
+    if not wanted:
+        return {}
+    declared = load_okrs(session=session, include_archived=True)
+    cycles = {c.key: c for c in declared.cycles}
+    earlier = {o.key: o for o in declared.objectives if o.key in set(wanted.values())}
+    out = {}
+    for key, old in wanted.items():
+        objective = earlier.get(old or "")
+        if objective is not None and objective.cycle in cycles:
+            out[key] = page_title(cycles[objective.cycle], objective)
+    return out
 
 
 def _epic_clause(session: Session) -> str:
@@ -82,6 +99,8 @@ def build_context(
             except ValueError:
                 continue  # a source that selects nothing: the page shows the mapping error
     context = RenderContext(
+        checkins=report.checkins,
+        carried=_carried_titles(session, report),
         cycle=report.cycle,
         space_key=options.space_key,
         roots=tuple(report.nodes),

@@ -20,7 +20,14 @@ from okr_jira.storage.tables import PublishedPageRow
 ROOT = "root"
 ARCHIVE = "archived"
 REVIEW = "review"
+MONTH_REVIEW = "review:"  # + YYYY-MM: the monthly review pages
 RESERVED = frozenset({ROOT, ARCHIVE, REVIEW})
+
+
+def month_subject(month: object) -> str:
+    return MONTH_REVIEW + format(month, "%Y-%m")
+
+
 CONFIGURED_PARENT = ""  # parent subject of the root page
 ARCHIVE_DEPTH = 10**6  # the archive page is written after every objective page
 
@@ -117,7 +124,7 @@ def needed(
 
 
 def desired_pages(
-    context: RenderContext, rows: dict[str, PublishedPageRow], review: PageWork | None
+    context: RenderContext, rows: dict[str, PublishedPageRow], reviews: list[PageWork]
 ) -> list[PageWork]:
     """Every page the cycle should have, in write order, with no actions yet."""
     placement = {node.objective.key: (parent, depth) for node, parent, depth in context.walk()}
@@ -139,8 +146,7 @@ def desired_pages(
                 content_hash=rendered.content_hash,
             )
         )
-    if review is not None:
-        pages.append(review)
+    pages.extend(reviews)
     wanted = {page.subject for page in pages}
     stale = [s for s in rows if s not in wanted and s not in RESERVED]
     if stale or ARCHIVE in rows:

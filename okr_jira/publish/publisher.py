@@ -37,12 +37,13 @@ from okr_jira.publish.plan import (
     PublishPlan,
     PublishSummary,
     desired_pages,
+    month_subject,
     plan_pages,
 )
 from okr_jira.render import RenderContext, content_hash
-from okr_jira.render.context import review_title
-from okr_jira.render.review import review_page_body
-from okr_jira.report.review import review
+from okr_jira.render.context import month_review_title, review_title
+from okr_jira.render.review import monthly_review_body, review_page_body
+from okr_jira.report.review import monthly_review, months_of, retrospectives, review
 from okr_jira.storage import state
 from okr_jira.storage.db import session_scope
 from okr_jira.storage.okrs import cycle_frozen_at
@@ -135,25 +136,46 @@ class Publisher:
     # ----- planning -----------------------------------------------------------------------------
 
     def _desired(self, context: RenderContext, rows: dict[str, PublishedPageRow]) -> list[PageWork]:
-        return desired_pages(context, rows, self._review_page(context))
+        return desired_pages(context, rows, self._review_pages(context))
 
-    def _review_page(self, context: RenderContext) -> PageWork | None:
-        """The end-of-cycle review page, once the cycle is frozen (see okr_jira.report.review)."""
+    def _review_pages(self, context: RenderContext) -> list[PageWork]:
+        """A monthly review page per month of the cycle so far, and the end-of-cycle review once
+        the cycle is frozen (see okr_jira.report.review), all under the cycle's root page."""
+        cycle = context.cycle
+        pages = []
         with session_scope(self.engine) as session:
-            if cycle_frozen_at(session=session, key=context.cycle.key) is None:
-                return None
-            reviews = review(
-                session=session, cycle=context.cycle.key, thresholds=self.options.thresholds
+            for month in months_of(cycle, context.today):
+                the_month = monthly_review(
+                    session=session, cycle=cycle.key, month=month, today=context.today,
+                    thresholds=self.options.thresholds,
+                )  # fmt: skip
+                body = monthly_review_body(cycle.name, the_month, context.teams)
+                pages.append(
+                    PageWork(
+                        subject=month_subject(month),
+                        title=month_review_title(cycle, month),
+                        parent=ROOT,
+                        depth=1,
+                        body=body,
+                        content_hash=content_hash(body),
+                    )
+                )
+            if cycle_frozen_at(session=session, key=cycle.key) is None:
+                return pages
+            reviews = review(session=session, cycle=cycle.key, thresholds=self.options.thresholds)
+            retros = retrospectives(session=session, cycle=cycle.key)
+        body = review_page_body(cycle.name, reviews, retros, context.teams)
+        pages.append(
+            PageWork(
+                subject=REVIEW,
+                title=review_title(cycle),
+                parent=ROOT,
+                depth=1,
+                body=body,
+                content_hash=content_hash(body),
             )
-        body = review_page_body(context.cycle.name, reviews)
-        return PageWork(
-            subject=REVIEW,
-            title=review_title(context.cycle),
-            parent=ROOT,
-            depth=1,
-            body=body,
-            content_hash=content_hash(body),
         )
+        return pages
 
     def plan(self, cycle: str | None = None) -> PublishPlan:
         """What `publish` would do, from storage alone: no request to Confluence."""

@@ -1,4 +1,5 @@
-"""Progress over time as a small SVG: the measured line against the expected-pace line."""
+"""Progress over time as a small SVG: the measured line against the expected-pace line, and the
+team's confidence (0 to 10, right-hand scale) from its check-ins."""
 
 from __future__ import annotations
 
@@ -13,9 +14,16 @@ WIDTH, HEIGHT = 640, 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 16, 24, 28
 ACTUAL_COLOUR = "#0052cc"
 EXPECTED_COLOUR = "#97a0af"
+CONFIDENCE_COLOUR = "#6554c0"
 
 
-def progress_chart_svg(cycle: Cycle, history: History, today: date, title: str) -> str:
+def progress_chart_svg(
+    cycle: Cycle,
+    history: History,
+    today: date,
+    title: str,
+    confidence: tuple[tuple[date, int], ...] = (),
+) -> str:
     """Standalone SVG (with its xmlns): also valid inline in HTML."""
     first = cycle.start - timedelta(days=1)  # expected progress is 0 at the end of this day
     span = max((cycle.end - first).days, 1)
@@ -73,6 +81,25 @@ def progress_chart_svg(cycle: Cycle, history: History, today: date, title: str) 
                 },
             )
         )
+    if confidence:
+        # Confidence 0..10 on the same height as 0..100 %, labelled on the right.
+        for level in (0, 5, 10):
+            parts.append(
+                el(
+                    "text",
+                    {"x": WIDTH - RIGHT + 2, "y": y(level / 10) + 4, "font-size": 10,
+                     "fill": CONFIDENCE_COLOUR},
+                    str(level),
+                )
+            )  # fmt: skip
+        marks = [(x(day), y(value / 10)) for day, value in sorted(confidence)]
+        if len(marks) > 1:
+            parts.append(_polyline(marks, CONFIDENCE_COLOUR, dashed=False, width=1.5))
+        for px, py in marks:
+            parts.append(
+                el("rect", {"x": px - 2.5, "y": py - 2.5, "width": 5, "height": 5,
+                            "fill": CONFIDENCE_COLOUR})
+            )  # fmt: skip
     points = [(x(day), y(progress)) for day, progress in sorted(history)]
     if len(points) > 1:
         parts.append(_polyline(points, ACTUAL_COLOUR, dashed=False))
@@ -92,6 +119,14 @@ def progress_chart_svg(cycle: Cycle, history: History, today: date, title: str) 
             "── progress",
         )
     )
+    if confidence:
+        parts.append(
+            el(
+                "text",
+                {"x": LEFT + 200, "y": 14, "font-size": 11, "fill": CONFIDENCE_COLOUR},
+                "■ confidence (0-10, right)",
+            )
+        )
     return el(
         "svg",
         {
@@ -106,14 +141,16 @@ def progress_chart_svg(cycle: Cycle, history: History, today: date, title: str) 
     )
 
 
-def _polyline(points: list[tuple[float, float]], colour: str, *, dashed: bool) -> Safe:
+def _polyline(
+    points: list[tuple[float, float]], colour: str, *, dashed: bool, width: float = 2
+) -> Safe:
     return el(
         "polyline",
         {
             "points": " ".join(f"{px},{py}" for px, py in points),
             "fill": "none",
             "stroke": colour,
-            "stroke-width": 2,
+            "stroke-width": width,
             "stroke-dasharray": "6 4" if dashed else None,
         },
     )

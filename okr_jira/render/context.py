@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from okr_jira.domain.checkins import CheckIn
 from okr_jira.domain.models import (
     Cycle,
     IssueSnapshot,
@@ -39,6 +40,10 @@ class RenderContext:
     issues: Mapping[str, tuple[IssueSnapshot, ...]] = field(default_factory=dict)
     jql: Mapping[str, str] = field(default_factory=dict)
     history: Mapping[str, History] = field(default_factory=dict)
+    # objective key -> its check-ins (on it and its KRs), oldest first
+    checkins: Mapping[str, tuple[CheckIn, ...]] = field(default_factory=dict)
+    # objective key -> the page title of the earlier objective it was carried from
+    carried: Mapping[str, str] = field(default_factory=dict)
     jira_base_url: str = ""
     jira_server_id: str | None = None
     last_sync: datetime | None = None
@@ -96,6 +101,11 @@ def root_title(cycle: Cycle) -> str:
 def review_title(cycle: Cycle) -> str:
     """The end-of-cycle review page, under the cycle's root page."""
     return _fit(f"OKRs - {_squash(cycle.name)} - Review", "")
+
+
+def month_review_title(cycle: Cycle, month: date) -> str:
+    """A monthly review page, under the cycle's root page."""
+    return _fit(f"OKRs - {_squash(cycle.name)} - Review {month.strftime('%Y-%m')}", "")
 
 
 def archive_title(cycle: Cycle) -> str:

@@ -71,5 +71,6 @@ _VOID = frozenset(
         "line",
         "circle",
         "polyline",
+        "rect",
     }
 )

@@ -6,6 +6,7 @@ import hashlib
 import re
 from datetime import UTC
 
+from okr_jira.domain.checkins import CheckIn, confidence_series, latest
 from okr_jira.domain.models import IssueSnapshot, KeyResult, KrProgress, ObjectiveNode, PaceStatus
 from okr_jira.domain.pace import expected_progress, grade, pace_status, score
 from okr_jira.render.chart import progress_chart_svg
@@ -35,6 +36,11 @@ GENERATED_NOTE = (
     "overwritten at the next publish: change the OKR file or the Jira issues instead."
 )
 ROOT_FILE = "index.html"
+CHECKINS_SHOWN = 8
+
+
+def confidence_colour(confidence: int) -> Colour:
+    return "Green" if confidence >= 7 else ("Yellow" if confidence >= 4 else "Red")
 
 
 _SIMPLE_KEY = re.compile(r"[A-Z0-9][A-Z0-9.-]*")
@@ -211,6 +217,7 @@ def _objective_body(
 ) -> Safe:
     objective = node.objective
     cycle = ctx.cycle
+    checkins = ctx.checkins.get(objective.key, ())
     if parent is not None:
         up = d.page_link(
             page_title(cycle, parent.objective),
@@ -237,6 +244,7 @@ def _objective_body(
         _row([el("strong", None, "Score"), value]),
         _row([el("strong", None, "Grade"), grade_lozenge]),
         _row([el("strong", None, "Pace"), pace_lozenge]),
+        _row([el("strong", None, "Confidence"), _confidence_cell(d, checkins)]),
         _row([el("strong", None, "Team"), ctx.team_name(objective.team)]),
         _row([el("strong", None, "Aligned to"), up]),
         _row(
@@ -262,6 +270,10 @@ def _objective_body(
         )
         for kr, kp in node.key_results
     ]
+    carried = ctx.carried.get(objective.key)
+    if objective.carried_from:
+        shown = f"{objective.carried_from}" + (f": {carried}" if carried else "")
+        header_rows.append(_row([el("strong", None, "Carried from"), shown]))
     head = ["Key result", "Kind", "Current", "Start", "Target", "Progress", "Pace"]
     return join(
         [
@@ -272,6 +284,8 @@ def _objective_body(
             _table([*head, "Issues done / in progress / total", "Warnings"], kr_rows)
             if kr_rows
             else el("p", None, "Progress comes from the aligned objectives."),
+            el("h2", None, "Check-ins"),
+            _checkins_section(d, node, checkins),
             el("h2", None, "Progress over time"),
             d.chart(chart_file, chart_svg),
             el("h2", None, "Issues"),
@@ -280,10 +294,66 @@ def _objective_body(
     )
 
 
+def _confidence_cell(d: Dialect, checkins: tuple[CheckIn, ...]) -> Safe:
+    last = next((c for c in reversed(checkins) if c.kr is None and c.confidence is not None), None)
+    if last is None:
+        return join(["no confidence checked in yet"])
+    return join(
+        [
+            d.lozenge(f"{last.confidence}/10", confidence_colour(last.confidence or 0)),
+            f" on {last.at.date().isoformat()}",
+        ]
+    )
+
+
+def _checkins_section(d: Dialect, node: ObjectiveNode, checkins: tuple[CheckIn, ...]) -> Safe:
+    """The latest check-in, the recent ones, and the retrospective note when there is one."""
+    weekly = [c for c in checkins if c.weekly]
+    retros = [c for c in checkins if c.retro]
+    parts: list[Child] = []
+    last = latest(checkins) or (weekly[-1] if weekly else None)
+    if last is None:
+        parts.append(el("p", None, "No check-in yet: okr-jira checkin " + node.objective.key))
+    else:
+        said = [f"Latest ({last.at.date().isoformat()}" + (f", {last.kr})" if last.kr else ")")]
+        if last.confidence is not None:
+            said.append(f": confidence {last.confidence}/10")
+        parts.append(el("p", None, el("strong", None, "".join(said))))
+        if last.note:
+            parts.append(el("p", None, last.note))
+        if last.blockers:
+            parts.append(d.panel("warning", el("p", None, el("strong", None, "Blockers: "),
+                                               last.blockers)))  # fmt: skip
+    titles = {kr.key: kr.title for kr, _ in node.key_results}
+    rows = [
+        _row(
+            [
+                c.at.date().isoformat(),
+                c.kr + " " + titles.get(c.kr, "") if c.kr else "objective",
+                f"{c.confidence}/10" if c.confidence is not None else "—",
+                esc_num(c.value),
+                c.note or "",
+                c.blockers or "",
+            ]
+        )
+        for c in reversed(weekly[-CHECKINS_SHOWN:])
+    ]
+    if len(rows) > 1 or (rows and last is not None and last.kr is not None):
+        parts.append(_table(["Date", "On", "Confidence", "Value", "Note", "Blockers"], rows))
+    if retros:
+        parts.append(el("h3", None, "Retrospective"))
+        parts.extend(el("p", None, c.retro) for c in retros)
+    return join(parts)
+
+
 def _chart(ctx: RenderContext, node: ObjectiveNode) -> tuple[str, str]:
     key = node.objective.key
     svg = progress_chart_svg(
-        ctx.cycle, ctx.history.get(key, ()), ctx.today, f"{key} progress over time"
+        ctx.cycle,
+        ctx.history.get(key, ()),
+        ctx.today,
+        f"{key} progress over time",
+        confidence=tuple(confidence_series(ctx.checkins.get(key, ()))),
     )
     return chart_filename(key), svg
 

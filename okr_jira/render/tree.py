@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from okr_jira.domain import pace
+from okr_jira.domain.checkins import CheckIn, confidence_series, latest, week_start
 from okr_jira.domain.models import KeyResult, KrProgress, ObjectiveNode
 from okr_jira.domain.report import CycleReport
 
@@ -24,7 +25,9 @@ def _num(value: float | None) -> float | None:
     return int(value) if float(value).is_integer() else round(value, 4)
 
 
-def kr_json(report: CycleReport, kr: KeyResult, state: KrProgress) -> dict[str, Any]:
+def kr_json(
+    report: CycleReport, kr: KeyResult, state: KrProgress, checkins: tuple[CheckIn, ...] = ()
+) -> dict[str, Any]:
     return {
         "key": kr.key,
         "title": kr.title,
@@ -45,6 +48,39 @@ def kr_json(report: CycleReport, kr: KeyResult, state: KrProgress) -> dict[str, 
         },
         "warnings": list(state.warnings),
         "error": state.error,
+        "carried_from": kr.carried_from,
+        "checkin": checkin_json(latest(checkins, kr=kr.key)),
+    }
+
+
+def checkin_json(c: CheckIn | None) -> dict[str, Any] | None:
+    if c is None:
+        return None
+    return {
+        "at": c.at.isoformat(),
+        "value": _num(c.value),
+        "confidence": c.confidence,
+        "note": c.note,
+        "blockers": c.blockers,
+    }
+
+
+def checkins_json(report: CycleReport, key: str) -> dict[str, Any]:
+    """An objective's check-ins as `tree --json` shows them: the latest, the confidence line,
+    whether this week's is due, and the retrospective note."""
+    checkins = report.checkins.get(key, ())
+    retros = [c for c in checkins if c.retro]
+    monday = week_start(report.on)
+    running = report.cycle.start <= report.on <= report.cycle.end
+    this_week = any(c.weekly and c.at.date() >= monday for c in checkins)
+    return {
+        "latest": checkin_json(latest(checkins)),
+        "confidence": [
+            {"on": day.isoformat(), "confidence": value}
+            for day, value in confidence_series(checkins)
+        ],
+        "due": running and not this_week,
+        "retro": retros[-1].retro if retros else None,
     }
 
 
@@ -58,7 +94,12 @@ def node_json(report: CycleReport, node: ObjectiveNode) -> dict[str, Any]:
         "score": score,
         "grade": pace.grade(score),
         "status": report.status(node.progress),
-        "key_results": [kr_json(report, kr, st) for kr, st in node.key_results],
+        "carried_from": node.objective.carried_from,
+        "checkins": checkins_json(report, node.objective.key),
+        "key_results": [
+            kr_json(report, kr, st, report.checkins.get(node.objective.key, ()))
+            for kr, st in node.key_results
+        ],
         "children": [node_json(report, child) for child in node.children],
     }
 
@@ -110,6 +151,13 @@ def tree_text(report: CycleReport, *, colour: bool) -> str:
             f"{pad}  {bar(node.progress)} {node.progress:6.1%}  score {score:.2f} "
             f"{pace.grade(score):8}  {paint(status, status.replace('_', ' '))}"
         )
+        last = latest(report.checkins.get(node.objective.key, ()))
+        if last is not None:
+            said = f"confidence {last.confidence}/10" if last.confidence is not None else ""
+            said += (": " if said and last.note else "") + (last.note or "")
+            lines.append(f"{pad}  check-in {last.at.date()}: {said or 'noted'}")
+            if last.blockers:
+                lines.append(f"{pad}  blockers: {last.blockers}")
         for kr, st in node.key_results:
             status = report.status(st.progress)
             detail = _kr_detail(kr, st)

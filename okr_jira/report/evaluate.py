@@ -15,11 +15,11 @@ from okr_jira.domain.models import KeyResult, KrProgress, OkrSet, PaceThresholds
 from okr_jira.domain.progress import compute_kr_progress
 from okr_jira.domain.report import CycleReport
 from okr_jira.domain.rollup import build_tree
+from okr_jira.storage.checkins import checkins_of, latest_values
 from okr_jira.storage.issues import progress_snapshots
 from okr_jira.storage.okrs import (
     cycle_frozen_at,
     get_cycle,
-    latest_checkins,
     load_okrs,
     mapping_errors,
     unresolved_mappings,
@@ -37,7 +37,7 @@ def kr_states(
         return {}
     keys = [kr.key for kr in wanted]
     scoped = progress_snapshots(session=session, krs=keys)
-    checkins = latest_checkins(session=session, krs=keys)
+    checkins = latest_values(session=session, krs=keys)
     errors = mapping_errors(session=session)
     unsynced = unresolved_mappings(session=session)
     out: dict[str, KrProgress] = {}
@@ -100,6 +100,11 @@ def evaluate_cycle(
         }
     else:
         states = kr_states(session=session, okrs=declared, krs=krs)
+    # Check-ins known on `day` (all of them for today: one typed a minute ago shows).
+    seen_until = None if day >= today else dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
+    checkins = checkins_of(
+        session=session, objectives=[o.key for o in objectives], until=seen_until
+    )
     return CycleReport(
         cycle=the_cycle,
         on=day,
@@ -109,4 +114,5 @@ def evaluate_cycle(
         thresholds=thresholds,
         historical=historical,
         objectives={o.key: o for o in objectives},
+        checkins=checkins,
     )

@@ -1,4 +1,5 @@
-"""The end-of-cycle review: final scores frozen, and what happened to each KR.
+"""The end-of-cycle review (final scores frozen, what happened to each KR, the teams'
+retrospective notes) and the monthly review of a running cycle.
 
 After a cycle ends, its last progress is recorded with reason "final" and the cycle is frozen: the
 tree of a frozen cycle shows the final scores, whatever Jira does later. The review lists each
@@ -13,11 +14,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from okr_jira.domain import pace
-from okr_jira.domain.models import PaceThresholds
-from okr_jira.domain.report import KrReview
+from okr_jira.domain.models import Cycle, PaceThresholds
+from okr_jira.domain.report import KrReview, MonthReview, ObjectiveMonth, Retrospective
 from okr_jira.report.evaluate import evaluate_cycle
 from okr_jira.report.record import record_report
 from okr_jira.storage import links, progress
+from okr_jira.storage.checkins import checkins_of
 from okr_jira.storage.db import session_scope
 from okr_jira.storage.okrs import ended_unfrozen_cycles, freeze_cycle, get_cycle, load_okrs
 
@@ -80,3 +82,91 @@ def review(*, session: Session, cycle: str, thresholds: PaceThresholds) -> list[
                 )
             )
     return out
+
+
+def months_of(cycle: Cycle, today: dt.date) -> list[dt.date]:
+    """First days of the months of `cycle` that have started by `today`."""
+    last = min(today, cycle.end)
+    month = cycle.start.replace(day=1)
+    out = []
+    while month <= last:
+        out.append(month)
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    return out
+
+
+def monthly_review(
+    *, session: Session, cycle: str, month: dt.date, today: dt.date, thresholds: PaceThresholds
+) -> MonthReview:
+    """`month` of `cycle`: each objective's progress then and now, pace, confidence, notes."""
+    the_cycle = get_cycle(session=session, key=cycle)
+    start = max(month, the_cycle.start)
+    next_month = (month + dt.timedelta(days=32)).replace(day=1)
+    end = min(next_month - dt.timedelta(days=1), the_cycle.end, today)
+    objectives = [o for o in load_okrs(session=session).objectives if o.cycle == cycle]
+    keys = [o.key for o in objectives]
+    then = progress.progress_as_of(session=session, kind="objective", subjects=keys,
+                                   until=_end_of(start - dt.timedelta(days=1)))  # fmt: skip
+    now = progress.progress_as_of(session=session, kind="objective", subjects=keys,
+                                  until=_end_of(end))  # fmt: skip
+    said = checkins_of(session=session, objectives=keys, until=_end_of(end))
+    out = []
+    for o in objectives:
+        month_checkins = [c for c in said.get(o.key, ()) if c.at.date() >= start]
+        now_row = now.get(o.key)
+        out.append(
+            ObjectiveMonth(
+                key=o.key,
+                title=o.title,
+                team=o.team,
+                progress_then=then[o.key].progress if o.key in then else None,
+                progress_now=now_row.progress if now_row else None,
+                status_now=pace.pace_status(now_row.progress, the_cycle, end, thresholds)
+                if now_row
+                else None,
+                confidence=tuple(
+                    c.confidence
+                    for c in month_checkins
+                    if c.kr is None and c.confidence is not None
+                ),
+                notes=tuple(
+                    (c.at.date(), c.subject, text)
+                    for c in month_checkins
+                    for text in _said(c.note, c.blockers, c.retro)
+                ),
+            )
+        )
+    return MonthReview(month=month, start=start, end=end, objectives=tuple(out))
+
+
+def retrospectives(*, session: Session, cycle: str) -> list[Retrospective]:
+    """Each objective of `cycle` with its final progress and the team's retrospective notes."""
+    objectives = [
+        o for o in load_okrs(session=session, include_archived=True).objectives if o.cycle == cycle
+    ]
+    keys = [o.key for o in objectives]
+    final = progress.final_progress(session=session, kind="objective", subjects=keys)
+    said = checkins_of(session=session, objectives=keys)
+    return [
+        Retrospective(
+            key=o.key,
+            title=o.title,
+            team=o.team,
+            final_progress=final[o.key].progress if o.key in final else 0.0,
+            notes=tuple(c.retro for c in said.get(o.key, ()) if c.retro),
+        )
+        for o in objectives
+    ]
+
+
+def _said(note: str | None, blockers: str | None, retro: str | None) -> list[str]:
+    out = [note] if note else []
+    if blockers:
+        out.append(f"Blockers: {blockers}")
+    if retro:
+        out.append(f"Retrospective: {retro}")
+    return out
+
+
+def _end_of(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)

@@ -9,16 +9,18 @@ HTTP statuses, never a credential.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from okr_jira.adapters.confluence import ConfluenceError
 from okr_jira.adapters.jira import JiraAdapter, JiraError
 from okr_jira.domain.models import OkrSet
 from okr_jira.domain.selectors import mapped_projects
 from okr_jira.errors import ConfigError
-from okr_jira.runtime.wiring import make_confluence, make_jira
+from okr_jira.notify import channels_of
+from okr_jira.runtime.wiring import make_confluence, make_jira, smtp_config
 from okr_jira.settings import Settings
 
 Outcome = Literal["ok", "warn", "fail"]
@@ -34,15 +36,36 @@ class Check:
         return f"{self.outcome.upper():<4} {self.name}: {self.detail}"
 
 
+class ChannelState(Protocol):
+    """A channel's stored health (storage's notify_channel row)."""
+
+    channel: str
+    state: str
+    last_error: str | None
+    last_ok_at: object
+
+
 def check_config(
-    settings: Settings, *, okrs: OkrSet | None = None, jira: JiraAdapter | None = None
+    settings: Settings,
+    *,
+    okrs: OkrSet | None = None,
+    jira: JiraAdapter | None = None,
+    channels: Sequence[ChannelState] = (),
+    environ: Mapping[str, str] | None = None,
 ) -> list[Check]:
-    """Every check's outcome; `okrs` (stored or from the file) adds the mapping-specific ones."""
+    """Every check's outcome; `okrs` (stored or from the file) adds the mapping-specific ones
+    and the teams' notification channels, `channels` their last delivery outcome."""
     checks: list[Check] = []
+    env = os.environ if environ is None else environ
     secrets = [s.get_secret_value() for s in (settings.jira_token, settings.confluence_token) if s]
+    secrets += [s.get_secret_value() for s in (settings.smtp_password,) if s]
+    if okrs is not None:
+        secrets += [env.get(n, "") for t in okrs.teams for n in (t.notify.slack_env,
+                    t.notify.teams_env) if n]  # fmt: skip
     try:
         _check_jira(settings, okrs, jira, checks)
         _check_confluence(settings, checks)
+        _check_channels(settings, okrs, channels, env, checks)
     finally:
         # Belt and braces: no message may carry a credential, whatever a server echoed.
         checks[:] = [Check(c.name, c.outcome, _scrub(c.detail, secrets)) for c in checks]
@@ -169,6 +192,46 @@ def _check_confluence(settings: Settings, out: list[Check]) -> None:
     else:
         detail = f"{space} does not exist, or these credentials may not see it"
         out.append(Check("confluence space", "fail", detail))
+
+
+def _check_channels(
+    settings: Settings,
+    okrs: OkrSet | None,
+    states: Sequence[ChannelState],
+    env: Mapping[str, str],
+    out: list[Check],
+) -> None:
+    """Each team's channels: their target is set (never printed), and how their last delivery
+    went (a dead channel fails: fix it, then its next message is sent again)."""
+    health = {s.channel: s for s in states}
+    for team in okrs.teams if okrs else ():
+        for channel in channels_of(team):
+            kind, _, name = channel.partition(":")
+            label = f"notify {team.key} {channel}"
+            caveat = ""
+            if kind in ("slack", "teams"):
+                url = (env.get(name) or "").strip()
+                if not url:
+                    out.append(Check(label, "fail", f"environment variable {name} is not set"))
+                    continue
+                if not url.startswith("https://"):
+                    caveat = f" ({name} is not an https:// URL)"
+            elif smtp_config(settings) is None:
+                out.append(
+                    Check(label, "fail", "e-mail needs OKR_JIRA_SMTP_HOST and OKR_JIRA_SMTP_FROM")
+                )
+                continue
+            state = health.get(channel)
+            outcome: Outcome = "warn" if caveat else "ok"
+            if state is None:
+                detail = "configured; nothing sent yet"
+            elif state.state == "ok":
+                detail = f"last delivery worked ({state.last_ok_at})"
+            elif state.state == "dead":
+                outcome, detail = "fail", f"stopped after a permanent failure: {state.last_error}"
+            else:
+                outcome, detail = "warn", f"{state.state}: last error: {state.last_error}"
+            out.append(Check(label, outcome, detail + caveat))
 
 
 def _scrub(text: str, secrets: list[str]) -> str:

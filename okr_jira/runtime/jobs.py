@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 from okr_jira.errors import OkrFileError
 from okr_jira.inbox.worker import drain
+from okr_jira.notify import DeliveryResult, deliver, due_this_week, enqueue_digests
+from okr_jira.notify import enqueue_reminders as enqueue_checkin_reminders
 from okr_jira.okrs.file import load_okr_file
 from okr_jira.okrs.plan import apply_plan, make_plan
 from okr_jira.publish import debounce, publish_running_cycles
@@ -146,3 +148,36 @@ def end_of_cycle_review(wiring: Wiring) -> list[str]:
         request_publish(wiring)
     mark_ran(wiring, "end_of_cycle_review")
     return frozen
+
+
+def weekly_digest(wiring: Wiring) -> int:
+    """This week's digests, once the configured weekday and hour have come (a run after downtime
+    still sends this week's; dedupe makes every further run a no-op). Returns messages queued."""
+    s, now = wiring.settings, wiring.clock()
+    if not due_this_week(now, s.digest_weekday, s.notify_hour):
+        return 0
+    queued = enqueue_digests(
+        wiring.engine, now=now, thresholds=wiring.thresholds, page_url=wiring.page_url()
+    )
+    mark_ran(wiring, "weekly_digest")
+    deliver_notifications(wiring)
+    return sum(p.new for p in queued.planned)
+
+
+def checkin_reminder(wiring: Wiring) -> int:
+    """Remind teams with no check-in this week, from the configured weekday and hour on."""
+    s, now = wiring.settings, wiring.clock()
+    if not due_this_week(now, s.reminder_weekday, s.notify_hour):
+        return 0
+    queued = enqueue_checkin_reminders(
+        wiring.engine, now=now, thresholds=wiring.thresholds, page_url=wiring.page_url()
+    )
+    mark_ran(wiring, "checkin_reminder")
+    deliver_notifications(wiring)
+    return sum(p.new for p in queued.planned)
+
+
+def deliver_notifications(wiring: Wiring) -> DeliveryResult:
+    """Send what the outbox holds that is due (first tries and retries). Its own job: a slow or
+    dead channel never holds up sync or publishing."""
+    return deliver(wiring.engine, wiring.resolver, clock=wiring.clock)

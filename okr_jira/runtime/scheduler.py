@@ -43,6 +43,16 @@ def job_table(wiring: Wiring) -> list[tuple[str, JobFn, Any, dt.timedelta]]:
          CronTrigger(hour=3, minute=30, timezone="UTC"), dt.timedelta(days=1)),
         ("end_of_cycle_review", jobs.end_of_cycle_review,
          CronTrigger(hour=1, minute=0, timezone="UTC"), dt.timedelta(days=1)),
+        # Weekly messages: the job itself checks that this week's moment has come, so a catch-up
+        # after downtime sends this week's once, and never last week's.
+        ("weekly_digest", jobs.weekly_digest,
+         CronTrigger(day_of_week=s.digest_weekday, hour=s.notify_hour, timezone="UTC"),
+         dt.timedelta(days=7)),
+        ("checkin_reminder", jobs.checkin_reminder,
+         CronTrigger(day_of_week=s.reminder_weekday, hour=s.notify_hour, timezone="UTC"),
+         dt.timedelta(days=7)),
+        ("deliver_notifications", jobs.deliver_notifications,
+         IntervalTrigger(seconds=60), dt.timedelta(seconds=60)),
     ]  # fmt: skip
     if s.okr_file:
         minutes = s.sync_interval_minutes

@@ -10,12 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Engine
 
+from okr_jira.adapters.channels import (
+    SlackWebhook,
+    SmtpConfig,
+    SmtpMailer,
+    TeamsWebhook,
+    Transport,
+    TransportError,
+    fingerprint,
+)
 from okr_jira.adapters.confluence import ConfluenceAdapter, make_client
 from okr_jira.adapters.confluence_flavor import detect_flavor
 from okr_jira.adapters.http import RequestStats, RetryPolicy, make_session
@@ -25,6 +35,7 @@ from okr_jira.domain.matching import KrMatcher, RemoteMatch
 from okr_jira.domain.models import PaceThresholds
 from okr_jira.errors import ConfigError
 from okr_jira.inbox.worker import WorkerOptions
+from okr_jira.notify import Resolver
 from okr_jira.publish.context import ContextOptions
 from okr_jira.publish.debounce import request_publish
 from okr_jira.publish.publisher import Publisher
@@ -40,6 +51,66 @@ def retry_policy(settings: Settings) -> RetryPolicy:
         max_retries=settings.http_max_retries,
         max_in_flight=settings.http_max_in_flight,
     )
+
+
+def channel_policy(settings: Settings) -> RetryPolicy:
+    """Slack, Teams: short timeouts, a few retries (429 after its Retry-After, if short), URLs
+    never logged. What is not delivered then is retried later by the outbox."""
+    return RetryPolicy(
+        timeout=min(settings.http_timeout_seconds, 15.0),
+        max_retries=min(settings.http_max_retries, 3),
+        max_retry_after=30.0,
+        max_in_flight=2,
+        log_paths=False,
+    )
+
+
+def smtp_config(settings: Settings) -> SmtpConfig | None:
+    if not settings.smtp_host or not settings.smtp_from:
+        return None
+    return SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.smtp_from,
+        user=settings.smtp_user,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        security=settings.smtp_security,
+        timeout=min(settings.http_timeout_seconds, 30.0),
+    )
+
+
+def make_resolver(settings: Settings, environ: Mapping[str, str] | None = None) -> Resolver:
+    """Channel name -> its transport. Webhook URLs are read from the environment variables the
+    OKR file names, when a message is sent (a rotated URL applies at once); never stored."""
+    env = os.environ if environ is None else environ
+    policy = channel_policy(settings)
+    session = make_session(policy)
+
+    def resolve(channel: str, payload: dict[str, object]) -> tuple[Transport, str]:
+        kind, _, name = channel.partition(":")
+        if kind in ("slack", "teams"):
+            url = (env.get(name) or "").strip()
+            service = "Slack" if kind == "slack" else "Teams"
+            if not url:
+                raise TransportError(
+                    f"environment variable {name} (the {service} webhook URL) is not set",
+                    permanent=True,
+                )
+            if not url.startswith(("https://", "http://")):
+                raise TransportError(f"environment variable {name} is not a URL", permanent=True)
+            hook = SlackWebhook if kind == "slack" else TeamsWebhook
+            return hook(url, session, timeout=policy.timeout), fingerprint(url)
+        if kind == "email":
+            config = smtp_config(settings)
+            if config is None:
+                raise TransportError(
+                    "e-mail needs OKR_JIRA_SMTP_HOST and OKR_JIRA_SMTP_FROM", permanent=True
+                )
+            recipients = [str(r) for r in payload.get("to") or []]  # type: ignore[attr-defined]
+            return SmtpMailer(config), fingerprint(config.host, str(config.port), *recipients)
+        raise TransportError(f"unknown channel {channel}", permanent=True)
+
+    return resolve
 
 
 def thresholds(settings: Settings) -> PaceThresholds:
@@ -182,6 +253,18 @@ class Wiring:
 
     def confluence(self) -> ConfluenceAdapter:
         return make_confluence(self.settings)
+
+    @functools.cached_property
+    def resolver(self) -> Resolver:
+        """Where notification channels are reached (built once: one HTTP session)."""
+        return make_resolver(self.settings)
+
+    def page_url(self) -> Callable[[str], str] | None:
+        """A published page's URL from its id (Cloud and Data Center alike), for digest links."""
+        base = (self.settings.confluence_url or "").rstrip("/")
+        if not base:
+            return None
+        return lambda page_id: f"{base}/pages/viewpage.action?pageId={page_id}"
 
     def dispose(self) -> None:
         self.engine.dispose()

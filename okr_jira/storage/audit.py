@@ -32,3 +32,21 @@ def add_audit(
 def recent(*, session: Session, limit: int) -> list[AuditRow]:
     """The newest `limit` audit rows, newest first."""
     return list(session.exec(select(AuditRow).order_by(col(AuditRow.id).desc()).limit(limit)))
+
+
+def changes_since(
+    *, session: Session, since: dt.datetime, entity: str, fields: tuple[str, ...]
+) -> list[AuditRow]:
+    """Changes of these fields of `entity` at or after `since`, oldest first (targets lowered,
+    starts moved: what a digest points out)."""
+    query = (
+        select(AuditRow)
+        .where(
+            col(AuditRow.entity) == entity,
+            col(AuditRow.action) == "change",
+            col(AuditRow.field).in_(list(fields)),
+            col(AuditRow.at) >= since,
+        )
+        .order_by(col(AuditRow.id))
+    )
+    return list(session.exec(query))

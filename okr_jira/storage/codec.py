@@ -12,6 +12,7 @@ from okr_jira.domain.models import (
     Cycle,
     IssueSnapshot,
     KeyResult,
+    Notify,
     Objective,
     Source,
     Team,
@@ -46,6 +47,27 @@ def source_from_json(text: str | None) -> Source | None:
     return Source(**values)
 
 
+def notify_to_json(notify: Notify) -> str:
+    """The stored form of a team's channels, as the OKR file writes them."""
+    data: dict[str, Any] = {}
+    if notify.slack_env:
+        data["slack"] = {"webhook_env": notify.slack_env}
+    if notify.teams_env:
+        data["teams"] = {"webhook_env": notify.teams_env}
+    if notify.email:
+        data["email"] = list(notify.email)
+    return dumps(data)
+
+
+def notify_from_json(text: str | None) -> Notify:
+    data = json.loads(text) if text else {}
+    return Notify(
+        slack_env=(data.get("slack") or {}).get("webhook_env"),
+        teams_env=(data.get("teams") or {}).get("webhook_env"),
+        email=tuple(data.get("email") or ()),
+    )
+
+
 def cycle_from_row(row: CycleRow) -> Cycle:
     return Cycle(key=row.key, name=row.name, start=row.start, end=row.end)
 
@@ -56,6 +78,7 @@ def team_from_row(row: TeamRow) -> Team:
         name=row.name,
         parent=row.parent,
         jira_projects=tuple(json.loads(row.jira_projects)),
+        notify=notify_from_json(row.notify),
     )
 
 
@@ -75,6 +98,7 @@ def kr_from_row(row: KeyResultRow, source: Source | None) -> KeyResult:
         field=row.field,
         done_only=row.done_only,
         source=source,
+        carried_from=row.carried_from,
     )
 
 
@@ -90,6 +114,7 @@ def objective_from_row(row: ObjectiveRow, krs: tuple[KeyResult, ...]) -> Objecti
         rollup=row.rollup,  # type: ignore[arg-type]
         description=row.description,
         cross_cycle=row.cross_cycle,
+        carried_from=row.carried_from,
     )
 
 

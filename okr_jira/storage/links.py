@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, delete
+from sqlalchemy import Table, delete, func, or_
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
@@ -102,3 +102,54 @@ def history(*, session: Session, kr: str) -> list[KrIssueLinkRow]:
 def delete_links(*, session: Session, kr: str) -> None:
     """Forget a KR's scope history (the KR itself is deleted with --prune)."""
     session.connection().execute(delete(LINKS).where(LINKS.c.kr == kr))
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeMove:
+    kr: str
+    issue: str
+    joined: bool  # else left
+    done: bool | None  # done when it joined / left
+    at: dt.datetime
+
+
+def changes_since(*, session: Session, krs: Sequence[str], since: dt.datetime) -> list[ScopeMove]:
+    """Issues that joined or left these KRs at or after `since`; the links a KR opened when it
+    was first resolved are its starting scope, not a change."""
+    out: list[ScopeMove] = []
+    for chunk in chunked(list(krs)):
+        first = {
+            kr: at
+            for kr, at in session.connection().execute(
+                sa_select(LINKS.c.kr, func.min(LINKS.c.joined_at))
+                .where(LINKS.c.kr.in_(chunk))
+                .group_by(LINKS.c.kr)
+            )
+        }
+        query = select(KrIssueLinkRow).where(
+            col(KrIssueLinkRow.kr).in_(chunk),
+            or_(col(KrIssueLinkRow.joined_at) >= since, col(KrIssueLinkRow.left_at) >= since),
+        )
+        for row in session.exec(query):
+            start = _aware(first.get(row.kr))
+            joined_at = _aware(row.joined_at)
+            if (
+                joined_at is not None
+                and joined_at >= since
+                and (start is None or joined_at > start + _FIRST_RESOLUTION)
+            ):
+                out.append(ScopeMove(row.kr, row.issue_key, True, row.done_when_joined, joined_at))
+            left_at = _aware(row.left_at)
+            if left_at is not None and left_at >= since:
+                out.append(ScopeMove(row.kr, row.issue_key, False, row.done_when_left, left_at))
+    return sorted(out, key=lambda m: (m.kr, m.at, m.issue))
+
+
+# Links opened within this long of a KR's first link are its first resolution (one sync).
+_FIRST_RESOLUTION = dt.timedelta(minutes=10)
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -1,19 +1,17 @@
-"""The stored declaration (cycles, teams, objectives, key results, mappings) and check-ins."""
+"""The stored declaration: cycles, teams, objectives, key results, mappings."""
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from sqlmodel import Session, col, select
 
 from okr_jira.domain.models import Cycle, KeyResult, OkrSet
-from okr_jira.errors import NotFoundError, OkrJiraError
+from okr_jira.errors import NotFoundError
 from okr_jira.storage import codec
 from okr_jira.storage.tables import (
-    CheckinRow,
     CycleRow,
     KeyResultRow,
     MappingRow,
@@ -90,21 +88,10 @@ def get_key_result(*, session: Session, key: str) -> KeyResultRow:
     return row
 
 
-def latest_checkins(*, session: Session, krs: Iterable[str] | None = None) -> dict[str, float]:
-    query = select(CheckinRow).order_by(col(CheckinRow.created_at), col(CheckinRow.id))
-    if krs is not None:
-        query = query.where(col(CheckinRow.kr).in_(list(krs)))
-    return {row.kr: row.value for row in session.exec(query)}
-
-
-def add_checkin(
-    *, session: Session, kr: str, value: float, note: str | None, author: str | None
-) -> CheckinRow:
-    if not math.isfinite(value):  # NaN or infinity could never be served as JSON again
-        raise OkrJiraError(f"a check-in value must be a finite number, not {value}")
-    row = CheckinRow(kr=kr, value=value, note=note, author=author)
-    session.add(row)
-    session.flush()
+def get_objective(*, session: Session, key: str) -> ObjectiveRow:
+    row = session.get(ObjectiveRow, key)
+    if row is None or row.archived_at is not None:
+        raise NotFoundError(f"objective '{key}' does not exist")
     return row
 
 
@@ -142,3 +129,14 @@ def resolve_mappings(
             row.error, row.error_at = None, None
         row.resolved_at = at
         session.add(row)
+
+
+def archived_cycles(*, session: Session) -> set[str]:
+    """Keys of cycles the OKR file no longer declares (kept for their history)."""
+    return set(session.exec(select(CycleRow.key).where(col(CycleRow.archived_at).is_not(None))))
+
+
+def all_keys(*, session: Session) -> set[str]:
+    """Every objective and key result key ever stored, archived ones included."""
+    keys = set(session.exec(select(ObjectiveRow.key)))
+    return keys | set(session.exec(select(KeyResultRow.key)))

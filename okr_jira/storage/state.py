@@ -105,3 +105,9 @@ def durations(*, session: Session) -> dict[str, float]:
         except ValueError:
             continue
     return out
+
+
+def digest_last_built(subject: str) -> TimeKey:
+    """When the last weekly digest of `subject` ("tree" or a team) was built: the next one says
+    what moved since then."""
+    return TimeKey(f"digest.last_built.{subject}")

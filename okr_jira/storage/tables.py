@@ -33,6 +33,8 @@ class TeamRow(SQLModel, table=True):
     name: str = Field(max_length=200)
     parent: str | None = Field(default=None, max_length=64)
     jira_projects: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    # JSON of where digests and reminders go: {"slack": {"webhook_env": NAME}, ...}; no secrets.
+    notify: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
     archived_at: dt.datetime | None = None
 
 
@@ -47,6 +49,7 @@ class ObjectiveRow(SQLModel, table=True):
     rollup: str = Field(default="both", max_length=16)
     description: str | None = Field(default=None, sa_column=Column(Text))
     cross_cycle: bool = False
+    carried_from: str | None = Field(default=None, max_length=64)
     position: int = 0
     archived_at: dt.datetime | None = None
 
@@ -68,6 +71,7 @@ class KeyResultRow(SQLModel, table=True):
     default_weight: float = 1.0
     field: str | None = Field(default=None, max_length=200)
     done_only: bool = False
+    carried_from: str | None = Field(default=None, max_length=64)
     archived_at: dt.datetime | None = None
 
 
@@ -165,11 +169,20 @@ class ProgressLatestRow(SQLModel, table=True):
 
 
 class CheckinRow(SQLModel, table=True):
+    """A team's check-in on an objective, or on one of its key results (`kr` set).
+
+    History is kept: rows are only added. `author` is who typed it, for the audit trail only.
+    """
+
     __tablename__ = "checkin"
     id: int | None = Field(default=None, primary_key=True)
-    kr: str = Field(max_length=64, index=True)
-    value: float
+    objective: str | None = Field(default=None, max_length=64, index=True)
+    kr: str | None = Field(default=None, max_length=64, index=True)
+    value: float | None = None  # a manual KR's value
+    confidence: int | None = None  # 0..10
     note: str | None = Field(default=None, sa_column=Column(Text))
+    blockers: str | None = Field(default=None, sa_column=Column(Text))
+    retro: str | None = Field(default=None, sa_column=Column(Text))  # what we learned
     author: str | None = Field(default=None, max_length=200)
     created_at: dt.datetime = Field(default_factory=utcnow)
 
@@ -232,3 +245,50 @@ class SyncStateRow(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     value: str = Field(sa_column=Column(Text, nullable=False))
     updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class OutboxRow(SQLModel, table=True):
+    """A message to deliver: one row per (message, period, channel), whoever enqueues it.
+
+    `dedupe_key` is unique, so two schedulers (or a restart) enqueueing the same weekly digest
+    for the same channel make one row; a sender claims a row by moving it from pending to
+    sending in one UPDATE, so one sender sends it. The payload is what is sent, rendered once;
+    channel targets (webhook URLs) are never stored: they are read from the environment.
+    """
+
+    __tablename__ = "notify_outbox"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", name="uq_notify_outbox_dedupe"),
+        Index("ix_notify_outbox_due", "status", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=400)
+    kind: str = Field(max_length=16)  # digest | reminder
+    subject: str = Field(max_length=64)  # "tree" or a team key
+    period: str = Field(max_length=16)  # ISO week, e.g. 2026-W46
+    channel: str = Field(max_length=200)  # slack:ENV_NAME | teams:ENV_NAME | email:TEAM
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(default_factory=utcnow)
+    claimed_at: dt.datetime | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    sent_at: dt.datetime | None = None
+
+
+class ChannelRow(SQLModel, table=True):
+    """A notification channel's health, where check-config and /metrics show it.
+
+    `dead` after a permanent failure (Slack 404/410, a refused recipient): nothing more is sent
+    until its target changes (`fingerprint`, a hash of the URL or recipients, differs).
+    """
+
+    __tablename__ = "notify_channel"
+    channel: str = Field(primary_key=True, max_length=200)
+    state: str = Field(default="ok", max_length=16)  # ok | retrying | degraded | dead
+    fingerprint: str | None = Field(default=None, max_length=64)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    last_error_at: dt.datetime | None = None
+    last_ok_at: dt.datetime | None = None
+    failures: int = 0  # consecutive
