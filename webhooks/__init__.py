@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask
+from flask_openapi3 import Info, OpenAPI
 from sqlalchemy import Engine
 
 from okr_jira.runtime.wiring import Wiring
 from okr_jira.settings import Settings, load_settings
 from okr_jira.storage.db import make_engine
+from okr_jira.web import SECURITY_SCHEMES, init_web
+from okr_jira.web.errors import validation_error
 from webhooks.admin import AdminState, admin
 from webhooks.errors import register_error_handlers
 from webhooks.routes import WebhookState, bp
@@ -27,11 +29,21 @@ def create_app(
     *,
     engine: Engine | None = None,
     wiring: Wiring | None = None,
-) -> Flask:
-    """The receiver and the admin API. `wiring`: the process's own (`okr-jira run`, `serve`);
-    without it (gunicorn) one is built from `settings` (default: read from the environment)."""
+) -> OpenAPI:
+    """The receiver, the web app and the APIs. `wiring`: the process's own (`okr-jira run`,
+    `serve`); without it (gunicorn) one is built from `settings` (default: read from the
+    environment)."""
     settings = settings or (wiring.settings if wiring else load_settings())
-    app = Flask(__name__)
+    # flask-openapi3's app: a Flask app that also serves /api/openapi.json, generated from the
+    # API's pydantic models. It adds nothing to a request of the receiver's blueprint.
+    app = OpenAPI(
+        __name__,
+        info=Info(title="okr-jira", version="1"),
+        security_schemes=SECURITY_SCHEMES,  # type: ignore[arg-type]
+        doc_prefix="/api",
+        doc_url="/openapi.json",
+        validation_error_callback=validation_error,
+    )
     # Werkzeug answers 413 itself past this, even for chunked bodies.
     app.config["MAX_CONTENT_LENGTH"] = settings.webhook_max_bytes
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
@@ -51,6 +63,7 @@ def create_app(
     )
     app.register_blueprint(bp)
     app.register_blueprint(admin)
+    init_web(app, wiring)
     register_error_handlers(app)
     return app
 

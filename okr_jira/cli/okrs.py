@@ -9,7 +9,6 @@ import sys
 import click
 
 from okr_jira.cli.app import AppContext, actor, handle_errors, pass_app
-from okr_jira.errors import OkrJiraError
 
 
 @click.command()
@@ -88,14 +87,40 @@ def tree(app: AppContext, cycle_key: str | None, at: dt.datetime | None, as_json
 @handle_errors
 def checkin(app: AppContext, kr: str, value: float, note: str | None) -> None:
     """Record the current VALUE of a manual key result KR."""
+    from okr_jira.okrs.checkins import record_checkin
     from okr_jira.storage.db import session_scope
-    from okr_jira.storage.okrs import add_checkin, get_key_result
+
+    wiring = app.wiring()
+    with session_scope(wiring.engine) as session:
+        record_checkin(session, kr, value, note=note, author=actor(), thresholds=wiring.thresholds)
+    click.echo(f"{kr}: checked in {value:g}" + (f" ({note})" if note else ""))
+
+
+@click.command()
+@click.option("--cycle", "cycle_key", help="Only this cycle's objectives.")
+@click.option(
+    "--out", "out", type=click.Path(dir_okay=False), help="Write to FILE (default: stdout)."
+)
+@pass_app
+@handle_errors
+def export(app: AppContext, cycle_key: str | None, out: str | None) -> None:
+    """Write the stored OKRs as an OKR file that `apply` takes back as a no-op."""
+    import dataclasses
+    from pathlib import Path
+
+    from okr_jira.okrs.edit import declared
+    from okr_jira.okrs.export import dump_okr_text
+    from okr_jira.storage.db import session_scope
 
     with session_scope(app.engine()) as session:
-        row = get_key_result(session=session, key=kr)
-        if row.kind != "manual":
-            raise OkrJiraError(
-                f"{kr} is a '{row.kind}' key result: its progress comes from Jira, not check-ins"
-            )
-        add_checkin(session=session, kr=kr, value=value, note=note, author=actor())
-    click.echo(f"{kr}: checked in {value:g}" + (f" ({note})" if note else ""))
+        okrs = declared(session)
+    if cycle_key:
+        okrs = dataclasses.replace(
+            okrs, objectives=tuple(o for o in okrs.objectives if o.cycle == cycle_key)
+        )
+    text = dump_okr_text(okrs)
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}", err=True)
+    else:
+        click.echo(text, nl=False)

@@ -43,6 +43,9 @@ def job_table(wiring: Wiring) -> list[tuple[str, JobFn, Any, dt.timedelta]]:
          CronTrigger(hour=3, minute=30, timezone="UTC"), dt.timedelta(days=1)),
         ("end_of_cycle_review", jobs.end_of_cycle_review,
          CronTrigger(hour=1, minute=0, timezone="UTC"), dt.timedelta(days=1)),
+        # Sync and publish asked for over the API: polled as often as the inbox.
+        ("queued_jobs", jobs.run_queued,
+         IntervalTrigger(seconds=inbox), dt.timedelta(seconds=inbox)),
     ]  # fmt: skip
     if s.okr_file:
         minutes = s.sync_interval_minutes
@@ -111,6 +114,7 @@ def build_scheduler(
             caught_up = False
         elif not caught_up:
             caught_up = True
+            jobs.fail_interrupted_jobs(wiring)
             catch_up(scheduler, wiring)
 
     scheduler.add_job(elect, IntervalTrigger(seconds=election_seconds), id="leader_election",

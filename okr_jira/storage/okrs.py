@@ -137,3 +137,27 @@ def resolve_mappings(
             row.error, row.error_at = None, None
         row.resolved_at = at
         session.add(row)
+
+
+def archived_cycles(*, session: Session) -> set[str]:
+    """Cycles the OKR file no longer declares (kept with their history)."""
+    return set(session.exec(select(CycleRow.key).where(col(CycleRow.archived_at).is_not(None))))
+
+
+def cycles(*, session: Session) -> list[Cycle]:
+    """Declared (not archived) cycles, oldest first: the cycle selector."""
+    query = (
+        select(CycleRow).where(col(CycleRow.archived_at).is_(None)).order_by(col(CycleRow.start))
+    )
+    return [codec.cycle_from_row(r) for r in session.exec(query)]
+
+
+def checkins_of(*, session: Session, kr: str, limit: int = 20) -> list[CheckinRow]:
+    """The newest check-ins of a KR, newest first."""
+    query = (
+        select(CheckinRow)
+        .where(col(CheckinRow.kr) == kr)
+        .order_by(col(CheckinRow.created_at).desc(), col(CheckinRow.id).desc())
+        .limit(limit)
+    )
+    return list(session.exec(query))

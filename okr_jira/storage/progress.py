@@ -164,3 +164,14 @@ def delete_history(*, session: Session, kind: str, subject: str) -> None:
             col(ProgressSnapshotRow.kind) == kind, col(ProgressSnapshotRow.subject) == subject
         )
     )
+
+
+def latest_points(*, session: Session, kind: str) -> dict[str, ProgressSnapshotRow]:
+    """subject -> its latest recorded point, for every subject of `kind`, in one query (what the
+    web tree reads instead of recomputing progress)."""
+    query = (
+        select(ProgressSnapshotRow)
+        .join(ProgressLatestRow, col(ProgressLatestRow.snapshot_id) == ProgressSnapshotRow.id)
+        .where(col(ProgressLatestRow.kind) == kind)
+    )
+    return {row.subject: row for row in session.exec(query)}
