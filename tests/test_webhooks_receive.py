@@ -16,6 +16,7 @@ from okr_jira.settings import Settings
 from okr_jira.storage.db import make_engine
 from okr_jira.storage.tables import WebhookEventRow
 from tests.fixtures.webhooks import encode, headers, issue_event, load, sign
+from tests.support.paths import SESSION_SECRET
 from webhooks import create_app
 from webhooks.auth import signature
 
@@ -25,7 +26,12 @@ URL = "/webhooks/jira"
 
 @pytest.fixture
 def app(engine: Engine, database_url: str) -> Flask:
-    settings = Settings(database_url=database_url, webhook_secret=SECRET, webhook_max_bytes=65536)
+    settings = Settings(
+        database_url=database_url,
+        webhook_secret=SECRET,
+        webhook_max_bytes=65536,
+        session_secret=SESSION_SECRET,
+    )
     return create_app(settings, engine=engine)
 
 
@@ -101,7 +107,9 @@ def test_wrong_url_token_is_refused(client: FlaskClient, engine: Engine, url: st
 
 
 def test_without_a_secret_every_event_is_accepted(engine: Engine, database_url: str) -> None:
-    app = create_app(Settings(database_url=database_url), engine=engine)
+    app = create_app(
+        Settings(database_url=database_url, session_secret=SESSION_SECRET), engine=engine
+    )
     body = encode(issue_event())
     resp = app.test_client().post(URL, data=body, headers=headers(body, secret=None))
     assert resp.status_code == 200
@@ -213,7 +221,9 @@ def test_get_on_the_webhook_url_is_405_json(client: FlaskClient) -> None:
 
 def test_database_outage_answers_503_so_jira_retries(tmp_path: object) -> None:
     url = "postgresql+psycopg://nobody@127.0.0.1:9/none?connect_timeout=1"
-    app = create_app(Settings(database_url=url), engine=make_engine(url))
+    app = create_app(
+        Settings(database_url=url, session_secret=SESSION_SECRET), engine=make_engine(url)
+    )
     body = encode(issue_event())
     resp = app.test_client().post(URL, data=body, headers=headers(body, secret=None))
     assert resp.status_code == 503

@@ -1,19 +1,20 @@
-"""The admin API: declare OKRs and mappings, record check-ins, read the tree and the audit log.
+"""The first admin API (kept working beside /api/v1): declare OKRs and mappings, record
+check-ins, read the tree and the audit log.
 
-Authenticated with `Authorization: Bearer <OKR_JIRA_ADMIN_TOKEN>` (constant-time compare); without a
-configured token the API is off (404). It calls the same functions as the CLI, nothing more.
+Authenticated as /api/v1 is (okr_jira.web.auth): an admin token (`okr-jira tokens` or
+OKR_JIRA_ADMIN_TOKEN) for every route. It calls the same functions as the CLI, nothing more.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 from dataclasses import dataclass
 
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from okr_jira.errors import NotFoundError, OkrFileError
+from okr_jira.errors import NotFoundError, OkrFileError, OkrJiraError
+from okr_jira.okrs.checkins import record_checkin
 from okr_jira.okrs.file import parse_okr_text
 from okr_jira.okrs.plan import apply_plan, make_plan
 from okr_jira.render.tree import tree_json
@@ -21,7 +22,7 @@ from okr_jira.report.evaluate import evaluate_cycle
 from okr_jira.runtime.wiring import Wiring
 from okr_jira.storage import audit as audit_log
 from okr_jira.storage.db import session_scope
-from okr_jira.storage.okrs import add_checkin, get_key_result
+from okr_jira.web.auth import actor, identify
 from webhooks.errors import ApiError, BadPayload, Unauthorized
 
 admin = Blueprint("admin", __name__, url_prefix="/api")
@@ -48,17 +49,25 @@ def _state() -> AdminState:
 
 @admin.before_request
 def _authenticate() -> None:
-    token = _state().token
-    if token is None:
-        raise NotFound("the admin API is off: set OKR_JIRA_ADMIN_TOKEN to enable it")
-    given = request.headers.get("Authorization", "")
-    scheme, _, value = given.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(value.encode(), token.encode()):
+    who = identify()
+    if who is None or who.via == "session":  # scripts only: a bearer token, no cookie
         raise Unauthorized("a valid admin bearer token is required")
+    if not who.admin:
+        raise Forbidden("this needs an admin token")
 
 
 def _actor() -> str:
-    return request.headers.get("X-Okr-Actor", "admin-api")[:200]
+    who = identify()
+    assert who is not None
+    return actor(who)
+
+
+class Forbidden(ApiError):
+    status, code = 403, "forbidden"
+
+
+class FileRules(ApiError):
+    status, code = 409, "conflict"
 
 
 @admin.get("/tree")
@@ -83,6 +92,8 @@ def tree() -> ResponseReturnValue:
 @admin.post("/okrs")
 def apply_okrs() -> ResponseReturnValue:
     """Body: the OKR file (YAML). `?dry_run=1` plans only; `?prune=1` deletes what is missing."""
+    if _state().wiring.settings.okr_file:
+        raise FileRules("OKR_JIRA_OKR_FILE is set: the OKR file rules here, change it instead")
     text = request.get_data(as_text=True)
     try:
         okrs = parse_okr_text(text, "<request body>")
@@ -119,15 +130,18 @@ def checkin() -> ResponseReturnValue:
     kr, value = data.get("kr"), data.get("value")
     if not isinstance(kr, str) or isinstance(value, bool) or not isinstance(value, int | float):
         raise BadPayload("kr (string) and value (number) are required")
-    with session_scope(_state().wiring.engine) as session:
-        try:
-            row = get_key_result(session=session, key=kr)
-        except NotFoundError as exc:
-            raise NotFound(str(exc)) from None
-        if row.kind != "manual":
-            raise Invalid(f"{kr} is a '{row.kind}' key result: its progress comes from Jira")
-        note = data.get("note") if isinstance(data.get("note"), str) else None
-        add_checkin(session=session, kr=kr, value=float(value), note=note, author=_actor())
+    wiring = _state().wiring
+    note = data.get("note") if isinstance(data.get("note"), str) else None
+    try:
+        with session_scope(wiring.engine) as session:
+            record_checkin(
+                session, kr, float(value), note=note, author=_actor(),
+                thresholds=wiring.thresholds,
+            )  # fmt: skip
+    except NotFoundError as exc:
+        raise NotFound(str(exc)) from None
+    except OkrJiraError as exc:
+        raise Invalid(str(exc)) from None
     return jsonify({"kr": kr, "value": value}), 201
 
 

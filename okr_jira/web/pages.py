@@ -80,7 +80,7 @@ def _gate() -> WResponse | None:
     return None
 
 
-pages.add_app_template_global(PACE_LABELS, "pace_labels")
+pages.add_app_template_global(PACE_LABELS, "pace_labels")  # type: ignore[arg-type]
 
 
 @pages.app_template_global()
