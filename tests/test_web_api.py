@@ -18,13 +18,15 @@ from okr_jira.okrs.plan import make_plan
 from okr_jira.runtime.tokens import revoke_token
 from okr_jira.settings import load_settings
 from okr_jira.storage.db import session_scope
+from tests.support.paths import SESSION_SECRET
 from tests.support.web_world import WebWorld, build_web_world
 from webhooks import create_app
 
 NEW_OBJECTIVE = {"key": "SUP-9", "cycle": "2026-Q4", "team": "support", "title": "Shorter queues",
                  "parent": "CX-1"}  # fmt: skip
 NEW_KR = {"objective": "SUP-9", "key": "SUP-9.1", "title": "Fewer open refunds",
-          "kind": "issue_count", "start": 3, "target": 0, "source": {"labels": ["refunds"]}}  # fmt: skip
+          "kind": "issue_count", "start": 3, "target": 0,
+          "source": {"labels": ["refunds"]}}  # fmt: skip
 
 # (method, path, JSON body, needs admin). Every route of /api/v1 (the test below checks so).
 ROUTES: list[tuple[str, str, Any, bool]] = [
@@ -150,7 +152,7 @@ def test_unknown_keys_are_404_and_conflicts_409(world: WebWorld) -> None:
     assert (
         call(world, "POST", "/api/v1/objectives", {**NEW_OBJECTIVE, "key": "SUP-1"}).status_code
         == 409
-    )  # noqa: E501
+    )
     aligned = call(world, "POST", "/api/v1/objectives/CX-1/archive")
     assert aligned.status_code == 409 and "SUP-1" in aligned.json["message"]  # type: ignore[index]
 
@@ -266,7 +268,7 @@ def test_with_the_okr_file_set_writes_answer_409_but_checkins_work(engine: Engin
         .post("/api/okrs", data="cycles: []", headers=world.headers("admin"))
         .status_code
         == 409
-    )  # noqa: E501
+    )
 
 
 def test_sync_and_publish_are_queued_with_a_job_to_poll(world: WebWorld) -> None:
@@ -281,7 +283,7 @@ def test_sync_and_publish_are_queued_with_a_job_to_poll(world: WebWorld) -> None
 def test_the_session_secret_is_required_and_must_be_strong(engine: Engine) -> None:
     with pytest.raises(ConfigError, match="OKR_JIRA_SESSION_SECRET is not set"):
         create_app(load_settings(None, database_url=str(engine.url)), engine=engine)
-    with pytest.raises(ConfigError, match="SESSION_SECRET: .*too weak"):
+    with pytest.raises(ConfigError, match=r"SESSION_SECRET: .*too weak"):
         load_settings(None, session_secret="short-secret")
     with pytest.raises(ConfigError, match="too weak"):
         load_settings(None, session_secret="ab" * 20)
@@ -308,7 +310,7 @@ def test_tokens_cli_prints_the_token_once_lists_and_revokes(
     listed = runner.invoke(main, ["tokens", "list"])
     assert "ci-bot\tread\tactive" in listed.output and token not in listed.output
     world_app = create_app(
-        load_settings(None, database_url=db_env, session_secret="s" * 8 + "0123456789abcdefghijklmnopq"),
+        load_settings(None, database_url=db_env, session_secret=SESSION_SECRET),
         engine=engine,
     )  # fmt: skip
     c = world_app.test_client()
