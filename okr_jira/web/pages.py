@@ -48,7 +48,7 @@ from okr_jira.web.service import Services, filtered_nodes
 
 pages = Blueprint(
     "pages", __name__, template_folder="templates", static_folder="static",
-    static_url_path="/static",
+    static_url_path="/assets",
 )  # fmt: skip
 PUBLIC = ("pages.signin", "pages.static")
 SOURCE_LISTS = (

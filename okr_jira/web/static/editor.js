@@ -39,7 +39,9 @@
     after.id = "preview-after";
     p.append(after, " after saving.");
     p.firstElementChild.id = "preview-count";
-    body.append(p, text("p", "")).lastChild.append(text("code", data.jql, "jql"));
+    var jql = document.createElement("p");
+    jql.append(text("code", data.jql, "jql"));
+    body.append(p, jql);
     (data.warnings || []).forEach(function (w) { body.append(text("p", w, "warning")); });
     if (data.added.length) body.append(text("p", "Joining: " + data.added.join(", ")));
     if (data.removed.length) body.append(text("p", "Leaving: " + data.removed.join(", ")));
