@@ -88,14 +88,10 @@ def test_sign_in_edit_a_mapping_with_live_preview_audit_and_check_in(
             page.click("text=Edit mapping")
             assert page.input_value("#f-epics") == "SUP-12"
             page.fill("#f-labels", "refunds")  # typing triggers the live preview
-            page.wait_for_function(
-                "document.getElementById('preview-count')?.textContent === '3'"
-            )
+            page.wait_for_function("document.getElementById('preview-count')?.textContent === '3'")
             first = page.inner_text("#preview-after")
             page.fill("#f-exclude", "SUP-16")
-            page.wait_for_function(
-                "document.getElementById('preview-count')?.textContent === '2'"
-            )
+            page.wait_for_function("document.getElementById('preview-count')?.textContent === '2'")
             assert page.inner_text("#preview-after") != first  # the preview moved
             assert "SUP-13" in page.inner_text("#preview") and "SUP-16" not in page.inner_text(
                 "#preview ul.issues"
@@ -106,9 +102,7 @@ def test_sign_in_edit_a_mapping_with_live_preview_audit_and_check_in(
             )
             look(page, "04-mapping-error")
             page.fill("#f-jql", "")
-            page.wait_for_function(
-                "document.getElementById('preview-count')?.textContent === '2'"
-            )
+            page.wait_for_function("document.getElementById('preview-count')?.textContent === '2'")
             look(page, "05-mapping-preview")
             page.click("button >> text=Save mapping")
             assert page.get_by_role("status").inner_text().startswith("Mapping saved")

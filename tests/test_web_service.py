@@ -28,7 +28,9 @@ def test_queued_sync_runs_under_run_and_the_pages_are_served(
             # A starting scheduler catches up on its missed full sync first; wait for it.
             page = requests.get(f"{node.url}/", headers=auth, timeout=10)
             assert page.status_code == 200 and "OKRs · Q4 2026" in page.text
-            assert requests.get(f"{node.url}/", timeout=10, allow_redirects=False).status_code == 302
+            assert (
+                requests.get(f"{node.url}/", timeout=10, allow_redirects=False).status_code == 302
+            )
             refused = requests.post(f"{node.url}/api/v1/sync", timeout=10,
                                     headers={"Authorization": f"Bearer {reader}"})  # fmt: skip
             assert refused.status_code == 403

@@ -9,10 +9,11 @@ import datetime as dt
 
 from sqlmodel import Session
 
-from okr_jira.domain.models import KrProgress, PaceThresholds
+from okr_jira.domain.models import KrProgress, OkrSet, PaceThresholds
 from okr_jira.domain.report import CycleReport
 from okr_jira.domain.rollup import build_tree
 from okr_jira.report.evaluate import evaluate_cycle
+from okr_jira.storage import state
 from okr_jira.storage.okrs import (
     cycle_frozen_at,
     get_cycle,
@@ -22,6 +23,22 @@ from okr_jira.storage.okrs import (
 )
 from okr_jira.storage.progress import latest_points
 from okr_jira.storage.tables import utcnow
+
+_CACHE: dict[str, tuple[str, OkrSet]] = {}
+
+
+def _declaration(session: Session) -> OkrSet:
+    """The stored declaration, kept in memory while its version (moved by every apply and edit)
+    stays the same: reading 2,000 key results and their sources costs more than the tree."""
+    version = state.DECLARATION_VERSION.get(session=session)
+    where = str(session.connection().engine.url)
+    cached = _CACHE.get(where)
+    if version is not None and cached is not None and cached[0] == version:
+        return cached[1]
+    okrs = load_okrs(session=session)
+    if version is not None:
+        _CACHE[where] = (version, okrs)
+    return okrs
 
 
 def stored_cycle(
@@ -39,7 +56,7 @@ def stored_cycle(
         return evaluate_cycle(
             session=session, cycle=the_cycle.key, on=day, thresholds=thresholds, now=generated
         )
-    declared = load_okrs(session=session)
+    declared = _declaration(session)
     objectives = [o for o in declared.objectives if o.cycle == the_cycle.key]
     points = latest_points(session=session, kind="kr")
     errors = mapping_errors(session=session)
