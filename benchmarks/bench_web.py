@@ -52,7 +52,7 @@ def okrs(n_krs: int) -> OkrSet:
                 title=f"Key result {o}.{k} of the benchmark",
                 kind="issues",
                 source=Source(labels=(f"l{o}-{k}",)),
-            )  # fmt: skip
+            )
             for k in range(per)
         )
         objectives.append(
@@ -63,7 +63,7 @@ def okrs(n_krs: int) -> OkrSet:
                 title=f"Objective {o}",
                 key_results=krs,
                 parent=parent,
-            )  # fmt: skip
+            )
         )
     return OkrSet(cycles=(cycle,), teams=tuple(teams), objectives=tuple(objectives))
 
