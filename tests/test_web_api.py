@@ -320,3 +320,66 @@ def test_tokens_cli_prints_the_token_once_lists_and_revokes(
     assert "ci-bot\tread\trevoked" in runner.invoke(main, ["tokens", "list"]).output
     dup = runner.invoke(main, ["tokens", "add", "ci-bot", "--role", "admin"])
     assert dup.exit_code == 1 and "exists already" in dup.output
+
+
+def _csrf(html: str) -> str:
+    import re
+
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def test_browser_session_cookie_flags_csrf_and_revocation(world: WebWorld) -> None:
+    c = world.client()
+    form = c.get("/signin")
+    token = _csrf(form.get_data(True))
+    assert c.post("/signin", data={"token": world.admin}).status_code == 400  # no CSRF token
+    signed = c.post("/signin", data={"token": world.admin, "csrf_token": token, "next": "//evil"})
+    assert signed.status_code == 302 and signed.headers["Location"] == "/"  # no open redirect
+    cookie = signed.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    assert world.admin not in cookie
+    assert c.get("/api/v1/me").json == {"name": "ana", "role": "admin", "via": "session"}
+    page = c.get("/key-results/CO-1.1")
+    assert page.status_code == 200
+    assert c.post("/key-results/CO-1.1/checkin", data={"value": "52"}).status_code == 400
+    csrf = _csrf(page.get_data(True))
+    ok = c.post("/key-results/CO-1.1/checkin", data={"value": "52", "csrf_token": csrf})
+    assert ok.status_code == 302
+    # Cookie-authenticated API writes need the token in X-CSRFToken; bearer ones do not.
+    assert c.post("/api/v1/checkins", json={"kr": "CO-1.1", "value": 53}).status_code == 400
+    assert c.post("/api/v1/checkins", json={"kr": "CO-1.1", "value": 53},
+                  headers={"X-CSRFToken": csrf}).status_code == 201  # fmt: skip
+    revoke_token(world.engine, "ana")
+    assert c.get("/api/v1/me").status_code == 401
+    assert c.get("/").status_code == 302
+
+
+def test_session_cookie_is_secure_over_https(world: WebWorld) -> None:
+    c = world.client()
+    token = _csrf(c.get("/signin", base_url="https://okr.example").get_data(True))
+    signed = c.post("/signin", base_url="https://okr.example",
+                    data={"token": world.read, "csrf_token": token})  # fmt: skip
+    assert "Secure" in signed.headers["Set-Cookie"]
+
+
+def test_proxy_user_header_only_from_trusted_addresses(engine: Engine) -> None:
+    world = build_web_world(
+        engine, proxy_user_header="X-Forwarded-User", trusted_proxies="10.0.0.0/8",
+        proxy_admins="carol",
+    )  # fmt: skip
+    c = world.client()
+    trusted = {"REMOTE_ADDR": "10.1.2.3"}
+    me = c.get("/api/v1/me", headers={"X-Forwarded-User": "dave"}, environ_base=trusted)
+    assert me.json == {"name": "dave", "role": "read", "via": "proxy"}
+    assert c.post("/api/v1/sync", headers={"X-Forwarded-User": "dave"},
+                  environ_base=trusted).status_code == 403  # fmt: skip
+    carol = c.get("/api/v1/me", headers={"X-Forwarded-User": "carol"}, environ_base=trusted)
+    assert carol.json is not None and carol.json["role"] == "admin"
+    # The proxy names the user on a cross-site request too: writes still need the CSRF token.
+    forged = c.post("/api/v1/sync", headers={"X-Forwarded-User": "carol"}, environ_base=trusted)
+    assert forged.status_code == 400
+    outsider = {"REMOTE_ADDR": "192.0.2.7"}
+    assert c.get("/api/v1/me", headers={"X-Forwarded-User": "carol"},
+                 environ_base=outsider).status_code == 401  # fmt: skip

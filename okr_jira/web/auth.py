@@ -150,10 +150,11 @@ def check_csrf(token: str | None) -> None:
 
 
 def csrf_needed() -> bool:
-    """Writes by a browser (cookie-authenticated) need a CSRF token; bearer ones do not."""
+    """Writes by a browser need a CSRF token: signed in by cookie, or by the SSO proxy (which
+    names the user on every request, a cross-site one too). Bearer-token writes do not."""
     who = identify()
     return request.method not in ("GET", "HEAD", "OPTIONS") and (
-        who is None or who.via == "session"
+        who is None or who.via in ("session", "proxy")
     )
 
 
