@@ -196,12 +196,22 @@ def test_scheduler_command_stops_on_sigterm(db_env: str, engine: Engine) -> None
         env=env,
         cwd=ROOT,
     )
-    time.sleep(3)
+    # Wait for the process to say it leads (start-up is slow on a loaded machine), then stop it.
+    seen = []
+    deadline = time.monotonic() + 60
+    assert proc.stderr is not None
+    while time.monotonic() < deadline and not any("leader.elected" in line for line in seen):
+        line = proc.stderr.readline()
+        if not line:
+            break
+        seen.append(line)
+    time.sleep(2)  # its signal handlers are set just after it first leads
     proc.terminate()
     try:
-        _, err = proc.communicate(timeout=10)
+        _, rest = proc.communicate(timeout=10)
     finally:
         proc.kill()
+    err = "".join(seen) + rest
     assert proc.returncode == 0, err
     assert "scheduler started" in err and "leader.elected" in err
 
