@@ -211,6 +211,8 @@ def test_scheduler_command_stops_on_sigterm(db_env: str, engine: Engine) -> None
         _, rest = proc.communicate(timeout=10)
     finally:
         proc.kill()
+        proc.wait()
+        proc.stderr.close()
     err = "".join(seen) + rest
     assert proc.returncode == 0, err
     assert "scheduler started" in err and "leader.elected" in err

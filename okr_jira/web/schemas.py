@@ -157,7 +157,7 @@ class KeyPath(BaseModel):
 
 
 class JobPath(BaseModel):
-    job_id: Annotated[int, Field(ge=1, le=2**62)]
+    job_id: Annotated[int, Field(ge=1, le=2**31 - 1)]  # an INTEGER column on PostgreSQL
 
 
 class TreeQuery(BaseModel):
