@@ -287,7 +287,11 @@ def prepare(url: str) -> None:
 
 def bench(url: str, run: int) -> dict[str, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OKR_JIRA_")}
-    env.update(OKR_JIRA_DATABASE_URL=url, OKR_JIRA_WEBHOOK_SECRET=SECRET)
+    env.update(
+        OKR_JIRA_DATABASE_URL=url,
+        OKR_JIRA_WEBHOOK_SECRET=SECRET,
+        OKR_JIRA_SESSION_SECRET="bench-session-secret-0123456789abcdef",
+    )
     port = free_port()
     server = subprocess.Popen(
         [str(BIN / "gunicorn"), *GUNICORN_ARGS, "--bind", f"127.0.0.1:{port}",

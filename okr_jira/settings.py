@@ -6,6 +6,7 @@ Precedence: explicit values > environment > TOML file > defaults.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
@@ -28,6 +29,16 @@ WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "token", "your-token", "<token>", "xxx"}
 # Secrets okr-jira itself checks (the webhook secret, the admin token) are at least this long.
 MIN_SECRET = 16
+MIN_SECRET_LENGTH = 32
+
+
+def weak_secret(value: str) -> bool:
+    """Too short, or too few distinct characters to be random (aaaa..., 1212...)."""
+    return len(value) < MIN_SECRET_LENGTH or len(set(value)) < 8
+
+
+def split_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 class Settings(BaseSettings):
@@ -71,7 +82,29 @@ class Settings(BaseSettings):
         default=None, description="HMAC secret Jira signs webhooks with (X-Hub-Signature)."
     )
     admin_token: SecretStr | None = Field(
-        default=None, description="Bearer token of the admin API."
+        default=None, description="A bearer token with the admin role (besides `okr-jira tokens`)."
+    )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Signs the web app's session cookies (32+ random characters, e.g. "
+            "`openssl rand -hex 32`); the web server refuses to start without it."
+        ),
+    )
+    proxy_user_header: str | None = Field(
+        default=None,
+        description=(
+            "Header a trusted reverse proxy names the signed-in user in (SSO), e.g. "
+            "X-Forwarded-User; honoured only from TRUSTED_PROXIES."
+        ),
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of the reverse proxies trusted.",
+    )
+    proxy_admins: str = Field(
+        default="",
+        description="Comma-separated proxy user names with the admin role (others read).",
     )
 
     sync_interval_minutes: int = Field(default=15, ge=1, description="Incremental sync interval.")
@@ -157,7 +190,12 @@ class Settings(BaseSettings):
         return self
 
     @field_validator(
-        "jira_token", "confluence_token", "webhook_secret", "admin_token", "smtp_password"
+        "jira_token",
+        "confluence_token",
+        "webhook_secret",
+        "admin_token",
+        "smtp_password",
+        "session_secret",
     )
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
@@ -172,6 +210,26 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"must be at least {MIN_SECRET} characters (e.g. `openssl rand -hex 24`)"
             )
+        return value
+
+    @field_validator("session_secret")
+    @classmethod
+    def _strong_session_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and weak_secret(value.get_secret_value()):
+            raise ValueError(
+                f"is too weak: use {MIN_SECRET_LENGTH}+ random characters "
+                "(e.g. `openssl rand -hex 32`)"
+            )
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in split_list(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an address or network") from None
         return value
 
     @classmethod

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from okr_jira.cli import main
 from okr_jira.settings import load_settings
-from tests.support.paths import EXAMPLE_OKRS
+from tests.support.paths import EXAMPLE_OKRS, SESSION_SECRET
 from webhooks import create_app
 
 TOKEN = "admin-token-for-tests-123"
@@ -20,7 +20,11 @@ WEBHOOK_SECRET = "webhook-secret-for-tests"
 
 def client(engine: Engine, token: str | None = TOKEN) -> FlaskClient:
     settings = load_settings(
-        None, database_url=str(engine.url), admin_token=token, webhook_secret=WEBHOOK_SECRET
+        None,
+        database_url=str(engine.url),
+        admin_token=token,
+        webhook_secret=WEBHOOK_SECRET,
+        session_secret=SESSION_SECRET,
     )
     return create_app(settings, engine=engine).test_client()
 
@@ -29,9 +33,9 @@ def auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKEN}", "X-Okr-Actor": "ana"}
 
 
-def test_without_a_configured_token_the_api_is_off(engine: Engine) -> None:
+def test_without_a_configured_token_no_bearer_is_accepted(engine: Engine) -> None:
     resp = client(engine, token=None).get("/api/tree", headers=auth())
-    assert resp.status_code == 404
+    assert resp.status_code == 401
 
 
 def test_wrong_or_missing_token_is_refused_without_echoing_it(engine: Engine) -> None:
@@ -60,7 +64,8 @@ def test_apply_dry_run_then_apply_then_tree_and_audit(engine: Engine) -> None:
     c.post("/api/okrs", data=changed, headers=auth())
     audit = c.get("/api/audit?limit=5", headers=auth()).json
     assert audit is not None
-    assert audit[0]["actor"] == "ana" and (audit[0]["old"], audit[0]["new"]) == ("5", "4")
+    assert audit[0]["actor"] == "ana (admin-token)"
+    assert (audit[0]["old"], audit[0]["new"]) == ("5", "4")
 
 
 def test_invalid_file_is_422_with_every_problem_and_changes_nothing(engine: Engine) -> None:

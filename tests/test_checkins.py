@@ -134,7 +134,7 @@ def test_the_api_records_a_checkin_and_the_page_shows_it(engine: Engine) -> None
     tree = c.get("/api/tree", headers=auth()).json
     assert tree is not None and tree["objectives"][0]["key_results"][0]["current"] == -2.5
     rows = stored(engine)
-    assert rows[0].author == "ana"  # for the audit trail: who typed it
+    assert rows[0].author == "ana (admin-token)"  # for the audit trail: who typed it, and how
 
     from okr_jira.publish.context import ContextOptions, build_context
     from okr_jira.render import render_objective_page

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from okr_jira.settings import load_settings
+from tests.support.paths import SESSION_SECRET
 from tests.support.publish_world import World, build_world
 from webhooks import create_app
 
@@ -21,7 +22,10 @@ def world(engine: Engine, tmp_path: Path, cloud_dns: None) -> Iterator[World]:
 def test_metrics_show_sync_and_publish_durations_and_inbox_depth(world: World) -> None:
     world.publish()
     settings = load_settings(
-        None, database_url=str(world.engine.url), webhook_secret="webhook-secret-for-tests"
+        None,
+        database_url=str(world.engine.url),
+        webhook_secret="webhook-secret-for-tests",
+        session_secret=SESSION_SECRET,
     )
     text = create_app(settings, engine=world.engine).test_client().get("/metrics").get_data(True)
     assert 'okr_jira_job_last_duration_seconds{job="sync_full"}' in text

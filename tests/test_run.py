@@ -16,13 +16,18 @@ from sqlmodel import Session, select
 
 from okr_jira.storage.tables import WebhookEventRow
 from tests.fixtures.webhooks import issue_event, sign
-from tests.support.paths import ROOT
+from tests.support.paths import ROOT, SESSION_SECRET
 
 SECRET = "run-test-secret-0123456789"
 
 
 def test_run_serves_applies_and_stops_on_sigterm(db_env: str, engine: Engine) -> None:
-    env = dict(os.environ, OKR_JIRA_WEBHOOK_SECRET=SECRET, OKR_JIRA_INBOX_INTERVAL_SECONDS="0.2")
+    env = dict(
+        os.environ,
+        OKR_JIRA_WEBHOOK_SECRET=SECRET,
+        OKR_JIRA_SESSION_SECRET=SESSION_SECRET,
+        OKR_JIRA_INBOX_INTERVAL_SECONDS="0.2",
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "okr_jira.cli", "run", "--port", "0"],
         stdout=subprocess.PIPE,

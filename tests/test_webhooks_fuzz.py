@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from okr_jira.settings import Settings
 from tests.fixtures.webhooks import issue_event, sign
+from tests.support.paths import SESSION_SECRET
 from webhooks import create_app
 
 SECRET = "fuzz-secret-value"
@@ -98,7 +99,9 @@ _apps: dict[str, Flask] = {}
 def _app(engine: Engine, database_url: str) -> Flask:
     # One app per test database (the fixture is function-scoped; hypothesis reuses it).
     if database_url not in _apps:
-        settings_ = Settings(database_url=database_url, webhook_secret=SECRET)
+        settings_ = Settings(
+            database_url=database_url, webhook_secret=SECRET, session_secret=SESSION_SECRET
+        )
         _apps.clear()
         _apps[database_url] = create_app(settings_, engine=engine)
     return _apps[database_url]

@@ -24,7 +24,7 @@ from okr_jira.okrs.plan import apply_plan, make_plan
 from okr_jira.storage.db import session_scope
 from okr_jira.storage.tables import IssueSnapshotRow, MappingRow, WebhookEventRow
 from tests.fixtures.webhooks import encode, headers, issue_event
-from tests.support.paths import EXAMPLE_OKRS
+from tests.support.paths import EXAMPLE_OKRS, SESSION_SECRET
 from tests.support.threads import join_all
 
 SECRET = "gunicorn-test-secret"
@@ -39,7 +39,11 @@ def free_port() -> int:
 
 def service_env(database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OKR_JIRA_")}
-    env.update(OKR_JIRA_DATABASE_URL=database_url, OKR_JIRA_WEBHOOK_SECRET=SECRET)
+    env.update(
+        OKR_JIRA_DATABASE_URL=database_url,
+        OKR_JIRA_WEBHOOK_SECRET=SECRET,
+        OKR_JIRA_SESSION_SECRET=SESSION_SECRET,
+    )
     return env
 
 

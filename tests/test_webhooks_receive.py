@@ -20,6 +20,7 @@ from okr_jira.storage.db import make_engine
 from okr_jira.storage.tables import WebhookEventRow
 from tests.fixtures.webhooks import encode, headers, issue_event, load, sign
 from tests.support.inbox_world import WORKER
+from tests.support.paths import SESSION_SECRET
 from webhooks import create_app
 from webhooks.auth import signature
 
@@ -29,7 +30,12 @@ URL = "/webhooks/jira"
 
 @pytest.fixture
 def app(engine: Engine, database_url: str) -> Flask:
-    settings = Settings(database_url=database_url, webhook_secret=SECRET, webhook_max_bytes=65536)
+    settings = Settings(
+        database_url=database_url,
+        webhook_secret=SECRET,
+        webhook_max_bytes=65536,
+        session_secret=SESSION_SECRET,
+    )
     return create_app(settings, engine=engine)
 
 
@@ -106,7 +112,9 @@ def test_wrong_url_token_is_refused(client: FlaskClient, engine: Engine, url: st
 
 def test_the_receiver_refuses_to_start_without_a_secret(engine: Engine, database_url: str) -> None:
     with pytest.raises(ConfigError, match="OKR_JIRA_WEBHOOK_SECRET is not set"):
-        create_app(Settings(database_url=database_url), engine=engine)
+        create_app(
+            Settings(database_url=database_url, session_secret=SESSION_SECRET), engine=engine
+        )
 
 
 @pytest.mark.parametrize("weak", ["", "x", "fifteen-chars!!"])
@@ -221,7 +229,10 @@ def test_get_on_the_webhook_url_is_405_json(client: FlaskClient) -> None:
 
 def test_database_outage_answers_503_so_jira_retries(tmp_path: object) -> None:
     url = "postgresql+psycopg://nobody@127.0.0.1:9/none?connect_timeout=1"
-    app = create_app(Settings(database_url=url, webhook_secret=SECRET), engine=make_engine(url))
+    app = create_app(
+        Settings(database_url=url, webhook_secret=SECRET, session_secret=SESSION_SECRET),
+        engine=make_engine(url),
+    )
     body = encode(issue_event())
     resp = app.test_client().post(URL, data=body, headers=headers(body, secret=SECRET))
     assert resp.status_code == 503

@@ -23,7 +23,7 @@ from okr_jira.simulator import SimulatorServer, generate
 from okr_jira.storage.db import session_scope
 from okr_jira.storage.tables import MappingRow, ProgressSnapshotRow, WebhookEventRow
 from tests.support.inbox_world import WORKER
-from tests.support.paths import EXAMPLE_OKRS
+from tests.support.paths import EXAMPLE_OKRS, SESSION_SECRET
 from tests.support.threads import serving
 from webhooks import create_app
 
@@ -37,7 +37,10 @@ def receiver(engine: Engine, database_url: str) -> Iterator[str]:
         for m in session.exec(select(MappingRow)):
             m.resolved_at = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
             session.add(m)
-    app = create_app(Settings(database_url=database_url, webhook_secret=SECRET), engine=engine)
+    app = create_app(
+        Settings(database_url=database_url, webhook_secret=SECRET, session_secret=SESSION_SECRET),
+        engine=engine,
+    )
     with serving(app) as url:
         yield url
 

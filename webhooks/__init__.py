@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response
+from flask import Response
+from flask_openapi3 import Info, OpenAPI
 from sqlalchemy import Engine
 
 from okr_jira.errors import ConfigError
@@ -17,6 +18,8 @@ from okr_jira.logs import redact_server_logs
 from okr_jira.runtime.wiring import Wiring
 from okr_jira.settings import MIN_SECRET, Settings, load_settings
 from okr_jira.storage.db import make_engine
+from okr_jira.web import SECURITY_SCHEMES, init_web
+from okr_jira.web.errors import validation_error
 from webhooks.admin import AdminState, admin
 from webhooks.errors import register_error_handlers
 from webhooks.routes import WebhookState, bp
@@ -29,9 +32,10 @@ def create_app(
     *,
     engine: Engine | None = None,
     wiring: Wiring | None = None,
-) -> Flask:
-    """The receiver and the admin API. `wiring`: the process's own (`okr-jira run`, `serve`);
-    without it (gunicorn) one is built from `settings` (default: read from the environment)."""
+) -> OpenAPI:
+    """The receiver, the web app and the APIs. `wiring`: the process's own (`okr-jira run`,
+    `serve`); without it (gunicorn) one is built from `settings` (default: read from the
+    environment)."""
     settings = settings or (wiring.settings if wiring else load_settings())
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     if secret is None:
@@ -40,8 +44,19 @@ def create_app(
             "OKR_JIRA_WEBHOOK_SECRET is not set: the receiver refuses to start without a secret "
             f"of at least {MIN_SECRET} characters (e.g. `openssl rand -hex 24`)"
         )
-    redact_server_logs([secret, settings.admin_token, settings.jira_token])
-    app = Flask(__name__)
+    redact_server_logs([secret, settings.admin_token, settings.jira_token, settings.session_secret])
+    # flask-openapi3's app: a Flask app that also serves /api/openapi.json, generated from the
+    # API's pydantic models. It adds nothing to a request of the receiver's blueprint.
+    app = OpenAPI(
+        __name__,
+        info=Info(title="okr-jira", version="1"),
+        security_schemes=SECURITY_SCHEMES,  # type: ignore[arg-type]
+        doc_prefix="/api",
+        doc_url="/openapi.json",
+        validation_error_callback=validation_error,
+    )
+    # Bodies are read with webhooks.bodies.read_body, which refuses (413) what is over the
+    # limit whatever the framing; Werkzeug's own limit stays as a second line.
     app.config["MAX_CONTENT_LENGTH"] = settings.webhook_max_bytes
     if wiring is None:
         # No pre-ping per checkout: a connection that died answers one request 503, which Jira
@@ -58,13 +73,15 @@ def create_app(
     )
     app.register_blueprint(bp)
     app.register_blueprint(admin)
+    init_web(app, wiring)
     register_error_handlers(app)
     app.after_request(_security_headers)
     return app
 
 
 def _security_headers(response: Response) -> Response:
-    # JSON answers only: never sniffed as HTML, never kept by a cache or a browser.
+    # Never sniffed as another type; what an authenticated answer holds is never kept by a cache
+    # (an answer that says how it may be cached, a static asset, keeps its own header).
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Cache-Control", "no-store")
     return response

@@ -1,13 +1,13 @@
-"""The admin API: declare OKRs and mappings, record check-ins, read the tree and the audit log.
+"""The first admin API (kept working beside /api/v1): declare OKRs and mappings, record
+check-ins, read the tree and the audit log.
 
-Authenticated with `Authorization: Bearer <OKR_JIRA_ADMIN_TOKEN>` (constant-time compare); without a
-configured token the API is off (404). It calls the same functions as the CLI, nothing more.
+Authenticated as /api/v1 is (okr_jira.web.auth): an admin token (`okr-jira tokens` or
+OKR_JIRA_ADMIN_TOKEN) for every route. It calls the same functions as the CLI, nothing more.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 from dataclasses import dataclass
 
 from flask import Blueprint, current_app, jsonify, request
@@ -23,6 +23,7 @@ from okr_jira.runtime.jobs import request_publish
 from okr_jira.runtime.wiring import Wiring
 from okr_jira.storage import audit as audit_log
 from okr_jira.storage.db import session_scope
+from okr_jira.web.auth import actor, identify
 from webhooks.bodies import parse_json, read_body
 from webhooks.errors import ApiError, BadPayload, Unauthorized
 
@@ -51,17 +52,25 @@ def _state() -> AdminState:
 
 @admin.before_request
 def _authenticate() -> None:
-    token = _state().token
-    if token is None:
-        raise NotFound("the admin API is off: set OKR_JIRA_ADMIN_TOKEN to enable it")
-    given = request.headers.get("Authorization", "")
-    scheme, _, value = given.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(value.encode(), token.encode()):
+    who = identify()
+    if who is None or who.via == "session":  # scripts only: a bearer token, no cookie
         raise Unauthorized("a valid admin bearer token is required")
+    if not who.admin:
+        raise Forbidden("this needs an admin token")
 
 
 def _actor() -> str:
-    return request.headers.get("X-Okr-Actor", "admin-api")[:200]
+    who = identify()
+    assert who is not None
+    return actor(who)
+
+
+class Forbidden(ApiError):
+    status, code = 403, "forbidden"
+
+
+class FileRules(ApiError):
+    status, code = 409, "conflict"
 
 
 @admin.get("/tree")
@@ -86,6 +95,8 @@ def tree() -> ResponseReturnValue:
 @admin.post("/okrs")
 def apply_okrs() -> ResponseReturnValue:
     """Body: the OKR file (YAML). `?dry_run=1` plans only; `?prune=1` deletes what is missing."""
+    if _state().wiring.settings.okr_file:
+        raise FileRules("OKR_JIRA_OKR_FILE is set: the OKR file rules here, change it instead")
     try:
         text = read_body(_state().max_bytes).decode("utf-8")
     except UnicodeDecodeError:
@@ -141,7 +152,7 @@ def checkin() -> ResponseReturnValue:
                 session=session, key=key.strip(), value=data.get("value"),
                 confidence=data.get("confidence"), note=data.get("note"),
                 blockers=data.get("blockers"), retro=data.get("retro"), author=_actor(),
-                now=wiring.clock(),
+                now=wiring.clock(), thresholds=wiring.thresholds,
             )  # fmt: skip
     except NotFoundError as exc:
         raise NotFound(str(exc), field="key") from None

@@ -13,10 +13,11 @@ from okr_jira.cli.checkconfig import check_config
 from okr_jira.cli.cycle import cycle
 from okr_jira.cli.db import db
 from okr_jira.cli.notify import digest
-from okr_jira.cli.okrs import apply, checkin, tree, validate
+from okr_jira.cli.okrs import apply, checkin, export, tree, validate
 from okr_jira.cli.processes import demo, run, scheduler, serve, worker
 from okr_jira.cli.publish import publish
 from okr_jira.cli.sync import sync
+from okr_jira.cli.tokens import tokens
 from okr_jira.cli.webhooks import webhooks
 from okr_jira.logs import configure_logging
 
@@ -41,7 +42,7 @@ def main(ctx: click.Context, config_file: str | None) -> None:
 
 for _command in (
     validate, apply, tree, checkin, digest, cycle, sync, publish, check_config, serve, worker,
-    scheduler, run, demo, webhooks, db,
+    scheduler, run, demo, webhooks, db, tokens, export,
 ):  # fmt: skip
     main.add_command(_command)
 

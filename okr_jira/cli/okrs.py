@@ -123,6 +123,37 @@ def checkin(
         recorded = record_checkin(
             session=session, key=key, value=value, confidence=confidence, note=note,
             blockers=blockers, retro=retro, author=actor(), now=wiring.clock(),
+            thresholds=wiring.thresholds,
         )  # fmt: skip
     request_publish(wiring)
     click.echo(recorded.describe())
+
+
+@click.command()
+@click.option("--cycle", "cycle_key", help="Only this cycle's objectives.")
+@click.option(
+    "--out", "out", type=click.Path(dir_okay=False), help="Write to FILE (default: stdout)."
+)
+@pass_app
+@handle_errors
+def export(app: AppContext, cycle_key: str | None, out: str | None) -> None:
+    """Write the stored OKRs as an OKR file that `apply` takes back as a no-op."""
+    import dataclasses
+    from pathlib import Path
+
+    from okr_jira.okrs.edit import declared
+    from okr_jira.okrs.export import dump_okr_text
+    from okr_jira.storage.db import session_scope
+
+    with session_scope(app.engine()) as session:
+        okrs = declared(session)
+    if cycle_key:
+        okrs = dataclasses.replace(
+            okrs, objectives=tuple(o for o in okrs.objectives if o.cycle == cycle_key)
+        )
+    text = dump_okr_text(okrs)
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}", err=True)
+    else:
+        click.echo(text, nl=False)

@@ -186,3 +186,41 @@ def _status_counts(issues: list[IssueSnapshot]) -> _Counts:
 def _num(value: float) -> str:
     """1.0 -> "1", 2.5 -> "2.5": how a person writes a weight."""
     return f"{value:g}"
+
+
+def issue_contributions(
+    kr: KeyResult, issues: Sequence[IssueSnapshot], *, field_id: str | None = None
+) -> list[tuple[IssueSnapshot, float | None, float]]:
+    """(issue, its weight or value, how much of the KR's progress it makes) for each live issue.
+
+    ``issues``: done weight x 1, in-progress weight x the credit, over the total weight.
+    ``issue_count`` and ``field_sum``: the issue's count or value over target - start (negative
+    when the target decreases: each open bug takes progress away). Manual KRs have none.
+    """
+    live = [i for i in issues if not i.deleted]
+    if kr.kind == "issues":
+        weigh, _what, _unit = _weigher(kr)
+        credit = min(max(kr.in_progress_credit, 0.0), 1.0)
+        weights = [
+            (i, w if (w := weigh(i)) is not None else max(kr.default_weight, 0.0)) for i in live
+        ]
+        total = sum(max(w, 0.0) for _, w in weights)
+        share = {"done": 1.0, "indeterminate": credit}
+        return [
+            (i, w, max(w, 0.0) * share.get(i.status_category, 0.0) / total if total else 0.0)
+            for i, w in weights
+        ]
+    span = (kr.target or 0.0) - (kr.start or 0.0)
+    out: list[tuple[IssueSnapshot, float | None, float]] = []
+    for issue in live:
+        if kr.kind == "issue_count":
+            value: float | None = 1.0
+        elif kr.kind == "field_sum":
+            counted = not kr.done_only or issue.status_category == "done"
+            value = (
+                _field_value(issue, field_id, is_story_points_field(kr.field)) if counted else 0.0
+            )
+        else:
+            return []
+        out.append((issue, value, (value or 0.0) / span if span else 0.0))
+    return out

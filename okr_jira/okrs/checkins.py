@@ -1,8 +1,9 @@
-"""Recording a check-in: what the CLI (`okr-jira checkin`) and the admin API both call.
+"""Recording a check-in: what the CLI (`okr-jira checkin`), the APIs and the web pages call.
 
 KEY names an objective or one of its key results. Every value is checked against its range first
 (nothing half-read is stored); a value goes only to a manual key result; a closed (reviewed) cycle
-takes only retrospective notes.
+takes only retrospective notes. A manual key result's new value is recorded as its progress at
+once, so the tree and the pages show it without waiting for a sync.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from okr_jira.domain.checkins import CheckIn, parse_confidence, parse_text, parse_value
+from okr_jira.domain.models import PaceThresholds
 from okr_jira.errors import InvalidInput, NotFoundError
+from okr_jira.report.record import record_affected
 from okr_jira.storage.checkins import add_checkin
-from okr_jira.storage.okrs import cycle_frozen_at, get_key_result, get_objective
+from okr_jira.storage.okrs import cycle_frozen_at, get_key_result, get_objective, load_okrs
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ def record_checkin(
     retro: object = None,
     author: str | None,
     now: dt.datetime,
+    thresholds: PaceThresholds,
 ) -> Recorded:
     """Check every field, then store one check-in row; raises InvalidInput / NotFoundError."""
     parsed_value = parse_value(value)
@@ -105,6 +109,11 @@ def record_checkin(
         confidence=parsed_confidence, note=texts["note"], blockers=texts["blockers"],
         retro=texts["retro"], author=author, at=now,
     )  # fmt: skip
+    if parsed_value is not None and kr_key is not None:
+        record_affected(
+            session=session, okrs=load_okrs(session=session), krs={kr_key}, now=now,
+            thresholds=thresholds, reason="checkin",
+        )  # fmt: skip
     checkin = CheckIn(
         objective=objective_key, kr=kr_key, at=row.created_at, value=parsed_value,
         confidence=parsed_confidence, note=texts["note"], blockers=texts["blockers"],

@@ -1,7 +1,9 @@
-"""The stored declaration written back as an OKR file: what `validate` reads and `apply` applies.
+"""The stored declaration written back as an OKR file: what `okr-jira export` writes, what web and
+API edits are checked through (an edit is the stored file, changed, parsed again), and what
+`cycle rollover` appends the next cycle to.
 
-Applying the exported file changes nothing (a test keeps it so); `cycle rollover` appends the next
-cycle to it. Fields at their defaults are left out, as people write the file.
+Applying the exported file changes nothing (tests keep it so): parse(dump(okrs)) declares the same
+rows as okrs. Fields at their defaults are left out, as people write the file.
 """
 
 from __future__ import annotations
@@ -111,15 +113,22 @@ def okr_document(okrs: OkrSet) -> CommentedMap:
 
 def dump(document: CommentedMap) -> str:
     yaml = YAML(typ="rt")
-    yaml.width = 100
+    yaml.width = 4096  # long JQL stays on one line
     yaml.indent(mapping=2, sequence=4, offset=2)
     out = io.StringIO()
     yaml.dump(document, out)
     return out.getvalue()
 
 
+_HEADER = "# okr-jira: the stored OKRs, exported. Apply with `okr-jira apply FILE`.\n"
+
+
+def dump_okr_text(okrs: OkrSet, *, header: bool = True) -> str:
+    return (_HEADER if header else "") + dump(okr_document(okrs))
+
+
 def export_okrs(okrs: OkrSet) -> str:
-    return dump(okr_document(okrs))
+    return dump_okr_text(okrs, header=False)
 
 
-__all__ = ["dump", "export_okrs", "okr_document"]
+__all__ = ["dump", "dump_okr_text", "export_okrs", "okr_document", "source_map"]

@@ -9,13 +9,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session
 
 from okr_jira.domain.models import OkrSet
-from okr_jira.storage import declared
+from okr_jira.storage import declared, state
 from okr_jira.storage.audit import add_audit
 from okr_jira.storage.codec import dumps, notify_to_json, source_to_json
 from okr_jira.storage.tables import utcnow
@@ -148,6 +149,7 @@ def make_plan(session: Session, okrs: OkrSet, *, prune: bool = False) -> Plan:
 def apply_plan(session: Session, plan: Plan, *, actor: str, now: dt.datetime | None = None) -> None:
     """Write the plan and its audit rows in the caller's transaction."""
     at = now or utcnow()
+    state.DECLARATION_VERSION.set(uuid.uuid4().hex, session=session)
     for entity, rows in plan.upserts.items():
         for key, values in rows.items():
             declared.upsert(session=session, entity=entity, key=key, values=values)

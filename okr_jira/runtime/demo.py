@@ -129,6 +129,8 @@ class Demo:
             confluence_token=creds.api_token,
             confluence_space="OKR",
             confluence_flavor="cloud",
+            # The demo's web app: a fresh signing key per run (sessions end with the demo).
+            session_secret=secrets.token_hex(32),
             webhook_secret=secrets.token_hex(16),
             http_max_retries=2,
         )

@@ -7,8 +7,10 @@ scheduler, the single-node `run` and tests call the same code.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from okr_jira.errors import OkrFileError
 from okr_jira.inbox.worker import drain
@@ -21,7 +23,7 @@ from okr_jira.report.evaluate import evaluate_cycle
 from okr_jira.report.record import record_report
 from okr_jira.report.review import freeze_ended_cycles
 from okr_jira.runtime.wiring import Wiring
-from okr_jira.storage import inbox, state
+from okr_jira.storage import inbox, queue, state
 from okr_jira.storage.db import session_scope
 from okr_jira.storage.okrs import load_okrs
 
@@ -181,3 +183,61 @@ def deliver_notifications(wiring: Wiring) -> DeliveryResult:
     """Send what the outbox holds that is due (first tries and retries). Its own job: a slow or
     dead channel never holds up sync or publishing."""
     return deliver(wiring.engine, wiring.resolver, clock=wiring.clock)
+
+
+# --- jobs queued over the API (POST /api/v1/sync, /api/v1/publish) ------------------------------
+
+QUEUED_KINDS = ("sync", "publish")
+
+
+def queue_job(wiring: Wiring, kind: str, params: dict[str, Any], *, actor: str) -> int:
+    """Queue `kind` for the scheduler's leader; the job's id to poll."""
+    if kind not in QUEUED_KINDS:
+        raise ValueError(f"unknown job kind {kind!r}")
+    with session_scope(wiring.engine) as session:
+        row = queue.enqueue(
+            session=session, kind=kind, params=params, requested_by=actor, at=wiring.clock()
+        )
+        assert row.id is not None
+        return row.id
+
+
+def run_queued(wiring: Wiring) -> int:
+    """Run every queued job, oldest first; each ends done or failed with what it printed."""
+    ran = 0
+    while True:
+        with session_scope(wiring.engine) as session:
+            job = queue.claim_next(session=session, at=wiring.clock())
+        if job is None:
+            return ran
+        assert job.id is not None
+        log.info("queued_job.start", extra={"job": job.id, "kind": job.kind})
+        try:
+            message = _run_one(wiring, job.kind, json.loads(job.params or "{}"))
+            status = queue.DONE
+        except Exception as exc:  # the job fails, the scheduler goes on
+            log.warning("queued_job.failed", extra={"job": job.id, "error": type(exc).__name__})
+            status, message = queue.FAILED, str(exc)[:2000] or type(exc).__name__
+        with session_scope(wiring.engine) as session:
+            queue.finish(
+                session=session, job_id=job.id, status=status, message=message,
+                at=wiring.clock(),
+            )  # fmt: skip
+        ran += 1
+
+
+def _run_one(wiring: Wiring, kind: str, params: dict[str, Any]) -> str:
+    if kind == "sync":
+        syncer = wiring.syncer()
+        summary = syncer.full() if params.get("full") else syncer.incremental()
+        if summary.krs_changed or params.get("full"):
+            request_publish(wiring)
+        return "\n".join(summary.lines())
+    summaries = publish_running_cycles(wiring.publisher())
+    return "\n".join(line for s in summaries for line in s.lines())
+
+
+def fail_interrupted_jobs(wiring: Wiring) -> int:
+    """On taking the leadership: jobs a dead leader left running are marked failed."""
+    with session_scope(wiring.engine) as session:
+        return queue.fail_interrupted(session=session, at=wiring.clock())

@@ -53,6 +53,9 @@ def job_table(wiring: Wiring) -> list[tuple[str, JobFn, Any, dt.timedelta]]:
          dt.timedelta(days=7)),
         ("deliver_notifications", jobs.deliver_notifications,
          IntervalTrigger(seconds=60), dt.timedelta(seconds=60)),
+        # Sync and publish asked for over the API: polled as often as the inbox.
+        ("queued_jobs", jobs.run_queued,
+         IntervalTrigger(seconds=inbox), dt.timedelta(seconds=inbox)),
     ]  # fmt: skip
     if s.okr_file:
         minutes = s.sync_interval_minutes
@@ -122,6 +125,7 @@ def build_scheduler(
             caught_up = False
         elif not caught_up:
             caught_up = True
+            jobs.fail_interrupted_jobs(wiring)
             catch_up(scheduler, wiring)
 
     scheduler.add_job(elect, IntervalTrigger(seconds=election_seconds), id="leader_election",

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlmodel import Session, col, select
 
+from okr_jira.storage.chunks import IN_MAX
 from okr_jira.storage.tables import AuditRow
 
 
@@ -50,3 +51,31 @@ def changes_since(
         .order_by(col(AuditRow.id))
     )
     return list(session.exec(query))
+
+
+def search(
+    *,
+    session: Session,
+    keys: list[str] | None = None,
+    actor: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    limit: int = 100,
+) -> list[AuditRow]:
+    """Audit rows, newest first: of the entities `keys` (objective, KR or mapping keys), by
+    `actor`, at or after `since` and before `until`."""
+    query = select(AuditRow)
+    if keys is not None:
+        query = query.where(col(AuditRow.entity_key).in_(keys[:IN_MAX]))
+    if actor:
+        query = query.where(col(AuditRow.actor) == actor)
+    if since is not None:
+        query = query.where(col(AuditRow.at) >= since)
+    if until is not None:
+        query = query.where(col(AuditRow.at) < until)
+    return list(session.exec(query.order_by(col(AuditRow.id).desc()).limit(limit)))
+
+
+def actors(*, session: Session) -> list[str]:
+    """Everyone who changed something, for the audit filter."""
+    return sorted(session.exec(select(AuditRow.actor).distinct()))

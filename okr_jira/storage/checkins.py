@@ -82,3 +82,14 @@ def _checkin(row: CheckinRow) -> CheckIn:
         objective=row.objective or "", kr=row.kr, at=at, value=row.value,
         confidence=row.confidence, note=row.note, blockers=row.blockers, retro=row.retro,
     )  # fmt: skip
+
+
+def recent_of_kr(*, session: Session, kr: str, limit: int = 20) -> list[CheckinRow]:
+    """The newest check-ins of one KR, newest first (its page)."""
+    query = (
+        select(CheckinRow)
+        .where(col(CheckinRow.kr) == kr)
+        .order_by(col(CheckinRow.created_at).desc(), col(CheckinRow.id).desc())
+        .limit(limit)
+    )
+    return list(session.exec(query))

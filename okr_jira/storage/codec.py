@@ -82,7 +82,7 @@ def team_from_row(row: TeamRow) -> Team:
     )
 
 
-def kr_from_row(row: KeyResultRow, source: Source | None) -> KeyResult:
+def kr_from_row(row: KeyResultRow | Row[Any], source: Source | None) -> KeyResult:
     return KeyResult(
         key=row.key,
         title=row.title,
@@ -102,7 +102,7 @@ def kr_from_row(row: KeyResultRow, source: Source | None) -> KeyResult:
     )
 
 
-def objective_from_row(row: ObjectiveRow, krs: tuple[KeyResult, ...]) -> Objective:
+def objective_from_row(row: ObjectiveRow | Row[Any], krs: tuple[KeyResult, ...]) -> Objective:
     return Objective(
         key=row.key,
         cycle=row.cycle,

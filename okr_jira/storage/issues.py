@@ -210,3 +210,25 @@ def set_jira_ids(*, session: Session, ids: Mapping[str, str]) -> None:
             .values(jira_id=bindparam("i")),
             [{"k": k, "i": i} for k, i in ids.items()],
         )
+
+
+def candidate_snapshots(
+    *,
+    session: Session,
+    projects: Iterable[str] | None = None,
+    keys: Iterable[str] = (),
+) -> list[IssueSnapshot]:
+    """Live snapshots of `projects` (every project when None) plus those of `keys`: what a
+    selection over stored issues needs to look at."""
+    conn = session.connection()
+    live = sa_select(SNAPSHOTS).where(SNAPSHOTS.c.deleted.is_(False))
+    found: dict[str, IssueSnapshot] = {}
+    if projects is None:
+        rows: Iterable[Any] = conn.execute(live)
+    else:
+        rows = rows_in(conn, live, SNAPSHOTS.c.project, sorted({p.upper() for p in projects}))
+    for row in rows:
+        found[row.key] = codec.snapshot_from_row(row)
+    for row in rows_in(conn, live, SNAPSHOTS.c.key, sorted(set(keys) - set(found))):
+        found[row.key] = codec.snapshot_from_row(row)
+    return [found[k] for k in sorted(found)]

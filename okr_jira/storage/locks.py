@@ -17,6 +17,7 @@ from typing import IO, Any
 import portalocker
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
+from sqlmodel import Session
 
 log = logging.getLogger(__name__)
 
@@ -107,3 +108,26 @@ def sqlite_lock_path(engine: Engine, name: str) -> Path | None:
     if not database or database == ":memory:" or database.startswith("file::memory:"):
         return None
     return Path(os.path.abspath(database)).with_name(f"{Path(database).name}.{name}.lock")
+
+
+_DECLARATION_LOCK = 0x0C12  # second key of the advisory lock serialising declaration edits
+
+
+def lock_declaration(session: Session) -> None:
+    """Serialise edits of the declaration until this transaction ends: each edit reads the stored
+    OKRs and writes a plan against them, so two at once must not interleave.
+
+    PostgreSQL: a transaction-level advisory lock. SQLite: taking the database's write lock now
+    (a write to a state row) instead of at the edit's first write.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(current_schema()), :k)"),
+            {"k": _DECLARATION_LOCK},
+        )
+        return
+    conn.execute(
+        text("UPDATE sync_state SET updated_at = updated_at WHERE name = :n"),
+        {"n": "okrs.edit_lock"},
+    )

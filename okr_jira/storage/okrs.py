@@ -6,6 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from okr_jira.domain.models import Cycle, KeyResult, OkrSet
@@ -21,19 +22,27 @@ from okr_jira.storage.tables import (
 
 
 def load_okrs(*, session: Session, include_archived: bool = False) -> OkrSet:
-    """The stored declaration as domain values, in file order."""
-    sources = {m.kr: codec.source_from_json(m.source) for m in session.exec(select(MappingRow))}
+    """The stored declaration as domain values, in file order.
+
+    Core rows, not ORM objects: the web tree reads the declaration on every request, and building
+    thousands of ORM instances cost more than the queries."""
+    conn = session.connection()
+    mappings = MappingRow.__table__  # type: ignore[attr-defined]
+    kr_table = KeyResultRow.__table__  # type: ignore[attr-defined]
+    obj_table = ObjectiveRow.__table__  # type: ignore[attr-defined]
+    sources = {
+        m.kr: codec.source_from_json(m.source)
+        for m in conn.execute(sa_select(mappings.c.kr, mappings.c.source))
+    }
     krs_by_obj: dict[str, list[KeyResult]] = defaultdict(list)
-    kr_query = select(KeyResultRow).order_by(
-        col(KeyResultRow.objective), col(KeyResultRow.position)
-    )
-    for row in session.exec(kr_query):
+    kr_query = sa_select(kr_table).order_by(kr_table.c.objective, kr_table.c.position)
+    for row in conn.execute(kr_query):
         if row.archived_at is None or include_archived:
             krs_by_obj[row.objective].append(codec.kr_from_row(row, sources.get(row.key)))
-    obj_query = select(ObjectiveRow).order_by(col(ObjectiveRow.position), col(ObjectiveRow.key))
+    obj_query = sa_select(obj_table).order_by(obj_table.c.position, obj_table.c.key)
     objectives = [
         codec.objective_from_row(row, tuple(krs_by_obj.get(row.key, ())))
-        for row in session.exec(obj_query)
+        for row in conn.execute(obj_query)
         if row.archived_at is None or include_archived
     ]
     cycles = [
@@ -140,3 +149,11 @@ def all_keys(*, session: Session) -> set[str]:
     """Every objective and key result key ever stored, archived ones included."""
     keys = set(session.exec(select(ObjectiveRow.key)))
     return keys | set(session.exec(select(KeyResultRow.key)))
+
+
+def cycles(*, session: Session) -> list[Cycle]:
+    """Declared (not archived) cycles, oldest first: the cycle selector."""
+    query = (
+        select(CycleRow).where(col(CycleRow.archived_at).is_(None)).order_by(col(CycleRow.start))
+    )
+    return [codec.cycle_from_row(r) for r in session.exec(query)]

@@ -77,6 +77,9 @@ JIRA_FIELDS = JsonKey("jira.fields")
 # Debounced publishing: the first change not yet published, and the latest one.
 PUBLISH_REQUESTED = TimeKey("publish.requested")
 PUBLISH_LAST_CHANGE = TimeKey("publish.last_change")
+# Changes with every write of the declaration (apply, web and API edits): readers that keep the
+# declaration in memory (the web tree) read it again when this differs.
+DECLARATION_VERSION = TextKey("okrs.version")
 # The configured Confluence parent page, resolved once: {"key": site/space/parent, "id": ...}.
 CONFLUENCE_PARENT = JsonKey("confluence.parent")
 

@@ -292,3 +292,34 @@ class ChannelRow(SQLModel, table=True):
     last_error_at: dt.datetime | None = None
     last_ok_at: dt.datetime | None = None
     failures: int = 0  # consecutive
+
+
+class ApiTokenRow(SQLModel, table=True):
+    """A named API token: only its SHA-256 is stored; `prefix` finds the row to compare with."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (UniqueConstraint("name", name="uq_api_token_name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    role: str = Field(max_length=16)  # read | admin
+    prefix: str = Field(max_length=16, index=True)
+    token_hash: str = Field(max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    created_by: str | None = Field(default=None, max_length=200)
+    revoked_at: dt.datetime | None = None
+
+
+class QueuedJobRow(SQLModel, table=True):
+    """Work asked for over the API (sync, publish), run by the scheduler's leader."""
+
+    __tablename__ = "queued_job"
+    __table_args__ = (Index("ix_queued_job_status", "status", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)  # sync | publish
+    params: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    status: str = Field(default="queued", max_length=16)  # queued | running | done | failed
+    requested_by: str = Field(max_length=200)
+    requested_at: dt.datetime = Field(default_factory=utcnow)
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    message: str | None = Field(default=None, sa_column=Column(Text))

@@ -17,7 +17,7 @@ from pathlib import Path
 import requests
 
 from okr_jira.simulator import SimulatorServer
-from tests.support.paths import ROOT
+from tests.support.paths import ROOT, SESSION_SECRET
 
 BIN = Path(sys.executable).parent
 SECRET = "service-test-secret-0123456789"
@@ -32,6 +32,7 @@ def site_env(database_url: str, server: SimulatorServer, **extra: str) -> dict[s
         "OKR_JIRA_JIRA_URL": server.url,
         "OKR_JIRA_JIRA_FLAVOR": server.flavor,
         "OKR_JIRA_WEBHOOK_SECRET": SECRET,
+        "OKR_JIRA_SESSION_SECRET": SESSION_SECRET,
         "OKR_JIRA_INBOX_INTERVAL_SECONDS": "0.2",
     }
     if server.flavor == "cloud":
