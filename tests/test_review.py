@@ -155,7 +155,7 @@ def test_the_end_of_cycle_review_gains_each_objectives_retrospective_note(world:
     jobs.end_of_cycle_review(wiring_at(world, AFTER_THE_CYCLE))
     with session_scope(world.engine) as session:  # entered after the close
         record_checkin(session=session, key="SUP-1", retro="Ship refunds in smaller slices",
-                       author="team", now=AFTER_THE_CYCLE)  # fmt: skip
+                       author="team", now=AFTER_THE_CYCLE, thresholds=THRESHOLDS)  # fmt: skip
     world.publish()
 
     body = world.page("review").body

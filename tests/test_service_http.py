@@ -18,7 +18,7 @@ from okr_jira.storage.db import session_scope
 from okr_jira.storage.inbox import pending_count
 from okr_jira.storage.okrs import load_okrs
 from tests.fixtures.webhooks import encode, headers, issue_event
-from tests.support.paths import EXAMPLE_OKRS
+from tests.support.paths import EXAMPLE_OKRS, SESSION_SECRET
 from tests.support.service import SECRET, Running, okr_jira, running
 
 ADMIN = "admin-token-0123456789abcdef"
@@ -30,6 +30,7 @@ def node(db_env: str, engine: Engine) -> Iterator[Running]:
         "OKR_JIRA_DATABASE_URL": db_env, "OKR_JIRA_WEBHOOK_SECRET": SECRET,
         "OKR_JIRA_ADMIN_TOKEN": ADMIN, "OKR_JIRA_WEBHOOK_MAX_BYTES": "16384",
         "OKR_JIRA_HTTP_IDLE_TIMEOUT_SECONDS": "2", "OKR_JIRA_LOG_LEVEL": "DEBUG",
+        "OKR_JIRA_SESSION_SECRET": SESSION_SECRET,
     }  # fmt: skip
     okr_jira(env, "apply", str(EXAMPLE_OKRS))
     with running(env) as running_node:
@@ -103,5 +104,5 @@ def test_no_secret_reaches_the_log_of_run(node: Running, tmp_path: Path) -> None
     requests.get(f"{node.url}/api/tree?access_token={ADMIN}", timeout=5)
     requests.get(f"{node.url}/api/tree", headers={"Authorization": f"Bearer {ADMIN}x"}, timeout=5)
     out, err = node.stop()
-    assert SECRET not in out + err and ADMIN not in out + err
+    assert SECRET not in out + err and ADMIN not in out + err and SESSION_SECRET not in err
     assert json.dumps(SECRET) not in err
