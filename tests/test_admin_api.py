@@ -45,7 +45,7 @@ def test_apply_dry_run_then_apply_then_tree_and_audit(engine: Engine) -> None:
     done = c.post("/api/okrs", data=body, headers=auth())
     assert done.json is not None and done.json["applied"] is True
     again = c.post("/api/okrs", data=body, headers=auth())
-    assert again.json == {"applied": False, "changes": []}
+    assert again.json == {"applied": False, "changes": [], "warnings": []}
     tree = c.get("/api/tree", headers=auth()).json
     assert tree is not None and [o["key"] for o in tree["objectives"]] == ["CO-1", "CO-2"]
     changed = body.replace("target: 5\n", "target: 4\n", 1)

@@ -40,13 +40,13 @@ def test_dry_run_lists_the_pages_and_sends_nothing(world: World) -> None:
     first = _run("--dry-run")
 
     assert first.exit_code == 0, first.output
-    assert "Q4 2026: 9 to create; 0 page(s) unchanged" in first.output
+    assert "Q4 2026: 10 to create; 0 page(s) unchanged" in first.output
     assert "create                 SUP-1 Answer faster, with fewer escalations (Q4 2026)" in (
         first.output
     )
     assert world.server.stats.total == 0 and len(world.live_pages()) == 1  # the parent page
 
-    assert "created 9" in _run().output
+    assert "created 10" in _run().output
     world.edit_okrs("title: Customers help themselves", "title: Customers solve it alone")
     world.server.stats.reset()
     second = _run("--cycle", "2026-Q4", "--dry-run")
@@ -66,7 +66,7 @@ def test_out_writes_standalone_html_without_confluence(
 
         assert result.exit_code == 0, result.output
         names = sorted(p.name for p in out.iterdir())
-        assert "index.html" in names and "SUP-1.html" in names and len(names) == 9
+        assert {"index.html", "SUP-1.html", "health.html"} <= set(names) and len(names) == 10
         index = (out / "index.html").read_text(encoding="utf-8")
         assert 'href="SUP-1.html"' in index and "<h1>OKRs - Q4 2026</h1>" in index
         assert world.server.stats.total == 0

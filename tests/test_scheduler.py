@@ -98,7 +98,7 @@ def test_missed_daily_job_runs_once_after_downtime(engine: Engine) -> None:
     finally:
         scheduler.shutdown(wait=True)
         leadership.release()
-    krs = 13
+    krs = 16
     objectives = 8
     assert snapshot_count(engine, "daily") == krs + objectives
     assert jobs.last_run(svc, "daily_snapshot") == clock.at

@@ -1,4 +1,5 @@
-"""The admin API: declare OKRs and mappings, record check-ins, read the tree and the audit log.
+"""The admin API: declare OKRs and mappings, record check-ins, read the tree, the health signals
+and the audit log.
 
 Authenticated with `Authorization: Bearer <OKR_JIRA_ADMIN_TOKEN>` (constant-time compare); without a
 configured token the API is off (404). It calls the same functions as the CLI, nothing more.
@@ -14,10 +15,12 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from okr_jira.errors import NotFoundError, OkrFileError
-from okr_jira.okrs.file import parse_okr_text
+from okr_jira.okrs.file import parse_okr_document
+from okr_jira.okrs.lint import lint_document
 from okr_jira.okrs.plan import apply_plan, make_plan
 from okr_jira.render.tree import tree_json
 from okr_jira.report.evaluate import evaluate_cycle
+from okr_jira.report.health import refresh_health, stored_health
 from okr_jira.runtime.wiring import Wiring
 from okr_jira.storage import audit as audit_log
 from okr_jira.storage.db import session_scope
@@ -77,15 +80,32 @@ def tree() -> ResponseReturnValue:
             )  # fmt: skip
         except NotFoundError as exc:
             raise NotFound(str(exc)) from None
-    return jsonify(tree_json(report))
+        health = stored_health(session=session, cycle=report.cycle.key)
+    return jsonify(tree_json(report, health))
+
+
+@admin.get("/health")
+def health() -> ResponseReturnValue:
+    """`okr-jira health --json`: the cycle's signals and calibration report, computed now."""
+    wiring = _state().wiring
+    with session_scope(wiring.engine) as session:
+        try:
+            report = refresh_health(
+                session=session, cycle=request.args.get("cycle"), now=wiring.clock(),
+                thresholds=wiring.guardrails,
+            )  # fmt: skip
+        except NotFoundError as exc:
+            raise NotFound(str(exc)) from None
+    return jsonify(report.to_dict())
 
 
 @admin.post("/okrs")
 def apply_okrs() -> ResponseReturnValue:
-    """Body: the OKR file (YAML). `?dry_run=1` plans only; `?prune=1` deletes what is missing."""
+    """Body: the OKR file (YAML). `?dry_run=1` plans only; `?prune=1` deletes what is missing.
+    The answer lists the lint rules' findings as `warnings` (they never stop an apply)."""
     text = request.get_data(as_text=True)
     try:
-        okrs = parse_okr_text(text, "<request body>")
+        document = parse_okr_document(text, "<request body>")
     except OkrFileError as exc:
         return jsonify(
             {
@@ -97,8 +117,10 @@ def apply_okrs() -> ResponseReturnValue:
             }
         ), 422
     dry_run = request.args.get("dry_run") in ("1", "true")
+    warnings = [p.to_dict() for p in lint_document(document)]
     with session_scope(_state().wiring.engine) as session:
-        plan = make_plan(session, okrs, prune=request.args.get("prune") in ("1", "true"))
+        prune = request.args.get("prune") in ("1", "true")
+        plan = make_plan(session, document.okrs, prune=prune)
         changes = [
             {"entity": c.entity, "key": c.key, "action": c.action, "field": c.field,
              "old": c.old, "new": c.new}
@@ -108,7 +130,9 @@ def apply_okrs() -> ResponseReturnValue:
             session.rollback()
         else:
             apply_plan(session, plan, actor=_actor())
-    return jsonify({"applied": not dry_run and not plan.empty, "changes": changes})
+    return jsonify(
+        {"applied": not dry_run and not plan.empty, "changes": changes, "warnings": warnings}
+    )
 
 
 @admin.post("/checkins")

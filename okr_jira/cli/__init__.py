@@ -11,7 +11,8 @@ import click
 from okr_jira.cli.app import AppContext
 from okr_jira.cli.checkconfig import check_config
 from okr_jira.cli.db import db
-from okr_jira.cli.okrs import apply, checkin, tree, validate
+from okr_jira.cli.health import health
+from okr_jira.cli.okrs import apply, checkin, lint, tree, validate
 from okr_jira.cli.processes import demo, run, scheduler, serve, worker
 from okr_jira.cli.publish import publish
 from okr_jira.cli.sync import sync
@@ -38,8 +39,8 @@ def main(ctx: click.Context, config_file: str | None) -> None:
 
 
 for _command in (
-    validate, apply, tree, checkin, sync, publish, check_config, serve, worker, scheduler, run,
-    demo, webhooks, db,
+    validate, lint, apply, tree, health, checkin, sync, publish, check_config, serve, worker,
+    scheduler, run, demo, webhooks, db,
 ):  # fmt: skip
     main.add_command(_command)
 

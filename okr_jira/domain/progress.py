@@ -114,6 +114,20 @@ def _issues_progress(kr: KeyResult, issues: list[IssueSnapshot]) -> KrProgress:
     )
 
 
+def issue_weight(kr: KeyResult, issue: IssueSnapshot | None) -> float:
+    """One issue's weight in an ``issues`` KR's total, as progress counts it (an unknown issue
+    or estimate weighs ``default_weight``)."""
+    raw = _weigher(kr)[0](issue) if issue is not None else None
+    return max(kr.default_weight, 0.0) if raw is None else max(raw, 0.0)
+
+
+def weight_unit(kr: KeyResult) -> str:
+    """What an ``issues`` KR's weights count, for people: issues, story points, hours."""
+    return {"story_points": "story points", "estimate": "hours of estimate"}.get(
+        kr.weight_by, "issues"
+    )
+
+
 def _weigher(kr: KeyResult) -> tuple[Callable[[IssueSnapshot], float | None], str, str]:
     """The weight of one issue (None = unknown), what it is called, and its unit suffix."""
     if kr.weight_by == "story_points":

@@ -13,6 +13,7 @@ from okr_jira.render import (
     archive_title,
     content_hash,
     render_confluence_pages,
+    render_health_page,
 )
 from okr_jira.render.markup import el
 from okr_jira.storage.tables import PublishedPageRow
@@ -20,7 +21,8 @@ from okr_jira.storage.tables import PublishedPageRow
 ROOT = "root"
 ARCHIVE = "archived"
 REVIEW = "review"
-RESERVED = frozenset({ROOT, ARCHIVE, REVIEW})
+HEALTH = "health"
+RESERVED = frozenset({ROOT, ARCHIVE, REVIEW, HEALTH})
 CONFIGURED_PARENT = ""  # parent subject of the root page
 ARCHIVE_DEPTH = 10**6  # the archive page is written after every objective page
 
@@ -29,7 +31,7 @@ ARCHIVE_DEPTH = 10**6  # the archive page is written after every objective page
 class PageWork:
     """One page of the cycle as it should be, and what publishing has to do to it."""
 
-    subject: str  # "root", "archived" or an objective key
+    subject: str  # "root", "archived", "review", "health" or an objective key
     title: str
     parent: str  # parent subject; CONFIGURED_PARENT for the root page
     depth: int  # write order: parents before children
@@ -137,6 +139,19 @@ def desired_pages(
                 body=rendered.body,
                 attachments=rendered.attachments,
                 content_hash=rendered.content_hash,
+            )
+        )
+    if context.health is not None:
+        # The Cycle health page: every signal and the calibration report, under the root page.
+        health = render_health_page(context)
+        pages.append(
+            PageWork(
+                subject=HEALTH,
+                title=health.title,
+                parent=ROOT,
+                depth=1,
+                body=health.body,
+                content_hash=health.content_hash,
             )
         )
     if review is not None:

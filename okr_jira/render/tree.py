@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from okr_jira.domain import pace
+from okr_jira.domain.health import HealthReport
 from okr_jira.domain.models import KeyResult, KrProgress, ObjectiveNode
 from okr_jira.domain.report import CycleReport
 
@@ -24,7 +25,9 @@ def _num(value: float | None) -> float | None:
     return int(value) if float(value).is_integer() else round(value, 4)
 
 
-def kr_json(report: CycleReport, kr: KeyResult, state: KrProgress) -> dict[str, Any]:
+def kr_json(
+    report: CycleReport, kr: KeyResult, state: KrProgress, health: HealthReport | None = None
+) -> dict[str, Any]:
     return {
         "key": kr.key,
         "title": kr.title,
@@ -45,11 +48,15 @@ def kr_json(report: CycleReport, kr: KeyResult, state: KrProgress) -> dict[str, 
         },
         "warnings": list(state.warnings),
         "error": state.error,
+        "signals": [s.to_dict() for s in health.for_key_result(kr.key)] if health else [],
     }
 
 
-def node_json(report: CycleReport, node: ObjectiveNode) -> dict[str, Any]:
+def node_json(
+    report: CycleReport, node: ObjectiveNode, health: HealthReport | None = None
+) -> dict[str, Any]:
     score = pace.score(node.progress)
+    own = health.for_objective(node.objective) if health else []
     return {
         "key": node.objective.key,
         "title": node.objective.title,
@@ -58,12 +65,15 @@ def node_json(report: CycleReport, node: ObjectiveNode) -> dict[str, Any]:
         "score": score,
         "grade": pace.grade(score),
         "status": report.status(node.progress),
-        "key_results": [kr_json(report, kr, st) for kr, st in node.key_results],
-        "children": [node_json(report, child) for child in node.children],
+        "signals": [s.to_dict() for s in own],
+        "key_results": [kr_json(report, kr, st, health) for kr, st in node.key_results],
+        "children": [node_json(report, child, health) for child in node.children],
     }
 
 
-def tree_json(report: CycleReport) -> dict[str, Any]:
+def tree_json(report: CycleReport, health: HealthReport | None = None) -> dict[str, Any]:
+    """The tree as JSON; `signals` of each objective and KR come from `health` (the guardrail
+    signals the last sync kept), empty without it."""
     c = report.cycle
     return {
         "cycle": {
@@ -75,7 +85,7 @@ def tree_json(report: CycleReport) -> dict[str, Any]:
         "on": report.on.isoformat(),
         "expected_progress": round(pace.expected_progress(c, report.on), 4),
         "generated_at": report.generated_at.isoformat(),
-        "objectives": [node_json(report, n) for n in report.nodes],
+        "objectives": [node_json(report, n, health) for n in report.nodes],
     }
 
 
@@ -84,7 +94,7 @@ def bar(progress: float, width: int = 20) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
-def tree_text(report: CycleReport, *, colour: bool) -> str:
+def tree_text(report: CycleReport, *, colour: bool, health: HealthReport | None = None) -> str:
     c = report.cycle
     expected = pace.expected_progress(c, report.on)
     lines = [
@@ -110,6 +120,8 @@ def tree_text(report: CycleReport, *, colour: bool) -> str:
             f"{pad}  {bar(node.progress)} {node.progress:6.1%}  score {score:.2f} "
             f"{pace.grade(score):8}  {paint(status, status.replace('_', ' '))}"
         )
+        for signal in health.for_objective(node.objective) if health else []:
+            lines.append(f"{pad}  ⚑ {signal.kind}: {signal.detail}")
         for kr, st in node.key_results:
             status = report.status(st.progress)
             detail = _kr_detail(kr, st)
@@ -121,6 +133,8 @@ def tree_text(report: CycleReport, *, colour: bool) -> str:
                 lines.append(f"{pad}      ! {warning}")
             if st.error:
                 lines.append(f"{pad}      {paint('off_track', 'ERROR')}: {st.error}")
+            for signal in health.for_key_result(kr.key) if health else []:
+                lines.append(f"{pad}      ⚑ {signal.kind}: {signal.detail}")
         for child in node.children:
             walk(child, depth + 1)
 

@@ -18,10 +18,15 @@ from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
+from okr_jira.domain.health import LinkSpan
+from okr_jira.domain.models import IssueSnapshot
 from okr_jira.storage.chunks import chunked, rows_in
-from okr_jira.storage.tables import KrIssueLinkRow
+from okr_jira.storage.tables import IssueSnapshotRow, KeyResultRow, KrIssueLinkRow, ObjectiveRow
 
 LINKS: Table = KrIssueLinkRow.__table__  # type: ignore[attr-defined]
+_SNAPSHOTS: Table = IssueSnapshotRow.__table__  # type: ignore[attr-defined]
+_KRS: Table = KeyResultRow.__table__  # type: ignore[attr-defined]
+_OBJECTIVES: Table = ObjectiveRow.__table__  # type: ignore[attr-defined]
 _INSERT_BATCH = 5000  # rows per INSERT: a large site opens hundreds of thousands at once
 
 
@@ -102,3 +107,53 @@ def history(*, session: Session, kr: str) -> list[KrIssueLinkRow]:
 def delete_links(*, session: Session, kr: str) -> None:
     """Forget a KR's scope history (the KR itself is deleted with --prune)."""
     session.connection().execute(delete(LINKS).where(LINKS.c.kr == kr))
+
+
+def cycle_scope_history(
+    *, session: Session, cycle: str
+) -> tuple[dict[str, list[LinkSpan]], dict[str, IssueSnapshot]]:
+    """Every link of the cycle's KRs (KR -> its stays, in the order they began), and what the
+    guardrails read of each linked issue (status category, weights, resolution), in one query."""
+    query = (
+        sa_select(
+            LINKS.c.kr,
+            LINKS.c.issue_key,
+            LINKS.c.joined_at,
+            LINKS.c.done_when_joined,
+            LINKS.c.left_at,
+            _SNAPSHOTS.c.project,
+            _SNAPSHOTS.c.status_category,
+            _SNAPSHOTS.c.story_points,
+            _SNAPSHOTS.c.estimate_seconds,
+            _SNAPSHOTS.c.resolved,
+            _SNAPSHOTS.c.deleted,
+        )
+        .join(_KRS, _KRS.c.key == LINKS.c.kr)
+        .join(_OBJECTIVES, _OBJECTIVES.c.key == _KRS.c.objective)
+        .outerjoin(_SNAPSHOTS, _SNAPSHOTS.c.key == LINKS.c.issue_key)
+        .where(_OBJECTIVES.c.cycle == cycle)
+        .order_by(LINKS.c.joined_at, LINKS.c.id)
+    )
+    spans: dict[str, list[LinkSpan]] = defaultdict(list)
+    issues: dict[str, IssueSnapshot] = {}
+    for (
+        kr,
+        key,
+        joined,
+        done,
+        left,
+        project,
+        category,
+        points,
+        seconds,
+        resolved,
+        deleted,
+    ) in session.connection().execute(query):
+        spans[kr].append(LinkSpan(key, joined, bool(done), left))
+        if project is not None and key not in issues:
+            issues[key] = IssueSnapshot(
+                key=key, project=project, issue_type="", status="", status_category=category,
+                story_points=points, estimate_seconds=seconds, resolved=resolved,
+                deleted=bool(deleted),
+            )  # fmt: skip
+    return dict(spans), issues

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from okr_jira.domain.models import Cycle, KeyResult, OkrSet
 from okr_jira.errors import NotFoundError
 from okr_jira.storage import codec
+from okr_jira.storage.chunks import chunked
 from okr_jira.storage.tables import (
     CheckinRow,
     CycleRow,
@@ -95,9 +96,17 @@ def latest_checkins(*, session: Session, krs: Iterable[str] | None = None) -> di
 
 
 def add_checkin(
-    *, session: Session, kr: str, value: float, note: str | None, author: str | None
+    *,
+    session: Session,
+    kr: str,
+    value: float,
+    note: str | None,
+    author: str | None,
+    at: dt.datetime | None = None,
 ) -> CheckinRow:
     row = CheckinRow(kr=kr, value=value, note=note, author=author)
+    if at is not None:
+        row.created_at = at
     session.add(row)
     session.flush()
     return row
@@ -124,7 +133,8 @@ def resolve_mappings(
     """Mark the mappings a sync resolved: `planned` is kr -> the source JSON the sync used.
 
     A mapping changed while the sync ran (its source differs) stays unresolved for the next one.
-    An error keeps its first time while it stays the same.
+    An error keeps its first time while it stays the same. The first resolution after the mapping
+    was added or changed is its baseline (see `mapping_baselines`).
     """
     for row in session.exec(select(MappingRow)):
         if planned.get(row.kr) != row.source:
@@ -135,5 +145,30 @@ def resolve_mappings(
                 row.error, row.error_at = error, at
         else:
             row.error, row.error_at = None, None
+        if row.resolved_at is None:
+            row.baseline_at = at
         row.resolved_at = at
         session.add(row)
+
+
+def mapping_baselines(*, session: Session) -> dict[str, dt.datetime]:
+    """KR -> when its mapping's scope became the baseline (the first sync after it was added
+    or last changed); KRs whose mapping no sync resolved yet are missing."""
+    query = select(MappingRow.kr, MappingRow.baseline_at).where(
+        col(MappingRow.baseline_at).is_not(None)
+    )
+    return {kr: at for kr, at in session.exec(query) if at is not None}
+
+
+def checkin_times(*, session: Session, krs: Iterable[str]) -> dict[str, list[dt.datetime]]:
+    """KR -> when each of its check-ins was made, oldest first."""
+    out: dict[str, list[dt.datetime]] = defaultdict(list)
+    for chunk in chunked(list(krs)):
+        query = (
+            select(CheckinRow.kr, CheckinRow.created_at)
+            .where(col(CheckinRow.kr).in_(chunk))
+            .order_by(col(CheckinRow.created_at), col(CheckinRow.id))
+        )
+        for kr, at in session.exec(query):
+            out[kr].append(at)
+    return dict(out)

@@ -8,10 +8,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import insert as sa_insert
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, delete, func, select
 
+from okr_jira.domain.health import ProgressPoint
 from okr_jira.storage.chunks import chunked
 from okr_jira.storage.tables import ProgressLatestRow, ProgressSnapshotRow, utcnow
 
@@ -146,6 +148,26 @@ def cycle_history(
     out: dict[str, list[tuple[dt.datetime, float]]] = {}
     for subject, at, progress in session.exec(query):
         out.setdefault(subject, []).append((at, progress))
+    return out
+
+
+def cycle_points(*, session: Session, cycle: str) -> dict[str, list[ProgressPoint]]:
+    """KR -> every progress recorded for it in `cycle`, with its issue counts, oldest first."""
+    table = ProgressSnapshotRow.__table__  # type: ignore[attr-defined]
+    query = (
+        sa_select(
+            table.c.subject,
+            table.c.taken_at,
+            table.c.progress,
+            table.c.issues_total,
+            table.c.issues_done,
+        )
+        .where(table.c.kind == "kr", table.c.cycle == cycle)
+        .order_by(table.c.taken_at, table.c.id)
+    )
+    out: dict[str, list[ProgressPoint]] = {}
+    for subject, at, progress, total, done in session.connection().execute(query):
+        out.setdefault(subject, []).append(ProgressPoint(at, progress, total, done))
     return out
 
 
