@@ -14,6 +14,7 @@ from okr_jira.domain.health import (
     AuditEntry,
     HealthInputs,
     HealthReport,
+    IssueFacts,
     LinkSpan,
     PastCycle,
     ProgressPoint,
@@ -62,7 +63,9 @@ def world(
         "teams": TEAMS,
         "scope": scope,
         "baselines": {kr.key: BASE for kr in krs if kr.source is not None},
-        "issues": {i.key: i for i in issues},
+        "issues": {
+            i.key: IssueFacts(i.story_points, i.estimate_seconds, i.resolved) for i in issues
+        },
         "audit": [
             AuditEntry(
                 START - days(10),
@@ -109,14 +112,14 @@ def test_scope_grown_past_the_threshold_names_the_issues_that_joined() -> None:
 def test_scope_moved_within_the_threshold_is_not_a_signal() -> None:
     spans = [LinkSpan(f"SUP-{n}", BASE, False) for n in range(1, 11)]
     spans += [LinkSpan("SUP-20", BASE + days(3), False), LinkSpan("SUP-21", BASE + days(4), False)]
-    spans[0] = replace(spans[0], left_at=BASE + days(5))
+    spans[0] = spans[0]._replace(left_at=BASE + days(5))
     assert signals(world(scope={"SUP-1.1": spans})) == []  # +2 -1: 10%
 
 
 def test_scope_shrunk_by_weight_counts_story_points_not_issues() -> None:
     kr = issues_kr(weight_by="story_points")
     spans = [LinkSpan(f"SUP-{n}", BASE, False) for n in range(1, 5)]
-    spans[0] = replace(spans[0], left_at=BASE + days(9))  # the 13-point issue leaves
+    spans[0] = spans[0]._replace(left_at=BASE + days(9))  # the 13-point issue leaves
     issues = [make_issue("SUP-1", story_points=13)] + [
         make_issue(f"SUP-{n}", story_points=1) for n in (2, 3, 4)
     ]

@@ -41,17 +41,18 @@ def _lines(inputs: HealthInputs) -> dict[str, set[str]]:
 
 def find_overlaps(inputs: HealthInputs, owners: Owners) -> list[Overlap]:
     """Issues in the open scope of KRs of teams that are not in one line of the org chart."""
-    in_scope: dict[str, list[str]] = defaultdict(list)
+    first: dict[str, str] = {}  # issue -> the first KR seen counting it
+    counted: dict[str, set[str]] = {}  # issues counted by more than one KR -> those KRs
     for key in owners:
         for span in inputs.scope.get(key, ()):
             if span.left_at is None:
-                in_scope[span.issue].append(key)
+                seen = first.setdefault(span.issue, key)
+                if seen != key:
+                    counted.setdefault(span.issue, {seen}).add(key)
     lines = _lines(inputs)
     shared: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for issue, krs in in_scope.items():
-        if len(krs) < 2:
-            continue
-        for a, b in combinations(sorted(set(krs)), 2):
+    for issue, krs in counted.items():
+        for a, b in combinations(sorted(krs), 2):
             ta, tb = owners[a][0].team, owners[b][0].team
             if ta == tb or ta in lines.get(tb, {tb}) or tb in lines.get(ta, {ta}):
                 continue
@@ -66,17 +67,17 @@ def overlap_signals(
     overlaps: Sequence[Overlap], owners: Owners, inputs: HealthInputs
 ) -> Iterator[Signal]:
     """One signal per KR involved, naming the other KRs and the shared issues."""
-    joined = {
-        (key, span.issue): span.joined_at
-        for key in owners
-        for span in inputs.scope.get(key, ())
-        if span.left_at is None
-    }
     per_kr: dict[str, list[tuple[str, str, tuple[str, ...]]]] = defaultdict(list)
     for o in overlaps:
         (a, b), (ta, tb) = o.key_results, o.teams
         per_kr[a].append((b, tb, o.issues))
         per_kr[b].append((a, ta, o.issues))
+    joined = {
+        (key, span.issue): span.joined_at
+        for key in per_kr
+        for span in inputs.scope.get(key, ())
+        if span.left_at is None
+    }
     for key, others in per_kr.items():
         issues = sorted({i for _, _, shared in others for i in shared})
         parts = [f"{len(shared)} with {other} (team {team})" for other, team, shared in others]

@@ -46,7 +46,7 @@ from okr_jira.domain.health import (
     make_signal,
 )
 from okr_jira.domain.models import METRIC_KINDS
-from okr_jira.domain.progress import issue_weight, weight_unit
+from okr_jira.domain.progress import issue_weigher, weight_unit
 
 BACKFILL_GRACE = dt.timedelta(days=1)
 
@@ -107,9 +107,17 @@ def scope_changes(inputs: HealthInputs, owners: Owners, threshold: float) -> Ite
         now = {s.issue for s in spans if s.left_at is None}
         if base == now:
             continue
-        before = sum(issue_weight(kr, inputs.issues.get(k)) for k in base)
-        after = sum(issue_weight(kr, inputs.issues.get(k)) for k in now)
         joined, left = sorted(now - base), sorted(base - now)
+        if kr.weight_by == "count":
+            before, after = float(len(base)), float(len(now))
+        else:
+            weight, issues = issue_weigher(kr), inputs.issues
+            before = sum(weight(issues.get(k)) for k in base)
+            after = (
+                before
+                + sum(weight(issues.get(k)) for k in joined)
+                - sum(weight(issues.get(k)) for k in left)
+            )
         unit = weight_unit(kr)
         moved = f"{len(joined)} issue(s) joined, {len(left)} left"
         if before == 0:
@@ -210,8 +218,8 @@ def lowered_targets(inputs: HealthInputs, owners: Owners) -> Iterator[Signal]:
         unit = f" {kr.unit}" if kr.unit else ""
         changes = "; ".join(f"{e.old} -> {e.new}{unit} by {e.actor} on {_day(e.at)}" for e in steps)
         detail = (
-            f"target made less ambitious after the cycle started: {_num(planned)} -> "
-            f"{_num(kr.target)}{unit} (start {_num(origin)}): {changes}"
+            f"target lowered from {_num(planned)} to {_num(kr.target)}{unit} after the cycle "
+            f"started (counting from {_num(origin)}): {changes}"
         )
         yield make_signal("target_lowered", owner, detail, steps[0].at)
 
@@ -225,6 +233,9 @@ def jumps(inputs: HealthInputs, owners: Owners, threshold: float) -> Iterator[Si
         points = inputs.history.get(key, ())
         if len(points) < 2:
             continue
+        values = [p.progress for p in points]
+        if max(values) - min(values) <= threshold:
+            continue  # no two records, consecutive or not, are that far apart
         if kr.kind == "manual":
             checkins = inputs.checkins.get(key, ())
             counted_from = checkins[0] if checkins else None

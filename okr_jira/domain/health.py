@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-from okr_jira.domain.models import Cycle, IssueSnapshot, KeyResult, Objective, Team
+from okr_jira.domain.models import Cycle, KeyResult, Objective, Team
 
 SignalKind = Literal[
     "scope_change", "backfilled", "target_lowered", "overlap", "jump", "stale_checkin",
@@ -101,14 +101,26 @@ def make_signal(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class LinkSpan:
+# The inputs below come by the hundred thousand: named tuples, which cost a fraction of a
+# dataclass to build.
+
+
+class LinkSpan(NamedTuple):
     """One stay of an issue in a KR's scope (a kr_issue_link row)."""
 
     issue: str
     joined_at: dt.datetime
     done_when_joined: bool
     left_at: dt.datetime | None = None
+
+
+class IssueFacts(NamedTuple):
+    """What the rules read of a linked issue: its weights (as progress counts them) and when
+    Jira says it was resolved."""
+
+    story_points: float | None = None
+    estimate_seconds: float | None = None
+    resolved: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +137,7 @@ class AuditEntry:
     new: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ProgressPoint:
+class ProgressPoint(NamedTuple):
     """One recorded progress of a KR (a progress_snapshot row)."""
 
     at: dt.datetime
@@ -154,7 +165,7 @@ class HealthInputs:
     teams: Mapping[str, Team]
     scope: Mapping[str, Sequence[LinkSpan]]  # KR -> its scope history
     baselines: Mapping[str, dt.datetime]  # KR -> when its mapping's scope became the baseline
-    issues: Mapping[str, IssueSnapshot]  # the linked issues: weights and resolution dates
+    issues: Mapping[str, IssueFacts]  # the linked issues: weights and resolution dates
     audit: Sequence[AuditEntry]  # key result and mapping rows, oldest first
     history: Mapping[str, Sequence[ProgressPoint]]  # KR -> its records in the cycle, oldest first
     checkins: Mapping[str, Sequence[dt.datetime]]  # manual KR -> its check-in times, oldest first

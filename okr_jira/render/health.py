@@ -181,9 +181,9 @@ def health_text(report: HealthReport) -> str:
         f"{len(report.signals)} signal(s)"
     ]
     for s in report.signals:
-        where = s.key_result or s.objective or "(team)"
-        team = f" [{s.team}]" if s.team else ""
-        lines.append(f"  {s.severity.upper():8} {s.kind:15} {where}{team}: {s.detail}")
+        subject = s.key_result or s.objective
+        where = f"{subject} [{s.team}]" if subject else f"team {s.team}"
+        lines.append(f"  {s.severity.upper():8} {s.kind:15} {where}: {s.detail}")
         if s.issues:
             lines.append(f"           issues: {_issues(s.issues)}")
     lines.append("Score distribution by team (key results per score band):")

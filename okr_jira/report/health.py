@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 
 from sqlmodel import Session
 
 from okr_jira.domain.guardrails import compute_health
 from okr_jira.domain.health import GuardrailThresholds, HealthInputs, HealthReport, PastCycle
-from okr_jira.domain.models import Cycle, OkrSet
-from okr_jira.report.evaluate import kr_states
+from okr_jira.domain.models import Cycle
 from okr_jira.storage import audit, health, links, progress
 from okr_jira.storage.okrs import (
     checkin_times,
@@ -24,6 +24,7 @@ from okr_jira.storage.okrs import (
     get_cycle,
     load_okrs,
     mapping_baselines,
+    team_key_results,
 )
 
 log = logging.getLogger(__name__)
@@ -47,43 +48,37 @@ def health_inputs(*, session: Session, cycle: Cycle, now: dt.datetime) -> Health
         audit=audit.entries(session=session, entities=("key_result", "mapping")),
         history=progress.cycle_points(session=session, cycle=cycle.key),
         checkins=checkin_times(session=session, krs=manual),
-        progress=_progress(session, cycle, [kr.key for kr in krs], declared),
-        previous=_previous_cycles(session, cycle, now),
+        progress=_recorded(session, cycle.key, [kr.key for kr in krs], now),
+        previous=_previous_cycles(session, cycle, declared.cycles, now),
     )
 
 
-def _progress(session: Session, cycle: Cycle, krs: list[str], declared: OkrSet) -> dict[str, float]:
-    """Each KR's progress now: live, or the final one of a frozen cycle."""
-    if cycle_frozen_at(session=session, key=cycle.key) is not None:
+def _recorded(session: Session, cycle: str, krs: list[str], now: dt.datetime) -> dict[str, float]:
+    """Each KR's progress as last recorded (every sync records it before health is computed),
+    or as frozen by the review of an ended cycle."""
+    if cycle_frozen_at(session=session, key=cycle) is not None:
         rows = progress.final_progress(session=session, kind="kr", subjects=krs)
-        return {key: row.progress for key, row in rows.items()}
-    wanted = set(krs)
-    live = [kr for o in declared.objectives for kr in o.key_results if kr.key in wanted]
-    return {key: state.progress for key, state in kr_states(session=session, okrs=declared,
-                                                            krs=live).items()}  # fmt: skip
+    else:
+        rows = progress.progress_as_of(session=session, kind="kr", subjects=krs, until=now)
+    return {key: row.progress for key, row in rows.items()}
 
 
-def _previous_cycles(session: Session, cycle: Cycle, now: dt.datetime) -> dict[str, PastCycle]:
+def _previous_cycles(
+    session: Session, cycle: Cycle, cycles: Sequence[Cycle], now: dt.datetime
+) -> dict[str, PastCycle]:
     """team -> how it stood at the end of the last earlier cycle it had key results in."""
-    everything = load_okrs(session=session, include_archived=True)
-    earlier = sorted((c for c in everything.cycles if c.start < cycle.start), key=lambda c: c.start)
     out: dict[str, PastCycle] = {}
-    for past in reversed(earlier):
-        teams: dict[str, list[str]] = {}
-        for objective in everything.objectives:
-            if objective.cycle == past.key and objective.team not in out:
-                teams.setdefault(objective.team, []).extend(kr.key for kr in objective.key_results)
-        keys = [k for ks in teams.values() for k in ks]
-        if not keys:
+    for past in sorted((c for c in cycles if c.start < cycle.start), key=lambda c: c.start)[::-1]:
+        teams = {
+            team: krs
+            for team, krs in team_key_results(session=session, cycle=past.key).items()
+            if team not in out
+        }
+        if not teams:
             continue
-        if cycle_frozen_at(session=session, key=past.key) is not None:
-            rows = progress.final_progress(session=session, kind="kr", subjects=keys)
-        else:
-            rows = progress.progress_as_of(session=session, kind="kr", subjects=keys, until=now)
-        for team, ks in teams.items():
-            values = tuple(rows[k].progress if k in rows else 0.0 for k in ks)
-            if values:
-                out[team] = PastCycle(past.key, past.name, values)
+        rows = _recorded(session, past.key, [k for krs in teams.values() for k in krs], now)
+        for team, krs in teams.items():
+            out[team] = PastCycle(past.key, past.name, tuple(rows.get(k, 0.0) for k in krs))
     return out
 
 

@@ -18,9 +18,9 @@ from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
-from okr_jira.domain.health import LinkSpan
-from okr_jira.domain.models import IssueSnapshot
+from okr_jira.domain.health import IssueFacts, LinkSpan
 from okr_jira.storage.chunks import chunked, rows_in
+from okr_jira.storage.codec import moment, raw_moment
 from okr_jira.storage.tables import IssueSnapshotRow, KeyResultRow, KrIssueLinkRow, ObjectiveRow
 
 LINKS: Table = KrIssueLinkRow.__table__  # type: ignore[attr-defined]
@@ -111,49 +111,31 @@ def delete_links(*, session: Session, kr: str) -> None:
 
 def cycle_scope_history(
     *, session: Session, cycle: str
-) -> tuple[dict[str, list[LinkSpan]], dict[str, IssueSnapshot]]:
-    """Every link of the cycle's KRs (KR -> its stays, in the order they began), and what the
-    guardrails read of each linked issue (status category, weights, resolution), in one query."""
+) -> tuple[dict[str, list[LinkSpan]], dict[str, IssueFacts]]:
+    """Every link of the cycle's KRs (KR -> its stays), and what the guardrails read of each
+    linked issue (weights, resolution), in one query."""
     query = (
         sa_select(
             LINKS.c.kr,
             LINKS.c.issue_key,
-            LINKS.c.joined_at,
+            raw_moment(LINKS.c.joined_at),
             LINKS.c.done_when_joined,
-            LINKS.c.left_at,
-            _SNAPSHOTS.c.project,
-            _SNAPSHOTS.c.status_category,
+            raw_moment(LINKS.c.left_at),
+            _SNAPSHOTS.c.key,
             _SNAPSHOTS.c.story_points,
             _SNAPSHOTS.c.estimate_seconds,
-            _SNAPSHOTS.c.resolved,
-            _SNAPSHOTS.c.deleted,
+            raw_moment(_SNAPSHOTS.c.resolved),
         )
         .join(_KRS, _KRS.c.key == LINKS.c.kr)
         .join(_OBJECTIVES, _OBJECTIVES.c.key == _KRS.c.objective)
         .outerjoin(_SNAPSHOTS, _SNAPSHOTS.c.key == LINKS.c.issue_key)
         .where(_OBJECTIVES.c.cycle == cycle)
-        .order_by(LINKS.c.joined_at, LINKS.c.id)
     )
     spans: dict[str, list[LinkSpan]] = defaultdict(list)
-    issues: dict[str, IssueSnapshot] = {}
-    for (
-        kr,
-        key,
-        joined,
-        done,
-        left,
-        project,
-        category,
-        points,
-        seconds,
-        resolved,
-        deleted,
-    ) in session.connection().execute(query):
-        spans[kr].append(LinkSpan(key, joined, bool(done), left))
-        if project is not None and key not in issues:
-            issues[key] = IssueSnapshot(
-                key=key, project=project, issue_type="", status="", status_category=category,
-                story_points=points, estimate_seconds=seconds, resolved=resolved,
-                deleted=bool(deleted),
-            )  # fmt: skip
+    issues: dict[str, IssueFacts] = {}
+    rows = session.connection().execute(query).fetchall()
+    for kr, key, joined, done, left, known, points, seconds, resolved in rows:
+        spans[kr].append(LinkSpan(key, moment(joined), bool(done), moment(left)))  # type: ignore[arg-type]
+        if known is not None and key not in issues:
+            issues[key] = IssueFacts(points, seconds, moment(resolved))
     return dict(spans), issues

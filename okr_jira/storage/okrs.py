@@ -81,6 +81,21 @@ def freeze_cycle(*, session: Session, key: str, at: dt.datetime) -> None:
     session.add(row)
 
 
+def team_key_results(*, session: Session, cycle: str) -> dict[str, list[str]]:
+    """team -> the keys of its KRs in `cycle`, archived ones included (a past cycle's objectives
+    are often archived when the next cycle's file replaces them)."""
+    query = (
+        select(ObjectiveRow.team, KeyResultRow.key)
+        .join(KeyResultRow, col(KeyResultRow.objective) == ObjectiveRow.key)
+        .where(col(ObjectiveRow.cycle) == cycle)
+        .order_by(col(ObjectiveRow.position), col(KeyResultRow.position))
+    )
+    out: dict[str, list[str]] = defaultdict(list)
+    for team, kr in session.exec(query):
+        out[team].append(kr)
+    return dict(out)
+
+
 def get_key_result(*, session: Session, key: str) -> KeyResultRow:
     row = session.get(KeyResultRow, key)
     if row is None or row.archived_at is not None:

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, delete, func, select
 
 from okr_jira.domain.health import ProgressPoint
 from okr_jira.storage.chunks import chunked
+from okr_jira.storage.codec import moment, raw_moment
 from okr_jira.storage.tables import ProgressLatestRow, ProgressSnapshotRow, utcnow
 
 
@@ -157,7 +158,7 @@ def cycle_points(*, session: Session, cycle: str) -> dict[str, list[ProgressPoin
     query = (
         sa_select(
             table.c.subject,
-            table.c.taken_at,
+            raw_moment(table.c.taken_at),
             table.c.progress,
             table.c.issues_total,
             table.c.issues_done,
@@ -166,8 +167,8 @@ def cycle_points(*, session: Session, cycle: str) -> dict[str, list[ProgressPoin
         .order_by(table.c.taken_at, table.c.id)
     )
     out: dict[str, list[ProgressPoint]] = {}
-    for subject, at, progress, total, done in session.connection().execute(query):
-        out.setdefault(subject, []).append(ProgressPoint(at, progress, total, done))
+    for subject, at, progress, total, done in session.connection().execute(query).fetchall():
+        out.setdefault(subject, []).append(ProgressPoint(moment(at), progress, total, done))  # type: ignore[arg-type]
     return out
 
 
