@@ -117,20 +117,17 @@ def build(engine: Engine, rng: random.Random) -> dict[str, int]:
         for number in range(1, per_project + 1):
             done = rng.random() < 0.35
             key = f"P{p:02d}-{number}"
-            snapshots.append(
-                snapshot_values(
-                    IssueSnapshot(
-                        key=key,
-                        project=f"P{p:02d}",
-                        issue_type="Story",
-                        status="Done" if done else "To Do",
-                        status_category="done" if done else "new",
-                        story_points=rng.choice((None, 1.0, 2.0, 3.0, 5.0, 8.0)),
-                        estimate_seconds=rng.choice((None, 3600.0, 14400.0)),
-                        resolved=BASE - dt.timedelta(days=rng.randint(1, 60)) if done else None,
-                    )
-                )  # fmt: skip
+            issue = IssueSnapshot(
+                key=key,
+                project=f"P{p:02d}",
+                issue_type="Story",
+                status="Done" if done else "To Do",
+                status_category="done" if done else "new",
+                story_points=rng.choice((None, 1.0, 2.0, 3.0, 5.0, 8.0)),
+                estimate_seconds=rng.choice((None, 3600.0, 14400.0)),
+                resolved=BASE - dt.timedelta(days=rng.randint(1, 60)) if done else None,
             )
+            snapshots.append(snapshot_values(issue))
             kr = krs[number % len(krs)]
             late = rng.random() < 0.08  # joined after the baseline (new work, or a backfill)
             joined = BASE + dt.timedelta(days=rng.randint(1, 40)) if late else BASE
@@ -170,8 +167,15 @@ def build(engine: Engine, rng: random.Random) -> dict[str, int]:
 
 
 def _link(kr: str, issue: str, joined: dt.datetime, done: bool, left: dt.datetime | None) -> Any:
-    return {"kr": kr, "issue_key": issue, "joined_at": joined, "done_when_joined": done,
-            "left_at": left, "done_when_left": None if left is None else done, "reason": "sync"}  # fmt: skip
+    return {
+        "kr": kr,
+        "issue_key": issue,
+        "joined_at": joined,
+        "done_when_joined": done,
+        "left_at": left,
+        "done_when_left": None if left is None else done,
+        "reason": "sync",
+    }
 
 
 def timed(runs: int, work: Callable[[], Any]) -> tuple[list[float], Any]:
