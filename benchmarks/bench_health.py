@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import os
 import random
 import statistics
 import sys
@@ -51,7 +52,7 @@ PROJECTS = 40
 OBJECTIVES = 1_500
 KEY_RESULTS = 5_000
 RECORDS_PER_KR = 30
-TARGET_SECONDS = 1.0
+TARGET_MS = 1000.0
 CYCLE = Cycle(key="2026-Q4", name="Q4 2026", start=dt.date(2026, 10, 1), end=dt.date(2026, 12, 31))
 APPLIED = dt.datetime(2026, 9, 28, 9, 0, tzinfo=dt.UTC)
 BASE = dt.datetime(2026, 10, 1, 2, 0, tzinfo=dt.UTC)  # the first sync
@@ -178,14 +179,17 @@ def _link(kr: str, issue: str, joined: dt.datetime, done: bool, left: dt.datetim
     }
 
 
-def timed(runs: int, work: Callable[[], Any]) -> tuple[list[float], Any]:
-    times, result = [], None
+def timed(runs: int, work: Callable[[], Any]) -> tuple[list[float], list[float], Any]:
+    """Wall and CPU seconds of each run, and the last result. On a machine shared with other
+    work the wall time stretches with the load; the CPU time much less."""
+    wall, cpu, result = [], [], None
     for _ in range(runs):
         gc.collect()
-        started = time.perf_counter()
+        started, used = time.perf_counter(), time.process_time()
         result = work()
-        times.append(time.perf_counter() - started)
-    return times, result
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - used)
+    return wall, cpu, result
 
 
 def main() -> int:
@@ -211,30 +215,40 @@ def main() -> int:
                     session=session, cycle=CYCLE.key, now=NOW, thresholds=THRESHOLDS
                 )
 
-        read_times, inputs = timed(args.runs, read)
-        compute_times, report = timed(args.runs, lambda: compute_health(inputs, THRESHOLDS))
-        refresh_times, _ = timed(max(1, args.runs // 2), refresh)
+        read_times, read_cpu, inputs = timed(args.runs, read)
+        compute_times, compute_cpu, report = timed(
+            args.runs, lambda: compute_health(inputs, THRESHOLDS)
+        )
+        refresh_times, _, _ = timed(max(1, args.runs // 2), refresh)
         engine.dispose()
 
     kinds = Counter(s.kind for s in report.signals)
     spans = sum(len(v) for v in inputs.scope.values())
-    read_ms, compute_ms = statistics.median(read_times), statistics.median(compute_times)
-    print(f"inputs: {spans:,} scope stays, {len(inputs.issues):,} issues, "
-          f"{sum(len(v) for v in inputs.history.values()):,} progress records, "
-          f"{len(inputs.audit):,} audit rows")  # fmt: skip
-    print("signals: " + ", ".join(f"{kind} {n:,}" for kind, n in sorted(kinds.items()))
-          + f"; {len(report.overlaps):,} overlapping KR pairs")  # fmt: skip
-    print(f"baseline, reading the inputs from storage once: median {read_ms * 1000:.0f} ms "
-          f"of {args.runs} runs")  # fmt: skip
-    print(f"signals (every rule and the calibration report, pure): median "
-          f"{compute_ms * 1000:.0f} ms of {args.runs} runs (min {min(compute_times) * 1000:.0f}, "
-          f"max {max(compute_times) * 1000:.0f}); {compute_ms / read_ms:.2f}x the read; "
-          f"target < {TARGET_SECONDS * 1000:.0f} ms")  # fmt: skip
-    print(f"refresh as a sync ends (read + signals + kept): median "
-          f"{statistics.median(refresh_times) * 1000:.0f} ms")  # fmt: skip
-    ok = compute_ms < TARGET_SECONDS
+    records = sum(len(v) for v in inputs.history.values())
+    print(f"inputs: {spans:,} scope stays, {len(inputs.issues):,} issues, {records:,} progress "
+          f"records, {len(inputs.audit):,} audit rows")  # fmt: skip
+    found = ", ".join(f"{kind} {n:,}" for kind, n in sorted(kinds.items()))
+    print(f"signals: {found}; {len(report.overlaps):,} overlapping KR pairs")
+    read_ms, read_cpu_ms = _ms(read_times), _ms(read_cpu)
+    compute_ms, compute_cpu_ms = _ms(compute_times), _ms(compute_cpu)
+    print(f"baseline, reading the inputs from storage once: median {read_ms:.0f} ms of "
+          f"{args.runs} runs (CPU {read_cpu_ms:.0f} ms)")  # fmt: skip
+    print(f"signals (every rule and the calibration report, pure): median {compute_ms:.0f} ms "
+          f"of {args.runs} runs (min {min(compute_times) * 1000:.0f}, max "
+          f"{max(compute_times) * 1000:.0f}; CPU {compute_cpu_ms:.0f} ms): "
+          f"{compute_ms / read_ms:.2f}x the read; target < {TARGET_MS:.0f} ms")  # fmt: skip
+    print(f"refresh as a sync ends (read + signals + kept): median {_ms(refresh_times):.0f} ms")
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    if load > cores:
+        print(f"note: load average {load:.1f} on {cores} cores: other work shares this machine "
+              "and stretches the wall times; the CPU times stretch less")  # fmt: skip
+    ok = compute_ms < TARGET_MS
     print("OK" if ok else "OVER TARGET")
     return 0 if ok else 1
+
+
+def _ms(seconds: list[float]) -> float:
+    return statistics.median(seconds) * 1000
 
 
 if __name__ == "__main__":

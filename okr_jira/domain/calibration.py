@@ -41,14 +41,20 @@ def _lines(inputs: HealthInputs) -> dict[str, set[str]]:
 
 def find_overlaps(inputs: HealthInputs, owners: Owners) -> list[Overlap]:
     """Issues in the open scope of KRs of teams that are not in one line of the org chart."""
-    first: dict[str, str] = {}  # issue -> the first KR seen counting it
-    counted: dict[str, set[str]] = {}  # issues counted by more than one KR -> those KRs
-    for key in owners:
-        for span in inputs.scope.get(key, ()):
-            if span.left_at is None:
-                seen = first.setdefault(span.issue, key)
-                if seen != key:
-                    counted.setdefault(span.issue, {seen}).add(key)
+    # Set operations (in C) find the issues in more than one open scope; only those are walked.
+    scopes = {
+        key: {span.issue for span in inputs.scope.get(key, ()) if span.left_at is None}
+        for key in owners
+    }
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for issues in scopes.values():
+        twice |= seen & issues
+        seen |= issues
+    counted: dict[str, set[str]] = defaultdict(set)
+    for key, issues in scopes.items():
+        for issue in issues & twice:
+            counted[issue].add(key)
     lines = _lines(inputs)
     shared: dict[tuple[str, str], set[str]] = defaultdict(set)
     for issue, krs in counted.items():
