@@ -132,6 +132,25 @@ class Settings(BaseSettings):
     )
     pace_on_track: float = Field(default=0.10, ge=0, le=1, description="Allowed lag behind pace.")
     pace_at_risk: float = Field(default=0.25, ge=0, le=1, description="Lag beyond which off track.")
+    health_scope_change: float = Field(
+        default=0.25,
+        gt=0,
+        description=(
+            "Signal scope_change when an issues KR's total weight moved by more than this share "
+            "of its baseline."
+        ),
+    )
+    health_jump: float = Field(
+        default=0.3,
+        gt=0,
+        le=1,
+        description="Signal jump when progress moves by more than this between two records.",
+    )
+    health_stale_checkin_days: int = Field(
+        default=14,
+        ge=1,
+        description="Signal stale_checkin when a manual KR has no check-in for this many days.",
+    )
     inbox_retention_days: int = Field(
         default=14, ge=1, description="Applied webhook events are pruned after this many days."
     )

@@ -57,7 +57,7 @@ def test_apply_dry_run_then_apply_then_tree_and_audit(engine: Engine) -> None:
     done = c.post("/api/okrs", data=body, headers=auth())
     assert done.json is not None and done.json["applied"] is True
     again = c.post("/api/okrs", data=body, headers=auth())
-    assert again.json == {"applied": False, "changes": []}
+    assert again.json == {"applied": False, "changes": [], "warnings": []}
     tree = c.get("/api/tree", headers=auth()).json
     assert tree is not None and [o["key"] for o in tree["objectives"]] == ["CO-1", "CO-2"]
     changed = body.replace("target: 5\n", "target: 4\n", 1)
@@ -174,3 +174,33 @@ def test_api_answers_carry_no_sniffing_no_caching_and_no_long_echo(engine: Engin
     for answer in (resp, c.get("/api/tree", headers=auth()), c.get("/healthz")):
         assert answer.headers["X-Content-Type-Options"] == "nosniff"
         assert answer.headers["Cache-Control"] == "no-store"
+
+
+def test_lint_warnings_in_the_answer_and_health_over_the_api(engine: Engine) -> None:
+    c = client(engine)
+    one_kr = EXAMPLE_OKRS.read_text().replace(
+        "      - {key: CO-2.2, title: Incidents resolved within 4 hours from 60% to 90%, kind: "
+        'manual, start: 60, target: 90, unit: "%", indicator: leading}\n',
+        "",
+    )
+    applied = c.post("/api/okrs", data=one_kr, headers=auth()).json
+    assert applied is not None and applied["applied"] is True
+    assert [(w["rule"], w["path"]) for w in applied["warnings"]] == [
+        ("key_results_per_objective", "objectives[1].key_results"),
+        ("indicator_balance", "objectives[1].key_results"),
+    ]
+    lowered = one_kr.replace("        target: 120\n", "        target: 80\n")
+    assert c.post("/api/okrs", data=lowered, headers=auth()).json["applied"] is True  # type: ignore[index]
+
+    health = c.get("/api/health?cycle=2026-Q4", headers=auth()).json
+    assert health is not None and health["cycle"] == "2026-Q4"
+    assert [(s["kind"], s["key_result"]) for s in health["signals"]] == [
+        ("target_lowered", "PLAT-1.1")
+    ]
+    assert "120 -> 80 pts by ana (admin-token) on " in health["signals"][0]["detail"]
+    tree = c.get("/api/tree", headers=auth()).json
+    assert tree is not None
+    eng = tree["objectives"][1]["children"][0]
+    plat = next(child for child in eng["children"] if child["key"] == "PLAT-1")
+    assert [s["kind"] for s in plat["key_results"][0]["signals"]] == ["target_lowered"]
+    assert c.get("/api/health?cycle=nope", headers=auth()).status_code == 404

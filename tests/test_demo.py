@@ -26,7 +26,8 @@ def test_demo_once_exits_0_and_leaves_a_preview_of_the_whole_tree(tmp_path: Path
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert "sync (full) finished" in out and "mapping errors: 0" in out
-    pages = 9 + len(months_of(make_cycle(), dt.date.today()))  # + the monthly reviews so far
+    # the tree, its Cycle health page, and the monthly reviews so far
+    pages = 10 + len(months_of(make_cycle(), dt.date.today()))
     assert re.search(rf"first publish: created {pages},", out)
     assert "Round 1:" in out and "-> " in out
     # Webhooks moved progress, and the second publish updated only some pages.
@@ -34,7 +35,7 @@ def test_demo_once_exits_0_and_leaves_a_preview_of_the_whole_tree(tmp_path: Path
     preview = tmp_path / "okr-preview"
     pages = sorted(p.name for p in preview.glob("*.html"))
     objectives = ["CO-1", "CO-2", "CX-1", "ENG-1", "MOB-1", "PLAT-1", "SELF-1", "SUP-1"]
-    assert pages == sorted([*(f"{k}.html" for k in objectives), "index.html"])
+    assert pages == sorted([*(f"{k}.html" for k in objectives), "index.html", "health.html"])
     index = (preview / "index.html").read_text()
     for key in objectives:
         assert key in index

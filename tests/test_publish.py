@@ -46,10 +46,14 @@ def test_the_first_publish_creates_the_whole_tree_under_the_parent_page(world: W
     root = world.page("root")
     assert root.title == "OKRs - Q4 2026"
     assert root.parent_id == world.parent_id
-    assert set(summary.created) == OBJECTIVES | MONTHS | {"root"}
+    assert set(summary.created) == OBJECTIVES | MONTHS | {"root", "health"}
     assert _parent_title(world, "CO-1") == "OKRs - Q4 2026"
     assert world.page("review:2026-11").title == "OKRs - Q4 2026 - Review 2026-11"
     assert _parent_title(world, "review:2026-11") == "OKRs - Q4 2026"
+    assert _parent_title(world, "health") == "OKRs - Q4 2026"
+    health = world.page("health")
+    assert health.title == "OKRs - Q4 2026 - Cycle health"
+    assert "Score distribution by team" in health.body and "Cycle health" in root.body
     assert _parent_title(world, "CX-1") == "CO-1 Delight our customers (Q4 2026)"
     assert _parent_title(world, "SUP-1") == "CX-1 Resolve customer problems faster (Q4 2026)"
     assert (
@@ -71,7 +75,7 @@ def test_publishing_again_with_no_change_sends_no_request(world: World) -> None:
 
     assert world.server.stats.total == 0
     assert summary.requests == 0
-    assert summary.unchanged == len(OBJECTIVES) + len(MONTHS) + 1
+    assert summary.unchanged == len(OBJECTIVES) + len(MONTHS) + 2  # and root, Cycle health
     assert all(p.version == 1 for p in world.live_pages())
 
 
@@ -90,8 +94,8 @@ def test_one_changed_kr_rewrites_only_the_pages_whose_content_changed(world: Wor
     assert world.page("SUP-1").version == 2
     assert world.page("SUP-1").versions[-1].minor_edit is True
     assert world.page("SELF-1").version == 1
-    # the tree, its parent and the monthly reviews
-    assert world.sim.writes["page_create"] == len(OBJECTIVES) + len(MONTHS) + 2
+    # the tree, its Cycle health page, its parent and the monthly reviews
+    assert world.sim.writes["page_create"] == len(OBJECTIVES) + len(MONTHS) + 3
     assert world.publish().requests == 0
 
 
@@ -214,8 +218,9 @@ def test_confluence_down_part_way_loses_nothing_and_the_next_run_finishes(
     summary = world.publish()
 
     titles = [p.title for p in world.live_pages()]
-    assert len(titles) == len(set(titles)) == len(OBJECTIVES) + len(MONTHS) + 2
-    assert set(summary.created) == (OBJECTIVES | MONTHS | {"root"}) - set(rows)
+    # The tree, its Cycle health page, the monthly reviews and the parent.
+    assert len(titles) == len(set(titles)) == len(OBJECTIVES) + len(MONTHS) + 3
+    assert set(summary.created) == (OBJECTIVES | MONTHS | {"root", "health"}) - set(rows)
     assert world.publish().requests == 0
 
 

@@ -43,7 +43,7 @@ def test_dry_run_lists_the_pages_and_sends_nothing(world: World) -> None:
     first = _run("--dry-run")
 
     assert first.exit_code == 0, first.output
-    pages = 9 + len(months_of(make_cycle(), dt.date.today()))  # + the monthly reviews so far
+    pages = 10 + len(months_of(make_cycle(), dt.date.today()))  # + the monthly reviews so far
     assert f"Q4 2026: {pages} to create; 0 page(s) unchanged" in first.output
     assert "create                 SUP-1 Answer faster, with fewer escalations (Q4 2026)" in (
         first.output
@@ -70,7 +70,7 @@ def test_out_writes_standalone_html_without_confluence(
 
         assert result.exit_code == 0, result.output
         names = sorted(p.name for p in out.iterdir())
-        assert "index.html" in names and "SUP-1.html" in names and len(names) == 9
+        assert {"index.html", "SUP-1.html", "health.html"} <= set(names) and len(names) == 10
         index = (out / "index.html").read_text(encoding="utf-8")
         assert 'href="SUP-1.html"' in index and "<h1>OKRs - Q4 2026</h1>" in index
         assert world.server.stats.total == 0

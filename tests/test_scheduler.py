@@ -121,7 +121,7 @@ def test_missed_daily_job_runs_once_after_downtime(engine: Engine) -> None:
     finally:
         scheduler.shutdown(wait=True)
         leadership.release()
-    krs = 13
+    krs = 16
     objectives = 8
     assert snapshot_count(engine, "daily") == krs + objectives
     assert jobs.last_run(svc, "daily_snapshot") == clock.at
@@ -273,3 +273,18 @@ def test_okr_file_job_applies_once_and_refuses_an_invalid_file(
         from okr_jira.storage.tables import KeyResultRow
 
         assert s.get(KeyResultRow, "SUP-1.2").weight == 2  # type: ignore[union-attr]
+
+
+def test_okr_file_job_logs_the_lint_findings_of_a_change_once(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    okr_file = tmp_path / "okrs.yaml"
+    okr_file.write_text(EXAMPLE_OKRS.read_text().replace("    parent: CX-1\n", "", 1))
+    svc = services(
+        engine, Clock(dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)), okr_file=str(okr_file)
+    )
+    with caplog.at_level("WARNING", logger="okr_jira.runtime.jobs"):
+        assert jobs.apply_okr_file(svc) is True
+        assert jobs.apply_okr_file(svc) is False  # unchanged: applied and said once
+    (record,) = [r for r in caplog.records if r.getMessage() == "okrfile.lint"]
+    assert any("[unaligned_objective]" in p for p in record.problems)  # type: ignore[attr-defined]

@@ -31,11 +31,11 @@ from okr_jira.storage.links import open_links
 from okr_jira.storage.okrs import load_okrs
 from okr_jira.storage.tables import KrIssueLinkRow, MappingRow, ProgressSnapshotRow
 from okr_jira.sync import Syncer
-from tests.support.builders import THRESHOLDS
+from tests.support.builders import GUARDRAILS, THRESHOLDS
 
 
 def syncer(engine: Engine, jira: JiraAdapter, **kwargs: Any) -> Syncer:
-    return Syncer(engine, jira, thresholds=THRESHOLDS, **kwargs)
+    return Syncer(engine, jira, thresholds=THRESHOLDS, guardrails=GUARDRAILS, **kwargs)
 
 
 OKRS = """

@@ -20,7 +20,7 @@ from okr_jira.storage import state as named
 from okr_jira.storage.db import make_engine, session_scope, upgrade
 from okr_jira.storage.tables import IssueSnapshotRow
 from okr_jira.sync import Syncer
-from tests.support.builders import THRESHOLDS
+from tests.support.builders import GUARDRAILS, THRESHOLDS
 from tests.test_sync import OKRS, apply_okrs, open_scope
 
 EMAIL, TOKEN = "okr-bot@example.com", "sim-api-token"
@@ -99,7 +99,12 @@ def test_full_sync_killed_half_way_is_finished_by_the_next_sync(
     upgrade(fresh)
     try:
         apply_okrs(fresh, OKRS)
-        Syncer(fresh, JiraAdapter(sim_url, user=EMAIL, token=TOKEN), thresholds=THRESHOLDS).full()
+        Syncer(
+            fresh,
+            JiraAdapter(sim_url, user=EMAIL, token=TOKEN),
+            thresholds=THRESHOLDS,
+            guardrails=GUARDRAILS,
+        ).full()
         assert open_scope(engine) == open_scope(fresh)
         assert snapshot_count(engine) == snapshot_count(fresh)
     finally:

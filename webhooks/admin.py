@@ -1,5 +1,5 @@
 """The first admin API (kept working beside /api/v1): declare OKRs and mappings, record
-check-ins, read the tree and the audit log.
+check-ins, read the tree, the health signals and the audit log.
 
 Authenticated as /api/v1 is (okr_jira.web.auth): an admin token (`okr-jira tokens` or
 OKR_JIRA_ADMIN_TOKEN) for every route. It calls the same functions as the CLI, nothing more.
@@ -15,10 +15,12 @@ from flask.typing import ResponseReturnValue
 
 from okr_jira.errors import InvalidInput, NotFoundError, OkrFileError
 from okr_jira.okrs.checkins import record_checkin
-from okr_jira.okrs.file import parse_okr_text
+from okr_jira.okrs.file import parse_okr_document
+from okr_jira.okrs.lint import lint_document
 from okr_jira.okrs.plan import apply_plan, make_plan
 from okr_jira.render.tree import tree_json
 from okr_jira.report.evaluate import evaluate_cycle
+from okr_jira.report.health import refresh_health, stored_health
 from okr_jira.runtime.jobs import request_publish
 from okr_jira.runtime.wiring import Wiring
 from okr_jira.storage import audit as audit_log
@@ -89,12 +91,29 @@ def tree() -> ResponseReturnValue:
             )  # fmt: skip
         except NotFoundError as exc:
             raise NotFound(str(exc)) from None
-    return jsonify(tree_json(report))
+        health = stored_health(session=session, cycle=report.cycle.key)
+    return jsonify(tree_json(report, health))
+
+
+@admin.get("/health")
+def health() -> ResponseReturnValue:
+    """`okr-jira health --json`: the cycle's signals and calibration report, computed now."""
+    wiring = _state().wiring
+    with session_scope(wiring.engine) as session:
+        try:
+            report = refresh_health(
+                session=session, cycle=request.args.get("cycle"), now=wiring.clock(),
+                thresholds=wiring.guardrails,
+            )  # fmt: skip
+        except NotFoundError as exc:
+            raise NotFound(str(exc)) from None
+    return jsonify(report.to_dict())
 
 
 @admin.post("/okrs")
 def apply_okrs() -> ResponseReturnValue:
-    """Body: the OKR file (YAML). `?dry_run=1` plans only; `?prune=1` deletes what is missing."""
+    """Body: the OKR file (YAML). `?dry_run=1` plans only; `?prune=1` deletes what is missing.
+    The answer lists the lint rules' findings as `warnings` (they never stop an apply)."""
     if _state().wiring.settings.okr_file:
         raise FileRules("OKR_JIRA_OKR_FILE is set: the OKR file rules here, change it instead")
     try:
@@ -102,7 +121,7 @@ def apply_okrs() -> ResponseReturnValue:
     except UnicodeDecodeError:
         raise BadPayload("the OKR file must be UTF-8 text") from None
     try:
-        okrs = parse_okr_text(text, "<request body>")
+        document = parse_okr_document(text, "<request body>")
     except OkrFileError as exc:
         return jsonify(
             {
@@ -114,8 +133,10 @@ def apply_okrs() -> ResponseReturnValue:
             }
         ), 422
     dry_run = request.args.get("dry_run") in ("1", "true")
+    warnings = [p.to_dict() for p in lint_document(document)]
     with session_scope(_state().wiring.engine) as session:
-        plan = make_plan(session, okrs, prune=request.args.get("prune") in ("1", "true"))
+        prune = request.args.get("prune") in ("1", "true")
+        plan = make_plan(session, document.okrs, prune=prune)
         changes = [
             {"entity": c.entity, "key": c.key, "action": c.action, "field": c.field,
              "old": c.old, "new": c.new}
@@ -125,7 +146,9 @@ def apply_okrs() -> ResponseReturnValue:
             session.rollback()
         else:
             apply_plan(session, plan, actor=_actor())
-    return jsonify({"applied": not dry_run and not plan.empty, "changes": changes})
+    return jsonify(
+        {"applied": not dry_run and not plan.empty, "changes": changes, "warnings": warnings}
+    )
 
 
 @admin.post("/checkins")

@@ -12,8 +12,9 @@ from okr_jira.cli.app import AppContext
 from okr_jira.cli.checkconfig import check_config
 from okr_jira.cli.cycle import cycle
 from okr_jira.cli.db import db
+from okr_jira.cli.health import health
 from okr_jira.cli.notify import digest
-from okr_jira.cli.okrs import apply, checkin, export, tree, validate
+from okr_jira.cli.okrs import apply, checkin, export, lint, tree, validate
 from okr_jira.cli.processes import demo, run, scheduler, serve, worker
 from okr_jira.cli.publish import publish
 from okr_jira.cli.sync import sync
@@ -41,8 +42,8 @@ def main(ctx: click.Context, config_file: str | None) -> None:
 
 
 for _command in (
-    validate, apply, tree, checkin, digest, cycle, sync, publish, check_config, serve, worker,
-    scheduler, run, demo, webhooks, db, tokens, export,
+    validate, lint, apply, tree, health, checkin, digest, cycle, sync, publish, check_config,
+    serve, worker, scheduler, run, demo, webhooks, db, tokens, export,
 ):  # fmt: skip
     main.add_command(_command)
 

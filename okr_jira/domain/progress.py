@@ -18,13 +18,23 @@ instead of as a plausible number.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypedDict
+from typing import Protocol, TypedDict
 
 from okr_jira.domain.models import IssueSnapshot, KeyResult, KrProgress
 
 # Field names that mean "story points" (Cloud's team-managed projects say "Story point estimate").
 STORY_POINTS_NAMES = frozenset({"story points", "story point estimate"})
 _SECONDS_PER_HOUR = 3600.0
+
+
+class Weighed(Protocol):
+    """What weighing reads of an issue (an IssueSnapshot, or the guardrails' IssueFacts)."""
+
+    @property
+    def story_points(self) -> float | None: ...
+
+    @property
+    def estimate_seconds(self) -> float | None: ...
 
 
 class _Counts(TypedDict):
@@ -114,13 +124,33 @@ def _issues_progress(kr: KeyResult, issues: list[IssueSnapshot]) -> KrProgress:
     )
 
 
-def _weigher(kr: KeyResult) -> tuple[Callable[[IssueSnapshot], float | None], str, str]:
+def issue_weigher(kr: KeyResult) -> Callable[[Weighed | None], float]:
+    """One issue's weight in an ``issues`` KR's total, as progress counts it (an unknown issue
+    or estimate weighs ``default_weight``)."""
+    weigh = _weigher(kr)[0]
+    default = max(kr.default_weight, 0.0)
+
+    def weight(issue: Weighed | None) -> float:
+        raw = weigh(issue) if issue is not None else None
+        return default if raw is None else max(raw, 0.0)
+
+    return weight
+
+
+def weight_unit(kr: KeyResult) -> str:
+    """What an ``issues`` KR's weights count, for people: issues, story points, hours."""
+    return {"story_points": "story points", "estimate": "hours of estimate"}.get(
+        kr.weight_by, "issues"
+    )
+
+
+def _weigher(kr: KeyResult) -> tuple[Callable[[Weighed], float | None], str, str]:
     """The weight of one issue (None = unknown), what it is called, and its unit suffix."""
     if kr.weight_by == "story_points":
         return (lambda issue: issue.story_points), "story points", ""
     if kr.weight_by == "estimate":
         # Hours, so that default_weight (1) means one hour rather than one second.
-        def hours(issue: IssueSnapshot) -> float | None:
+        def hours(issue: Weighed) -> float | None:
             seconds = issue.estimate_seconds
             return None if seconds is None else seconds / _SECONDS_PER_HOUR
 

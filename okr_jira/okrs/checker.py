@@ -137,6 +137,26 @@ class Checker:
         return list(enumerate(value))
 
 
+def positions(root: Any) -> dict[str, int]:
+    """Field path (as problems name it: `objectives[2].key_results[0].title`) -> 1-based line."""
+    out: dict[str, int] = {}
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, CommentedMap):
+            for key in node:
+                sub = f"{path}.{key}" if path else str(key)
+                out[sub] = _position(node, key, at_key=True)[0]
+                walk(node[key], sub)
+        elif isinstance(node, CommentedSeq):
+            for i, item in enumerate(node):
+                sub = f"{path}[{i}]"
+                out[sub] = _position(node, i)[0]
+                walk(item, sub)
+
+    walk(root, "")
+    return out
+
+
 def _position(node: Any, key: str | int | None, *, at_key: bool = False) -> tuple[int, int]:
     """1-based line and column of `node[key]` (or of the key itself, or of node)."""
     lc = getattr(node, "lc", None)

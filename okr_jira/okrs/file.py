@@ -7,7 +7,8 @@ fixes a file in one pass. Nothing here touches storage: an invalid file can neve
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.reader import ReaderError
 
+from okr_jira.domain.lint import RULE_IDS, SETTINGS, LintConfig, Setting
 from okr_jira.domain.models import (
     KR_KINDS,
     METRIC_KINDS,
@@ -30,9 +32,9 @@ from okr_jira.domain.models import (
     Team,
 )
 from okr_jira.errors import OkrFileError, Problem
-from okr_jira.okrs.checker import Checker
+from okr_jira.okrs.checker import Checker, positions
 
-_TOP = ("cycles", "teams", "objectives")
+_TOP = ("cycles", "teams", "objectives", "lint")
 _CYCLE = ("key", "name", "start", "end")
 _TEAM = ("key", "name", "parent", "jira_projects", "notify")
 _NOTIFY = ("slack", "teams", "email")
@@ -51,10 +53,29 @@ _KR = (
     "in_progress_credit", "default_weight", "field", "done_only", "source", "carried_from",
 )  # fmt: skip
 _SOURCE = (*SELECTOR_FIELDS, "include", "exclude")
+_LINT = (*RULE_IDS, "activity_verbs")
+
+
+@dataclass(frozen=True)
+class OkrDocument:
+    """A valid OKR file: the declaration, its `lint:` section, and where each field is."""
+
+    okrs: OkrSet
+    lint: LintConfig = field(default_factory=LintConfig)
+    positions: Mapping[str, int] = field(default_factory=dict)  # field path -> line, for lint
 
 
 def load_okr_file(path: str | Path) -> OkrSet:
     """Parse and validate `path`; raise OkrFileError listing every problem."""
+    return load_okr_document(path).okrs
+
+
+def parse_okr_text(text: str, file: str = "<okrs>") -> OkrSet:
+    return parse_okr_document(text, file).okrs
+
+
+def load_okr_document(path: str | Path) -> OkrDocument:
+    """`load_okr_file` keeping the lint section and the positions of every field."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -62,10 +83,10 @@ def load_okr_file(path: str | Path) -> OkrSet:
         raise OkrFileError(
             [Problem(str(p), 1, 1, "", f"cannot read file: {exc.strerror}")]
         ) from None
-    return parse_okr_text(text, str(p))
+    return parse_okr_document(text, str(p))
 
 
-def parse_okr_text(text: str, file: str = "<okrs>") -> OkrSet:
+def parse_okr_document(text: str, file: str = "<okrs>") -> OkrDocument:
     yaml = YAML(typ="rt")
     try:
         root = yaml.load(text)
@@ -104,10 +125,33 @@ def parse_okr_text(text: str, file: str = "<okrs>") -> OkrSet:
         raise OkrFileError(chk.problems)
     chk.mapping(root, "", _TOP, ())
     okrs = _build(chk, root)
+    lint = _lint(chk, root)
     if chk.problems:
         chk.problems.sort(key=lambda p: (p.line, p.column))
         raise OkrFileError(chk.problems)
-    return okrs
+    return OkrDocument(okrs, lint, positions(root))
+
+
+def _lint(chk: Checker, root: CommentedMap) -> LintConfig:
+    """`lint: {rule_id: off | warning | error, activity_verbs: [...]}`."""
+    if root.get("lint") is None:
+        return LintConfig()
+    m = chk.mapping(root["lint"], "lint", _LINT, (), root, "lint")
+    if m is None:
+        return LintConfig()
+    rules: dict[str, Setting] = {}
+    for rule in RULE_IDS:
+        value = m.get(rule)
+        if value is None:
+            continue
+        if value is False:  # `off` read as YAML 1.1 would read it
+            value = "off"
+        if value not in SETTINGS:
+            chk.add(m, rule, f"lint.{rule}", f"must be one of {', '.join(SETTINGS)}")
+            continue
+        rules[rule] = value
+    verbs = chk.strings(m, "activity_verbs", "lint")
+    return LintConfig(rules, tuple(v.casefold() for v in verbs))
 
 
 def _line_col(text: str, position: int) -> tuple[int, int]:

@@ -1,8 +1,9 @@
 """Stored state -> what the page renderers need (`RenderContext`) for one cycle.
 
 Progress comes from `evaluate_cycle`, the issues behind each KR from its open scope links and the
-stored snapshots, the charts from the progress history (one point per day, the day's last value, so
-another sync on the same day with nothing new leaves every chart, and so every page, unchanged).
+stored snapshots, the guardrail signals from the health the last sync kept, the charts from the
+progress history (one point per day, the day's last value, so another sync on the same day with
+nothing new leaves every chart, and so every page, unchanged).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from okr_jira.domain.selectors import source_to_jql
 from okr_jira.render import RenderContext
 from okr_jira.render.context import History, page_title
 from okr_jira.report.evaluate import evaluate_cycle
+from okr_jira.report.health import stored_health
 from okr_jira.storage import state
 from okr_jira.storage.issues import snapshots
 from okr_jira.storage.links import open_links
@@ -118,5 +120,6 @@ def build_context(
         jira_server_id=options.jira_server_id,
         last_sync=last_recorded(session=session, cycle=report.cycle.key),
         thresholds=options.thresholds,
+        health=stored_health(session=session, cycle=report.cycle.key),
     )
     return context, report

@@ -13,6 +13,7 @@ from okr_jira.render import (
     archive_title,
     content_hash,
     render_confluence_pages,
+    render_health_page,
 )
 from okr_jira.render.markup import el
 from okr_jira.storage.tables import PublishedPageRow
@@ -21,7 +22,8 @@ ROOT = "root"
 ARCHIVE = "archived"
 REVIEW = "review"
 MONTH_REVIEW = "review:"  # + YYYY-MM: the monthly review pages
-RESERVED = frozenset({ROOT, ARCHIVE, REVIEW})
+HEALTH = "health"
+RESERVED = frozenset({ROOT, ARCHIVE, REVIEW, HEALTH})
 
 
 def month_subject(month: object) -> str:
@@ -36,7 +38,7 @@ ARCHIVE_DEPTH = 10**6  # the archive page is written after every objective page
 class PageWork:
     """One page of the cycle as it should be, and what publishing has to do to it."""
 
-    subject: str  # "root", "archived" or an objective key
+    subject: str  # "root", "archived", "review", "health" or an objective key
     title: str
     parent: str  # parent subject; CONFIGURED_PARENT for the root page
     depth: int  # write order: parents before children
@@ -147,6 +149,19 @@ def desired_pages(
             )
         )
     pages.extend(reviews)
+    if context.health is not None:
+        # The Cycle health page: every signal and the calibration report, under the root page.
+        health = render_health_page(context)
+        pages.append(
+            PageWork(
+                subject=HEALTH,
+                title=health.title,
+                parent=ROOT,
+                depth=1,
+                body=health.body,
+                content_hash=health.content_hash,
+            )
+        )
     wanted = {page.subject for page in pages}
     stale = [s for s in rows if s not in wanted and s not in RESERVED]
     if stale or ARCHIVE in rows:

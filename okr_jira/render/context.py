@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from okr_jira.domain.checkins import CheckIn
+from okr_jira.domain.health import HealthReport
 from okr_jira.domain.models import (
     Cycle,
     IssueSnapshot,
@@ -47,6 +48,7 @@ class RenderContext:
     jira_base_url: str = ""
     jira_server_id: str | None = None
     last_sync: datetime | None = None
+    health: HealthReport | None = None  # as the last sync computed it
     max_issues_listed: int = 100
     max_issues_macro: int = 50
 
@@ -106,6 +108,11 @@ def review_title(cycle: Cycle) -> str:
 def month_review_title(cycle: Cycle, month: date) -> str:
     """A monthly review page, under the cycle's root page."""
     return _fit(f"OKRs - {_squash(cycle.name)} - Review {month.strftime('%Y-%m')}", "")
+
+
+def health_title(cycle: Cycle) -> str:
+    """The cycle's guardrail signals and calibration report, under the cycle's root page."""
+    return _fit(f"OKRs - {_squash(cycle.name)} - Cycle health", "")
 
 
 def archive_title(cycle: Cycle) -> str:

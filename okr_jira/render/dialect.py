@@ -13,7 +13,8 @@ from okr_jira.render.markup import Safe, el, join
 
 Colour = Literal["Grey", "Red", "Yellow", "Green", "Blue"]
 BAR_CELLS = 10
-JIRA_COLUMNS = "key,summary,type,status,assignee,updated"
+# No assignee column: the pages show teams' work, never who did it (privacy by design).
+JIRA_COLUMNS = "key,summary,type,status,updated"
 
 
 class Dialect(Protocol):

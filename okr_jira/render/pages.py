@@ -16,10 +16,12 @@ from okr_jira.render.context import (
     RenderedPage,
     chart_filename,
     content_hash,
+    health_title,
     page_title,
     root_title,
 )
 from okr_jira.render.dialect import Colour, Dialect, PreviewDialect, StorageDialect
+from okr_jira.render.health import HEALTH_FILE, cycle_health_body, health_section
 from okr_jira.render.markup import Child, Safe, el, join
 
 PACE_COLOUR: dict[PaceStatus, Colour] = {
@@ -146,11 +148,21 @@ def _root_body(ctx: RenderContext, d: Dialect, *, show_sync: bool) -> Safe:
                 summary,
             ),
             el("p", None, f"Last sync: {_sync_text(ctx)}") if show_sync else None,
+            _health_line(ctx, d),
             _table(["Objective", "Team", "Progress", "Score", "Grade", "Pace", "KRs"], rows)
             if rows
             else el("p", None, "No objectives in this cycle."),
         ]
     )
+
+
+def _health_line(ctx: RenderContext, d: Dialect) -> Safe | None:
+    if ctx.health is None:
+        return None
+    count = len(ctx.health.signals)
+    link = d.page_link(health_title(ctx.cycle), HEALTH_FILE, "Cycle health")
+    what = f"{count} guardrail signal(s)" if count else "no guardrail signal"
+    return el("p", None, link, f": {what}, and the calibration report across teams.")
 
 
 def _kr_values(kr: KeyResult, kp: KrProgress) -> list[Safe]:
@@ -280,6 +292,7 @@ def _objective_body(
             d.panel("info", el("p", None, GENERATED_NOTE)),
             el("table", None, el("tbody", None, *header_rows)),
             el("p", None, objective.description) if objective.description else None,
+            health_section(d, ctx.health.on_objective_page(objective)) if ctx.health else None,
             el("h2", None, "Key results"),
             _table([*head, "Issues done / in progress / total", "Warnings"], kr_rows)
             if kr_rows
@@ -384,6 +397,20 @@ def render_objective_page(
     )
 
 
+def render_health_page(ctx: RenderContext) -> RenderedPage:
+    """The "Cycle health" page under the root page (not among `render_confluence_pages`: publish
+    places it like the review page)."""
+    d = StorageDialect(ctx.space_key, ctx.jira_server_id)
+    body = cycle_health_body(d, ctx.health, ctx.teams, ctx.cycle.name)
+    return RenderedPage(
+        key="health",
+        title=health_title(ctx.cycle),
+        body=body,
+        parent_title=root_title(ctx.cycle),
+        content_hash=content_hash(body),
+    )
+
+
 def render_confluence_pages(ctx: RenderContext) -> list[RenderedPage]:
     """The root page first, then every objective page after its parent."""
     pages = [render_root_page(ctx)]
@@ -430,4 +457,7 @@ def render_preview(ctx: RenderContext) -> dict[str, str]:
         files[preview_filename(node.objective.key)] = _document(
             page_title(ctx.cycle, node.objective), body
         )
+    if ctx.health is not None:
+        body = cycle_health_body(d, ctx.health, ctx.teams, ctx.cycle.name)
+        files[HEALTH_FILE] = _document(health_title(ctx.cycle), body)
     return files

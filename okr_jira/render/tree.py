@@ -6,6 +6,7 @@ from typing import Any
 
 from okr_jira.domain import pace
 from okr_jira.domain.checkins import CheckIn, confidence_series, latest, week_start
+from okr_jira.domain.health import HealthReport
 from okr_jira.domain.models import KeyResult, KrProgress, ObjectiveNode
 from okr_jira.domain.report import CycleReport
 
@@ -26,7 +27,11 @@ def _num(value: float | None) -> float | None:
 
 
 def kr_json(
-    report: CycleReport, kr: KeyResult, state: KrProgress, checkins: tuple[CheckIn, ...] = ()
+    report: CycleReport,
+    kr: KeyResult,
+    state: KrProgress,
+    checkins: tuple[CheckIn, ...] = (),
+    health: HealthReport | None = None,
 ) -> dict[str, Any]:
     return {
         "key": kr.key,
@@ -50,6 +55,7 @@ def kr_json(
         "error": state.error,
         "carried_from": kr.carried_from,
         "checkin": checkin_json(latest(checkins, kr=kr.key)),
+        "signals": [s.to_dict() for s in health.for_key_result(kr.key)] if health else [],
     }
 
 
@@ -84,8 +90,11 @@ def checkins_json(report: CycleReport, key: str) -> dict[str, Any]:
     }
 
 
-def node_json(report: CycleReport, node: ObjectiveNode) -> dict[str, Any]:
+def node_json(
+    report: CycleReport, node: ObjectiveNode, health: HealthReport | None = None
+) -> dict[str, Any]:
     score = pace.score(node.progress)
+    own = health.for_objective(node.objective) if health else []
     return {
         "key": node.objective.key,
         "title": node.objective.title,
@@ -96,15 +105,18 @@ def node_json(report: CycleReport, node: ObjectiveNode) -> dict[str, Any]:
         "status": report.status(node.progress),
         "carried_from": node.objective.carried_from,
         "checkins": checkins_json(report, node.objective.key),
+        "signals": [s.to_dict() for s in own],
         "key_results": [
-            kr_json(report, kr, st, report.checkins.get(node.objective.key, ()))
+            kr_json(report, kr, st, report.checkins.get(node.objective.key, ()), health)
             for kr, st in node.key_results
         ],
-        "children": [node_json(report, child) for child in node.children],
+        "children": [node_json(report, child, health) for child in node.children],
     }
 
 
-def tree_json(report: CycleReport) -> dict[str, Any]:
+def tree_json(report: CycleReport, health: HealthReport | None = None) -> dict[str, Any]:
+    """The tree as JSON; `signals` of each objective and KR come from `health` (the guardrail
+    signals the last sync kept), empty without it."""
     c = report.cycle
     return {
         "cycle": {
@@ -116,7 +128,7 @@ def tree_json(report: CycleReport) -> dict[str, Any]:
         "on": report.on.isoformat(),
         "expected_progress": round(pace.expected_progress(c, report.on), 4),
         "generated_at": report.generated_at.isoformat(),
-        "objectives": [node_json(report, n) for n in report.nodes],
+        "objectives": [node_json(report, n, health) for n in report.nodes],
     }
 
 
@@ -125,7 +137,7 @@ def bar(progress: float, width: int = 20) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
-def tree_text(report: CycleReport, *, colour: bool) -> str:
+def tree_text(report: CycleReport, *, colour: bool, health: HealthReport | None = None) -> str:
     c = report.cycle
     expected = pace.expected_progress(c, report.on)
     lines = [
@@ -158,6 +170,8 @@ def tree_text(report: CycleReport, *, colour: bool) -> str:
             lines.append(f"{pad}  check-in {last.at.date()}: {said or 'noted'}")
             if last.blockers:
                 lines.append(f"{pad}  blockers: {last.blockers}")
+        for signal in health.for_objective(node.objective) if health else []:
+            lines.append(f"{pad}  ⚑ {signal.kind}: {signal.detail}")
         for kr, st in node.key_results:
             status = report.status(st.progress)
             detail = _kr_detail(kr, st)
@@ -169,6 +183,8 @@ def tree_text(report: CycleReport, *, colour: bool) -> str:
                 lines.append(f"{pad}      ! {warning}")
             if st.error:
                 lines.append(f"{pad}      {paint('off_track', 'ERROR')}: {st.error}")
+            for signal in health.for_key_result(kr.key) if health else []:
+                lines.append(f"{pad}      ⚑ {signal.kind}: {signal.detail}")
         for child in node.children:
             walk(child, depth + 1)
 

@@ -16,7 +16,8 @@ from okr_jira.errors import OkrFileError
 from okr_jira.inbox.worker import drain
 from okr_jira.notify import DeliveryResult, deliver, due_this_week, enqueue_digests
 from okr_jira.notify import enqueue_reminders as enqueue_checkin_reminders
-from okr_jira.okrs.file import load_okr_file
+from okr_jira.okrs.file import load_okr_document
+from okr_jira.okrs.lint import describe, lint_document
 from okr_jira.okrs.plan import apply_plan, make_plan
 from okr_jira.publish import debounce, publish_running_cycles
 from okr_jira.report.evaluate import evaluate_cycle
@@ -57,18 +58,24 @@ def apply_okr_file(wiring: Wiring) -> bool:
     if not path:
         return False
     try:
-        okrs = load_okr_file(path)
+        document = load_okr_document(path)
     except OkrFileError as exc:
         log.error(
             "okrfile.invalid", extra={"file": path, "problems": [str(p) for p in exc.problems]}
         )
         return False
     with session_scope(wiring.engine) as session:
-        plan = make_plan(session, okrs)
+        plan = make_plan(session, document.okrs)
         if plan.empty:
             return False
         apply_plan(session, plan, actor=f"okr-file:{path}")
     log.info("okrfile.applied", extra={"file": path, "changes": len(plan.changes)})
+    findings = lint_document(document)
+    if findings:
+        # Said once per change of the file, not at every interval.
+        log.warning(
+            "okrfile.lint", extra={"file": path, "problems": [describe(path, p) for p in findings]}
+        )
     request_publish(wiring)
     return True
 

@@ -1,8 +1,9 @@
 """The one place okr-jira is assembled from its settings.
 
 Every entry point (`run`, `serve`, `worker`, `scheduler`, `demo`, the admin API and each CLI
-command) takes its adapters, worker options and pace thresholds from a `Wiring`, so the processes
-people run apply webhooks, sync, judge pace and publish exactly as the tested paths do.
+command) takes its adapters, worker options, pace and guardrail thresholds from a `Wiring`, so
+the processes people run apply webhooks, sync, judge pace and health, and publish exactly as the
+tested paths do.
 Credentials are read from Settings here and nowhere else.
 """
 
@@ -31,6 +32,7 @@ from okr_jira.adapters.confluence_flavor import detect_flavor
 from okr_jira.adapters.http import RequestStats, RetryPolicy, make_session
 from okr_jira.adapters.jira import JiraAdapter
 from okr_jira.adapters.jira_fields import FieldMap
+from okr_jira.domain.health import GuardrailThresholds
 from okr_jira.domain.matching import KrMatcher, RemoteMatch
 from okr_jira.domain.models import PaceThresholds
 from okr_jira.errors import ConfigError
@@ -117,6 +119,14 @@ def thresholds(settings: Settings) -> PaceThresholds:
     return PaceThresholds(on_track=settings.pace_on_track, at_risk=settings.pace_at_risk)
 
 
+def guardrails(settings: Settings) -> GuardrailThresholds:
+    return GuardrailThresholds(
+        scope_change=settings.health_scope_change,
+        jump=settings.health_jump,
+        stale_checkin_days=settings.health_stale_checkin_days,
+    )
+
+
 def make_jira(settings: Settings) -> JiraAdapter:
     if not settings.jira_url:
         raise ConfigError("OKR_JIRA_JIRA_URL is not set")
@@ -179,6 +189,10 @@ class Wiring:
     def thresholds(self) -> PaceThresholds:
         return thresholds(self.settings)
 
+    @functools.cached_property
+    def guardrails(self) -> GuardrailThresholds:
+        return guardrails(self.settings)
+
     @property
     def has_jira(self) -> bool:
         return bool(self.settings.jira_url)
@@ -195,8 +209,8 @@ class Wiring:
 
     def syncer(self, *, progress: Progress | None = None) -> Syncer:
         return Syncer(
-            self.engine, self.jira(), thresholds=self.thresholds, progress=progress,
-            clock=self.clock,
+            self.engine, self.jira(), thresholds=self.thresholds, guardrails=self.guardrails,
+            progress=progress, clock=self.clock,
         )  # fmt: skip
 
     def worker_options(self) -> WorkerOptions:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from okr_jira.domain.health import AuditEntry
 from okr_jira.storage.chunks import IN_MAX
 from okr_jira.storage.tables import AuditRow
 
@@ -79,3 +81,14 @@ def search(
 def actors(*, session: Session) -> list[str]:
     """Everyone who changed something, for the audit filter."""
     return sorted(session.exec(select(AuditRow.actor).distinct()))
+
+
+def entries(*, session: Session, entities: tuple[str, ...]) -> list[AuditEntry]:
+    """Every audit row of these entities (key_result, mapping, ...), oldest first."""
+    c = AuditRow.__table__.c  # type: ignore[attr-defined]
+    query = (
+        sa_select(c.at, c.actor, c.entity, c.entity_key, c.action, c.field, c.old, c.new)
+        .where(c.entity.in_(list(entities)))
+        .order_by(c.id)
+    )
+    return [AuditEntry(*row) for row in session.connection().execute(query)]

@@ -93,3 +93,18 @@ def recent_of_kr(*, session: Session, kr: str, limit: int = 20) -> list[CheckinR
         .limit(limit)
     )
     return list(session.exec(query))
+
+
+def checkin_times(*, session: Session, krs: Iterable[str]) -> dict[str, list[dt.datetime]]:
+    """KR -> when each of its check-ins was made, oldest first (stale check-ins)."""
+    out: dict[str, list[dt.datetime]] = {}
+    for chunk in chunked(list(krs)):
+        query = (
+            select(CheckinRow.kr, CheckinRow.created_at)
+            .where(col(CheckinRow.kr).in_(chunk))
+            .order_by(col(CheckinRow.created_at), col(CheckinRow.id))
+        )
+        for kr, at in session.exec(query):
+            if kr is not None:
+                out.setdefault(kr, []).append(at)
+    return out

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Row, String, type_coerce
+from sqlalchemy.sql.elements import ColumnElement
 
 from okr_jira.domain.models import (
     Cycle,
@@ -28,6 +30,22 @@ from okr_jira.storage.tables import (
 
 def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def raw_moment(column: Any) -> ColumnElement[Any]:
+    """A datetime column read as the driver gives it, for reads of hundreds of thousands of rows:
+    SQLAlchemy's per-value processing costs more than the query. `moment` finishes the job."""
+    return type_coerce(column, String)
+
+
+def moment(value: str | dt.datetime | None) -> dt.datetime | None:
+    """An aware UTC datetime from what `raw_moment` read: SQLite's text (UTC, no offset) or
+    PostgreSQL's datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value + "+00:00")
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def source_to_json(source: Source | None) -> str:

@@ -18,10 +18,15 @@ from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
+from okr_jira.domain.health import IssueFacts, LinkSpan
 from okr_jira.storage.chunks import chunked, rows_in
-from okr_jira.storage.tables import KrIssueLinkRow
+from okr_jira.storage.codec import moment, raw_moment
+from okr_jira.storage.tables import IssueSnapshotRow, KeyResultRow, KrIssueLinkRow, ObjectiveRow
 
 LINKS: Table = KrIssueLinkRow.__table__  # type: ignore[attr-defined]
+_SNAPSHOTS: Table = IssueSnapshotRow.__table__  # type: ignore[attr-defined]
+_KRS: Table = KeyResultRow.__table__  # type: ignore[attr-defined]
+_OBJECTIVES: Table = ObjectiveRow.__table__  # type: ignore[attr-defined]
 _INSERT_BATCH = 5000  # rows per INSERT: a large site opens hundreds of thousands at once
 
 
@@ -153,3 +158,35 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def cycle_scope_history(
+    *, session: Session, cycle: str
+) -> tuple[dict[str, list[LinkSpan]], dict[str, IssueFacts]]:
+    """Every link of the cycle's KRs (KR -> its stays), and what the guardrails read of each
+    linked issue (weights, resolution), in one query."""
+    query = (
+        sa_select(
+            LINKS.c.kr,
+            LINKS.c.issue_key,
+            raw_moment(LINKS.c.joined_at),
+            LINKS.c.done_when_joined,
+            raw_moment(LINKS.c.left_at),
+            _SNAPSHOTS.c.key,
+            _SNAPSHOTS.c.story_points,
+            _SNAPSHOTS.c.estimate_seconds,
+            raw_moment(_SNAPSHOTS.c.resolved),
+        )
+        .join(_KRS, _KRS.c.key == LINKS.c.kr)
+        .join(_OBJECTIVES, _OBJECTIVES.c.key == _KRS.c.objective)
+        .outerjoin(_SNAPSHOTS, _SNAPSHOTS.c.key == LINKS.c.issue_key)
+        .where(_OBJECTIVES.c.cycle == cycle)
+    )
+    spans: dict[str, list[LinkSpan]] = defaultdict(list)
+    issues: dict[str, IssueFacts] = {}
+    rows = session.connection().execute(query).fetchall()
+    for kr, key, joined, done, left, known, points, seconds, resolved in rows:
+        spans[kr].append(LinkSpan(key, moment(joined), bool(done), moment(left)))  # type: ignore[arg-type]
+        if known is not None and key not in issues:
+            issues[key] = IssueFacts(points, seconds, moment(resolved))
+    return dict(spans), issues

@@ -89,6 +89,21 @@ def freeze_cycle(*, session: Session, key: str, at: dt.datetime) -> None:
     session.add(row)
 
 
+def team_key_results(*, session: Session, cycle: str) -> dict[str, list[str]]:
+    """team -> the keys of its KRs in `cycle`, archived ones included (a past cycle's objectives
+    are often archived when the next cycle's file replaces them)."""
+    query = (
+        select(ObjectiveRow.team, KeyResultRow.key)
+        .join(KeyResultRow, col(KeyResultRow.objective) == ObjectiveRow.key)
+        .where(col(ObjectiveRow.cycle) == cycle)
+        .order_by(col(ObjectiveRow.position), col(KeyResultRow.position))
+    )
+    out: dict[str, list[str]] = defaultdict(list)
+    for team, kr in session.exec(query):
+        out[team].append(kr)
+    return dict(out)
+
+
 def get_key_result(*, session: Session, key: str) -> KeyResultRow:
     row = session.get(KeyResultRow, key)
     if row is None or row.archived_at is not None:
@@ -125,7 +140,8 @@ def resolve_mappings(
     """Mark the mappings a sync resolved: `planned` is kr -> the source JSON the sync used.
 
     A mapping changed while the sync ran (its source differs) stays unresolved for the next one.
-    An error keeps its first time while it stays the same.
+    An error keeps its first time while it stays the same. The first resolution after the mapping
+    was added or changed is its baseline (see `mapping_baselines`).
     """
     for row in session.exec(select(MappingRow)):
         if planned.get(row.kr) != row.source:
@@ -136,6 +152,8 @@ def resolve_mappings(
                 row.error, row.error_at = error, at
         else:
             row.error, row.error_at = None, None
+        if row.resolved_at is None:
+            row.baseline_at = at
         row.resolved_at = at
         session.add(row)
 
@@ -157,3 +175,12 @@ def cycles(*, session: Session) -> list[Cycle]:
         select(CycleRow).where(col(CycleRow.archived_at).is_(None)).order_by(col(CycleRow.start))
     )
     return [codec.cycle_from_row(r) for r in session.exec(query)]
+
+
+def mapping_baselines(*, session: Session) -> dict[str, dt.datetime]:
+    """KR -> when its mapping's scope became the baseline (the first sync after it was added
+    or last changed); KRs whose mapping no sync resolved yet are missing."""
+    query = select(MappingRow.kr, MappingRow.baseline_at).where(
+        col(MappingRow.baseline_at).is_not(None)
+    )
+    return {kr: at for kr, at in session.exec(query) if at is not None}

@@ -13,7 +13,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, delete, func, select
 
+from okr_jira.domain.health import ProgressPoint
 from okr_jira.storage.chunks import chunked
+from okr_jira.storage.codec import moment, raw_moment
 from okr_jira.storage.tables import ProgressLatestRow, ProgressSnapshotRow, utcnow
 
 
@@ -147,6 +149,26 @@ def cycle_history(
     out: dict[str, list[tuple[dt.datetime, float]]] = {}
     for subject, at, progress in session.exec(query):
         out.setdefault(subject, []).append((at, progress))
+    return out
+
+
+def cycle_points(*, session: Session, cycle: str) -> dict[str, list[ProgressPoint]]:
+    """KR -> every progress recorded for it in `cycle`, with its issue counts, oldest first."""
+    table = ProgressSnapshotRow.__table__  # type: ignore[attr-defined]
+    query = (
+        sa_select(
+            table.c.subject,
+            raw_moment(table.c.taken_at),
+            table.c.progress,
+            table.c.issues_total,
+            table.c.issues_done,
+        )
+        .where(table.c.kind == "kr", table.c.cycle == cycle)
+        .order_by(table.c.taken_at, table.c.id)
+    )
+    out: dict[str, list[ProgressPoint]] = {}
+    for subject, at, progress, total, done in session.connection().execute(query).fetchall():
+        out.setdefault(subject, []).append(ProgressPoint(moment(at), progress, total, done))  # type: ignore[arg-type]
     return out
 
 

@@ -84,6 +84,9 @@ class MappingRow(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text))
     error_at: dt.datetime | None = None
     resolved_at: dt.datetime | None = None
+    # The first sync after the mapping was added or changed: its scope then is the baseline
+    # scope changes are measured against, and what joined then was never a backfill.
+    baseline_at: dt.datetime | None = None
 
 
 class IssueSnapshotRow(SQLModel, table=True):
@@ -236,6 +239,15 @@ class WebhookEventRow(SQLModel, table=True):
     attempts: int = 0
     error: str | None = Field(default=None, sa_column=Column(Text))
     processed_at: dt.datetime | None = None
+
+
+class CycleHealthRow(SQLModel, table=True):
+    """A cycle's guardrail signals and calibration report, as the last sync computed them (JSON)."""
+
+    __tablename__ = "cycle_health"
+    cycle: str = Field(primary_key=True, max_length=64)
+    computed_at: dt.datetime
+    body: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class SyncStateRow(SQLModel, table=True):

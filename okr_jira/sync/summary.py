@@ -21,6 +21,7 @@ class SyncSummary:
     deleted: int = 0
     errors: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    signals: int = 0  # guardrail signals after the sync (`okr-jira health` lists them)
 
     def lines(self) -> list[str]:
         out = [
@@ -33,4 +34,6 @@ class SyncSummary:
             f"  mapping errors: {len(self.errors)}",
         ]
         out.extend(f"    {kr}: {msg}" for kr, msg in sorted(self.errors.items()))
+        if self.signals:
+            out.append(f"  health signals: {self.signals} (`okr-jira health` lists them)")
         return out

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from okr_jira.adapters.jira import JiraAdapter
+from okr_jira.domain.health import GuardrailThresholds
 from okr_jira.domain.models import PaceThresholds
+from okr_jira.report.health import refresh_open_cycles
 from okr_jira.storage import state
 from okr_jira.storage.db import session_scope
 from okr_jira.storage.tables import utcnow
@@ -28,11 +30,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Syncer:
-    """Runs syncs against one Jira; `progress` is told how far each phase got."""
+    """Runs syncs against one Jira; `progress` is told how far each phase got. Every sync ends
+    by refreshing the guardrail signals of the cycles it can change (report/health.py)."""
 
     engine: Engine
     jira: JiraAdapter
     thresholds: PaceThresholds
+    guardrails: GuardrailThresholds
     progress: Progress | None = None
     clock: Callable[[], dt.datetime] = utcnow
     _started: float = field(default=0.0, init=False)
@@ -54,7 +58,17 @@ class Syncer:
         self._before = self.jira.stats.snapshot()
 
     def finish(self, summary: SyncSummary) -> SyncSummary:
-        """Fill in the requests and time, and keep the duration for /metrics."""
+        """Refresh the health signals, fill in the requests and time, and keep the duration for
+        /metrics."""
+        try:
+            with session_scope(self.engine) as session:
+                reports = refresh_open_cycles(
+                    session=session, now=self.clock(), thresholds=self.guardrails
+                )
+            summary.signals = sum(len(r.signals) for r in reports)
+        except Exception:
+            # The sync's own work is committed; signals come back with the next sync.
+            log.exception("health.failed")
         after = self.jira.stats.snapshot()
         summary.requests = after["sent"] - self._before["sent"]
         summary.retries = after["retries"] - self._before["retries"]

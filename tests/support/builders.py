@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
+from okr_jira.domain.health import GuardrailThresholds
 from okr_jira.domain.models import (
     Cycle,
     IssueSnapshot,
@@ -87,3 +88,5 @@ def _tuple(value: Any) -> Any:
 
 # The settings' default pace thresholds, for tests that build reports and pages by hand.
 THRESHOLDS = PaceThresholds(on_track=0.10, at_risk=0.25)
+# The settings' default guardrail thresholds (OKR_JIRA_HEALTH_*).
+GUARDRAILS = GuardrailThresholds(scope_change=0.25, jump=0.3, stale_checkin_days=14)

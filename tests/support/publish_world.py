@@ -34,7 +34,7 @@ from okr_jira.storage.pages import page_rows
 from okr_jira.storage.tables import PublishedPageRow
 from okr_jira.sync import Syncer
 from tests.support.atlassian_host import CLOUD_HOST
-from tests.support.builders import THRESHOLDS
+from tests.support.builders import GUARDRAILS, THRESHOLDS
 from tests.support.paths import EXAMPLE_OKRS
 
 NOW = dt.datetime(2026, 11, 15, 12, 0, tzinfo=dt.UTC)
@@ -158,6 +158,6 @@ def build_world(engine: Engine, flavor: Flavor, tmp: Path) -> Iterator[World]:
             jira = JiraAdapter(server.url, user=creds.email, token=creds.api_token, flavor=flavor)
         else:
             jira = JiraAdapter(server.url, user=None, token=creds.pat, flavor=flavor)
-        Syncer(engine, jira, thresholds=THRESHOLDS, clock=lambda: NOW).full()
+        Syncer(engine, jira, thresholds=THRESHOLDS, guardrails=GUARDRAILS, clock=lambda: NOW).full()
         server.stats.reset()
         yield world
