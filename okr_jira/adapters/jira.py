@@ -189,6 +189,16 @@ class JiraAdapter:
         data: dict[str, Any] = self._call("GET", "rest/api/2/myself") or {}
         return data
 
+    def user_time_zone(self) -> str | None:
+        """The IANA time zone of the account okr-jira uses (/myself `timeZone`), None when Jira
+        does not say or cannot be asked."""
+        try:
+            zone = self.myself().get("timeZone")
+        except JiraError as exc:
+            log.warning("jira.myself.failed", extra={"status": exc.status})
+            return None
+        return zone if isinstance(zone, str) and zone else None
+
     def site_facts(self) -> dict[str, Any]:
         """What a later process may reuse without asking again: flavor and fields, for this URL."""
         from okr_jira.adapters.jira_fields import field_map_to_json

@@ -78,11 +78,14 @@ def relink(
     remote: RemoteMatch | None = None,
     reason: str = "sync",
     decided: Decisions | None = None,
+    quiet: Collection[str] = (),
 ) -> ScopeChange:
     """Open and close the links of `issues` (changed or deleted) so they match every KR's rule.
 
     `decided` holds decisions made beforehand (decide_scope) for some of the issues, for the same
-    matchers, `now` and `remote`; the others are decided here.
+    matchers, `now` and `remote`; the others are decided here. `quiet`: issues whose stored state
+    did not change in anything progress reads (only `updated` moved, or re-read unchanged): their
+    scope is decided again, but a KR they stay in has not changed.
     """
     if not issues:
         return ScopeChange()
@@ -114,7 +117,7 @@ def relink(
             by_key[key].status_category == "done",
             "deleted" if by_key[key].deleted else reason,
         ),
-        changed=by_key.keys(),
+        changed=by_key.keys() - set(quiet),
         now=now,
         reason=reason,
     )

@@ -11,7 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, bindparam
 from sqlalchemy import insert as sa_insert
@@ -97,17 +97,27 @@ def _progress_snapshot(values: tuple[Any, ...]) -> IssueSnapshot:
     return snap
 
 
+class Upserted(NamedTuple):
+    applied: list[IssueSnapshot]  # stored: new or changed
+    stale: list[str]  # older than the stored state: not stored
+    # Stored, but only `updated` moved (a comment, a remote link okr-jira wrote): nothing
+    # progress or a page reads changed.
+    touched: set[str]
+
+
 def upsert_snapshots(
     *, session: Session, snapshots: Iterable[IssueSnapshot], now: dt.datetime
-) -> tuple[list[IssueSnapshot], list[str]]:
+) -> Upserted:
     """Store snapshots unless older than the stored state or unchanged.
 
-    Returns (applied, stale keys); an unchanged snapshot is in neither.
+    An unchanged snapshot is in none of the lists; a touched one is applied and touched.
     """
-    applied, stale = [], []
+    applied: list[IssueSnapshot] = []
+    stale: list[str] = []
+    touched: set[str] = set()
     incoming = {s.key: s for s in snapshots}
     if not incoming:
-        return [], []
+        return Upserted([], [], set())
     conn = session.connection()
     stored = {r.key: r for r in rows_in(conn, sa_select(SNAPSHOTS), SNAPSHOTS.c.key, incoming)}
     inserts: list[dict[str, Any]] = []
@@ -118,12 +128,12 @@ def upsert_snapshots(
             stale.append(key)
             continue
         values = codec.snapshot_values(snap)
-        if (
-            row is not None
-            and not row.deleted
-            and all(row._mapping[n] == v for n, v in values.items())
-        ):
-            continue  # re-read in an overlap window: nothing to apply
+        if row is not None and not row.deleted:
+            differ = {n for n, v in values.items() if row._mapping[n] != v}
+            if not differ:
+                continue  # re-read in an overlap window: nothing to apply
+            if differ == {"updated"}:
+                touched.add(key)
         if row is None:
             inserts.append({**values, "seen_at": now})
         else:
@@ -139,7 +149,7 @@ def upsert_snapshots(
             .values({n: bindparam(n) for n in names})
         )
         conn.execute(stmt, updates)
-    return applied, stale
+    return Upserted(applied, stale, touched)
 
 
 def mark_deleted(*, session: Session, keys: Iterable[str], now: dt.datetime) -> list[IssueSnapshot]:

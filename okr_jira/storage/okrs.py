@@ -94,6 +94,24 @@ def latest_checkins(*, session: Session, krs: Iterable[str] | None = None) -> di
     return {row.kr: row.value for row in session.exec(query)}
 
 
+def checkin_history(
+    *, session: Session, krs: Iterable[str]
+) -> dict[str, list[tuple[dt.datetime, float]]]:
+    """KR -> (when, value) of every check-in, oldest first."""
+    wanted = list(krs)
+    if not wanted:
+        return {}
+    query = (
+        select(CheckinRow.kr, CheckinRow.created_at, CheckinRow.value)
+        .where(col(CheckinRow.kr).in_(wanted))
+        .order_by(col(CheckinRow.created_at), col(CheckinRow.id))
+    )
+    out: dict[str, list[tuple[dt.datetime, float]]] = defaultdict(list)
+    for kr, at, value in session.exec(query):
+        out[kr].append((at, value))
+    return dict(out)
+
+
 def add_checkin(
     *, session: Session, kr: str, value: float, note: str | None, author: str | None
 ) -> CheckinRow:

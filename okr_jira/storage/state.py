@@ -72,6 +72,9 @@ WATERMARK = TimeKey("jira.watermark")
 FULL_SYNC_STARTED = TimeKey("jira.full_sync_started")
 # The site's flavor, fields and clock skew, as the last full sync learned them.
 SITE_FACTS = JsonKey("jira.site")
+# The site's time zone (an IANA name) days are counted in: OKR_JIRA_TIME_ZONE, else the Jira
+# account's zone, as the last full sync saw it (unset: UTC).
+SITE_TIME_ZONE = TextKey("jira.time_zone")
 # The site's fields as /field lists them, for webhook workers that have no Jira adapter.
 JIRA_FIELDS = JsonKey("jira.fields")
 # Debounced publishing: the first change not yet published, and the latest one.

@@ -60,10 +60,13 @@ def refresh_facts(
     stored: dict[str, Any] | None,
     now: dt.datetime,
     ours: dt.datetime,
+    *,
+    learn_zone: bool = True,
 ) -> dict[str, Any]:
     """Store the site facts after a full sync's read: the skew measured on Jira's answers (their
     `Date` header against `ours`, no request of its own), and what was learned when `stored` was
-    None."""
+    None: flavor, fields and (`learn_zone`) the time zone of the account okr-jira uses, which
+    Jira's /myself tells (the site's default zone unless someone changed the account's)."""
     facts = dict(stored) if stored is not None else {}
     server = jira.server_clock()
     if server is not None:
@@ -72,6 +75,8 @@ def refresh_facts(
     with session_scope(engine) as session:
         if stored is None:
             facts |= jira.site_facts() | {"fetched_at": now.isoformat()}
+            if learn_zone:
+                facts["time_zone"] = jira.user_time_zone()
             state.JIRA_FIELDS.set(jira.raw_fields(), session=session)
         state.SITE_FACTS.set(facts, session=session)
     return facts

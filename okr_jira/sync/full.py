@@ -18,7 +18,8 @@ from okr_jira.domain.models import IssueSnapshot, OkrSet
 from okr_jira.domain.selectors import IssueIndex
 from okr_jira.domain.snapshot_view import SnapshotView
 from okr_jira.jql import JqlQuery
-from okr_jira.report.evaluate import evaluate_cycle
+from okr_jira.report.backfill import backfill_history
+from okr_jira.report.evaluate import evaluate_cycle, site_zone
 from okr_jira.report.record import record_report
 from okr_jira.scope.links import Pair, ScopeChange, reconcile
 from okr_jira.storage import state
@@ -65,7 +66,8 @@ def full_sync(s: Syncer) -> SyncSummary:
             find_bad_queries(s.jira, plan)
     # Jira's clock when the read started (our clock plus the skew its answers showed): what
     # changed after it, the next sync reads.
-    facts = refresh_facts(s.engine, s.jira, stored, now, s.clock())
+    facts = refresh_facts(s.engine, s.jira, stored, now, s.clock(), learn_zone=not s.time_zone)
+    zone_name, tz = site_zone(s.time_zone or facts.get("time_zone"))
     mark = now + dt.timedelta(seconds=float(facts.get("clock_offset") or 0.0))
     matchers = {m.kr.key: m for m in compile_matchers(okrs)}
     remote_members = full_remote(s.jira, plan, matchers, returned, now)
@@ -77,9 +79,14 @@ def full_sync(s: Syncer) -> SyncSummary:
         resolve_mappings(session=session, planned=plan.sources, errors=plan.errors, at=now)
         state.WATERMARK.set(mark, session=session)
         state.FULL_SYNC_STARTED.set(None, session=session)
+        state.SITE_TIME_ZONE.set(zone_name, session=session)
         for cycle in sorted({o.cycle for o in okrs.objectives}):
             report = evaluate_cycle(session=session, cycle=cycle, now=now, thresholds=s.thresholds)
             record_report(session=session, report=report, reason="sync")
+        # A mapping's first sync: its days so far, from the issues it selects now.
+        summary.backfilled = backfill_history(
+            session=session, now=now, tz=tz, thresholds=s.thresholds
+        )
     summary.errors = dict(plan.errors)
     return s.finish(summary)
 

@@ -189,12 +189,17 @@ def _apply(
     }
     remote = ask_remote(s.jira, plan, candidates, restrict=True)
     with session_scope(s.engine) as session:
-        _applied, stale = upsert_snapshots(session=session, snapshots=changed.values(), now=now)
+        stored = upsert_snapshots(session=session, snapshots=changed.values(), now=now)
         deleted = mark_deleted(session=session, keys=gone, now=now)
-        live = [snap for snap in changed.values() if snap.key not in set(stale)]
+        live = [snap for snap in changed.values() if snap.key not in set(stored.stale)]
+        # Every issue read is decided again (Jira may answer a remote KR differently after a
+        # change okr-jira does not store), but only a stored change changes the KRs it stays in.
+        applied = {snap.key for snap in stored.applied}
+        quiet = {snap.key for snap in live if snap.key not in applied} | stored.touched
         change = relink(
             session=session, matchers=matchers, issues=[*live, *deleted], now=now,
             remote=lambda kr, snap: snap.key in remote.get(kr.key, set()), reason="sync",
+            quiet=quiet,
         )  # fmt: skip
         record_affected(
             session=session, okrs=okrs, krs=change.krs, now=now, thresholds=s.thresholds

@@ -19,6 +19,7 @@ class SyncSummary:
     joined: int = 0
     left: int = 0
     deleted: int = 0
+    backfilled: int = 0  # reconstructed history points (a mapping's first sync)
     errors: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -32,5 +33,9 @@ class SyncSummary:
             f"(issues joined {self.joined}, left {self.left}, deleted {self.deleted})",
             f"  mapping errors: {len(self.errors)}",
         ]
+        if self.backfilled:
+            out.insert(
+                -1, f"  history reconstructed: {self.backfilled} daily points (shown dashed)"
+            )
         out.extend(f"    {kr}: {msg}" for kr, msg in sorted(self.errors.items()))
         return out
