@@ -10,6 +10,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -63,6 +64,14 @@ class Settings(BaseSettings):
     )
     confluence_flavor: Flavor = Field(default="auto", description="auto, cloud or datacenter.")
 
+    time_zone: str | None = Field(
+        default=None,
+        description=(
+            "IANA time zone the site's days are counted in (reconstructed history, tree --at, "
+            "charts); default: the Jira account's (/myself, asked once), else UTC."
+        ),
+    )
+
     webhook_secret: SecretStr | None = Field(
         default=None, description="HMAC secret Jira signs webhooks with (X-Hub-Signature)."
     )
@@ -107,6 +116,17 @@ class Settings(BaseSettings):
     @classmethod
     def _level_upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not an IANA time zone (like Europe/Paris or UTC)") from None
+        return value.strip()
 
     @field_validator("jira_token", "confluence_token", "webhook_secret", "admin_token")
     @classmethod

@@ -55,7 +55,16 @@ def test_the_first_publish_creates_the_whole_tree_under_the_parent_page(world: W
     assert "SUP-1.2" in sup.body and "Cut open P1 bugs from 40 to 5" in sup.body
     issue = world.open_issue_of("SUP-1.1")
     assert f"/browse/{issue.key}" in sup.body  # the issues behind the KR, from the sync
-    assert [a.filename for a in world.sim.attachments_of(sup.id)] == ["okr-progress-SUP-1.svg"]
+    charts = world.sim.attachments_of(sup.id)
+    assert [a.filename for a in charts] == [
+        "okr-progress-SUP-1.svg",  # the objective's chart, then one per key result
+        "okr-kr-progress-SUP-1.1.svg",
+        "okr-kr-progress-SUP-1.2.svg",
+        "okr-kr-progress-SUP-1.3.svg",
+    ]
+    for chart in charts:  # what Confluence stored: an image it can show
+        assert chart.media_type == "image/svg+xml"
+        assert chart.data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
     assert "Last sync: 2026-11-15 12:00 UTC" in root.body
     assert all(storage_format_error(p.body) is None for p in world.live_pages())
 

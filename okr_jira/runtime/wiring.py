@@ -121,7 +121,7 @@ class Wiring:
     def syncer(self, *, progress: Progress | None = None) -> Syncer:
         return Syncer(
             self.engine, self.jira(), thresholds=self.thresholds, progress=progress,
-            clock=self.clock,
+            clock=self.clock, time_zone=self.settings.time_zone,
         )  # fmt: skip
 
     def worker_options(self) -> WorkerOptions:

@@ -60,6 +60,7 @@ class JiraSim:
     users: dict[str, User] = field(default_factory=dict)  # by User.name
     issues: dict[str, IssueRecord] = field(default_factory=dict)  # by current key
     bot: str = "okr-bot"  # User.name of the API user
+    time_zone: str = "Etc/UTC"  # every user's profile zone (/myself `timeZone`)
     base_url: str = "http://jira.sim.invalid"  # set by SimulatorServer.start()
     webhook_url: str | None = None
     webhook_secret: str | None = None

@@ -25,6 +25,20 @@ def read_facts(engine: Engine) -> dict[str, Any]:
     return facts if isinstance(facts, dict) else {}
 
 
+def site_time_zone(engine: Engine, jira: JiraAdapter, configured: str | None) -> str:
+    """The zone days are counted in: OKR_JIRA_TIME_ZONE, else the one stored, else the zone of
+    the account okr-jira uses (/myself: the site's default unless someone changed the account's),
+    asked once per install and kept; UTC when Jira does not say. Stored for readers of history
+    (`tree --at`, charts)."""
+    with session_scope(engine) as session:
+        stored = state.SITE_TIME_ZONE.get(session=session)
+    name = configured or stored or jira.user_time_zone() or "UTC"
+    if name != stored:
+        with session_scope(engine) as session:
+            state.SITE_TIME_ZONE.set(name, session=session)
+    return name
+
+
 def install_stored_facts(
     engine: Engine, jira: JiraAdapter, okrs: OkrSet, now: dt.datetime
 ) -> dict[str, Any] | None:
@@ -60,13 +74,10 @@ def refresh_facts(
     stored: dict[str, Any] | None,
     now: dt.datetime,
     ours: dt.datetime,
-    *,
-    learn_zone: bool = True,
 ) -> dict[str, Any]:
     """Store the site facts after a full sync's read: the skew measured on Jira's answers (their
     `Date` header against `ours`, no request of its own), and what was learned when `stored` was
-    None: flavor, fields and (`learn_zone`) the time zone of the account okr-jira uses, which
-    Jira's /myself tells (the site's default zone unless someone changed the account's)."""
+    None."""
     facts = dict(stored) if stored is not None else {}
     server = jira.server_clock()
     if server is not None:
@@ -75,8 +86,6 @@ def refresh_facts(
     with session_scope(engine) as session:
         if stored is None:
             facts |= jira.site_facts() | {"fetched_at": now.isoformat()}
-            if learn_zone:
-                facts["time_zone"] = jira.user_time_zone()
             state.JIRA_FIELDS.set(jira.raw_fields(), session=session)
         state.SITE_FACTS.set(facts, session=session)
     return facts

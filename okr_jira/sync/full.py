@@ -27,7 +27,7 @@ from okr_jira.storage.db import session_scope
 from okr_jira.storage.issues import snapshots, upsert_snapshots
 from okr_jira.storage.links import open_link_ids
 from okr_jira.storage.okrs import load_okrs, resolve_mappings
-from okr_jira.sync.facts import install_stored_facts, refresh_facts
+from okr_jira.sync.facts import install_stored_facts, refresh_facts, site_time_zone
 from okr_jira.sync.plan import (
     REFUSED,
     SyncPlan,
@@ -66,8 +66,8 @@ def full_sync(s: Syncer) -> SyncSummary:
             find_bad_queries(s.jira, plan)
     # Jira's clock when the read started (our clock plus the skew its answers showed): what
     # changed after it, the next sync reads.
-    facts = refresh_facts(s.engine, s.jira, stored, now, s.clock(), learn_zone=not s.time_zone)
-    zone_name, tz = site_zone(s.time_zone or facts.get("time_zone"))
+    facts = refresh_facts(s.engine, s.jira, stored, now, s.clock())
+    _, tz = site_zone(site_time_zone(s.engine, s.jira, s.time_zone))
     mark = now + dt.timedelta(seconds=float(facts.get("clock_offset") or 0.0))
     matchers = {m.kr.key: m for m in compile_matchers(okrs)}
     remote_members = full_remote(s.jira, plan, matchers, returned, now)
@@ -79,7 +79,6 @@ def full_sync(s: Syncer) -> SyncSummary:
         resolve_mappings(session=session, planned=plan.sources, errors=plan.errors, at=now)
         state.WATERMARK.set(mark, session=session)
         state.FULL_SYNC_STARTED.set(None, session=session)
-        state.SITE_TIME_ZONE.set(zone_name, session=session)
         for cycle in sorted({o.cycle for o in okrs.objectives}):
             report = evaluate_cycle(session=session, cycle=cycle, now=now, thresholds=s.thresholds)
             record_report(session=session, report=report, reason="sync")
