@@ -41,7 +41,10 @@ objectives:
     parent: CO-1
     title: Support
     key_results:
-      - {key: K-COUNT, title: stories, kind: issues, source: {jql: 'project = SUP AND type = Story'}}
+      - key: K-COUNT
+        title: stories
+        kind: issues
+        source: {jql: 'project = SUP AND type = Story'}
       - key: K-POINTS
         title: mobile points
         kind: issues

@@ -239,9 +239,7 @@ def test_hostile_text_from_jira_or_the_okr_file_shows_as_text(hostile: str) -> N
 def test_content_hash_follows_body_and_attachments_but_not_the_sync_time() -> None:
     first = render_confluence_pages(_ctx())
     later = render_confluence_pages(_ctx(last_sync=datetime(2026, 11, 15, 9, 0, tzinfo=UTC)))
-    moved = render_confluence_pages(
-        _ctx(history={"SUP-1": (ChartPoint(date(2026, 10, 9), 0.2),)})
-    )
+    moved = render_confluence_pages(_ctx(history={"SUP-1": (ChartPoint(date(2026, 10, 9), 0.2),)}))
 
     assert [p.content_hash for p in first] == [p.content_hash for p in later]
     assert first[0].body != later[0].body

@@ -138,7 +138,7 @@ def _stamp(ctx: RenderContext, last_change: datetime | None, *, sync: bool = Fal
         _time(ctx, last_change),
     ]
     if sync:
-        parts += [" · ", el("strong", None, "Last sync: "), LAST_SYNC]
+        parts += [" · Last sync: ", LAST_SYNC]
     return el("p", None, *parts)
 
 
