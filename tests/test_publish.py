@@ -7,7 +7,6 @@ from pathlib import Path
 
 import flask
 import pytest
-import requests
 from sqlalchemy import Engine
 
 from okr_jira.adapters.confluence import Flavor
