@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -46,6 +46,22 @@ class Settings(BaseSettings):
         description=(
             "cloud, datacenter, or auto: *.atlassian.net is Cloud, a token without a user "
             "Data Center, else serverInfo tells (once per site)."
+        ),
+    )
+
+    jira_remote_links: bool = Field(
+        default=False,
+        description=(
+            "Write a Jira remote link on every issue that counts toward a key result, to the key "
+            "result's page (needs Confluence or OKR_JIRA_PUBLIC_URL, and the Link issues "
+            "permission)."
+        ),
+    )
+    public_url: str | None = Field(
+        default=None,
+        description=(
+            "okr-jira's own URL as people reach it: remote links point at its key result pages "
+            "when Confluence is not configured."
         ),
     )
 
@@ -116,6 +132,19 @@ class Settings(BaseSettings):
     @classmethod
     def _level_upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _links_have_a_target(self) -> Settings:
+        if not self.jira_remote_links:
+            return self
+        if not self.jira_url:
+            raise ValueError("OKR_JIRA_JIRA_REMOTE_LINKS needs OKR_JIRA_JIRA_URL")
+        if not (self.confluence_url and self.confluence_space) and not self.public_url:
+            raise ValueError(
+                "OKR_JIRA_JIRA_REMOTE_LINKS needs a page to link to: Confluence "
+                "(OKR_JIRA_CONFLUENCE_URL and OKR_JIRA_CONFLUENCE_SPACE) or OKR_JIRA_PUBLIC_URL"
+            )
+        return self
 
     @field_validator("time_zone")
     @classmethod

@@ -154,6 +154,10 @@ class JiraAdapter:
         try:
             if method == "GET":
                 return self.client.get(path, **kwargs)
+            if method == "DELETE":
+                return self.client.delete(path, **kwargs)
+            if method == "PUT":
+                return self.client.put(path, **kwargs)
             return self.client.post(path, **kwargs)
         except requests.HTTPError as exc:
             resp = exc.response
@@ -162,6 +166,11 @@ class JiraAdapter:
             raise JiraError(method, path, status, message) from None
         except requests.RequestException as exc:
             raise JiraError(method, path, None, type(exc).__name__) from None
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One REST call (GET, POST, PUT, DELETE) through the client and the session policy;
+        the decoded answer, or JiraError naming the method, path and status."""
+        return self._call(method, path, **kwargs)
 
     def server_info(self) -> dict[str, Any]:
         return self._raw_get("rest/api/2/serverInfo")

@@ -11,10 +11,10 @@ import click
 from okr_jira.cli.app import AppContext
 from okr_jira.cli.checkconfig import check_config
 from okr_jira.cli.db import db
-from okr_jira.cli.okrs import apply, checkin, tree, validate
+from okr_jira.cli.okrs import apply, checkin, tree, validate, why
 from okr_jira.cli.processes import demo, run, scheduler, serve, worker
 from okr_jira.cli.publish import publish
-from okr_jira.cli.sync import sync
+from okr_jira.cli.sync import remote_links, sync
 from okr_jira.cli.webhooks import webhooks
 from okr_jira.logs import configure_logging
 
@@ -38,8 +38,8 @@ def main(ctx: click.Context, config_file: str | None) -> None:
 
 
 for _command in (
-    validate, apply, tree, checkin, sync, publish, check_config, serve, worker, scheduler, run,
-    demo, webhooks, db,
+    validate, apply, tree, checkin, why, sync, remote_links, publish, check_config, serve, worker,
+    scheduler, run, demo, webhooks, db,
 ):  # fmt: skip
     main.add_command(_command)
 

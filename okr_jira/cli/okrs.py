@@ -81,6 +81,25 @@ def tree(app: AppContext, cycle_key: str | None, at: dt.datetime | None, as_json
 
 
 @click.command()
+@click.argument("issue")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+@handle_errors
+def why(app: AppContext, issue: str, as_json: bool) -> None:
+    """Which key results ISSUE counts toward, its weight and share in each, and the objectives
+    above them."""
+    from okr_jira.report.why import why as explain
+    from okr_jira.storage.db import session_scope
+
+    with session_scope(app.engine()) as session:
+        answer = explain(session=session, issue=issue)
+    if as_json:
+        click.echo(json.dumps(answer.json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n".join(answer.lines()))
+
+
+@click.command()
 @click.argument("kr")
 @click.argument("value", type=float)
 @click.option("--note", help="What happened; kept with the check-in.")

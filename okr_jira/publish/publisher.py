@@ -192,6 +192,7 @@ class Publisher:
         try:
             stats = session_stats(self.confluence.client.session)  # connects (may probe)
             before = stats.snapshot()["sent"]
+            self._remember_site()
             if not parent[0]:
                 parent = (True, self._resolve_parent())
             depths = sorted({page.depth for page in pages} | {ARCHIVE_DEPTH + 1})
@@ -223,6 +224,13 @@ class Publisher:
         with session_scope(self.engine) as session:  # read by /metrics
             state.job_duration("publish").set(f"{summary.seconds:.3f}", session=session)
         return summary
+
+    def _remember_site(self) -> None:
+        """Keep the Confluence base URL pages go to (Jira's remote links point at them)."""
+        base = str(self.confluence.client.url).rstrip("/")
+        with session_scope(self.engine) as session:
+            if state.CONFLUENCE_BASE_URL.get(session=session) != base:
+                state.CONFLUENCE_BASE_URL.set(base, session=session)
 
     def _write_batch(
         self, batch: list[PageWork], rows: dict[str, PublishedPageRow], ids: dict[str, str]

@@ -36,13 +36,37 @@ def last_run(wiring: Wiring, job_id: str) -> dt.datetime | None:
         return state.job_last_run(job_id).get(session=session)
 
 
-def request_publish(wiring: Wiring) -> None:
-    """Note that progress changed; the publish job publishes once the changes settle."""
+def request_publish(wiring: Wiring, *, links: bool = True) -> None:
+    """Note that progress changed; the publish job publishes once the changes settle. `links`:
+    the scope or the OKRs may have changed too, so Jira's remote links are checked as well."""
     now = wiring.clock()
     with session_scope(wiring.engine) as session:
         if not state.PUBLISH_REQUESTED.get(session=session):
             state.PUBLISH_REQUESTED.set(now, session=session)
         state.PUBLISH_LAST_CHANGE.set(now, session=session)
+        if links and wiring.settings.jira_remote_links:
+            state.REMOTE_LINKS_REQUESTED.set(now, session=session)
+
+
+def remote_links(wiring: Wiring) -> bool:
+    """Bring Jira's remote links in step with the scope when something asked for it (a sync, a
+    webhook that changed a KR, a publish, an OKR file applied), and at least every sync
+    interval; returns whether it ran. A run with nothing to change sends no request."""
+    if not wiring.settings.jira_remote_links:
+        return False
+    with session_scope(wiring.engine) as session:
+        requested = state.REMOTE_LINKS_REQUESTED.get(session=session)
+    last = last_run(wiring, "remote_links")
+    every = dt.timedelta(minutes=wiring.settings.sync_interval_minutes)
+    if requested is None and last is not None and wiring.clock() - last < every:
+        return False
+    wiring.sync_remote_links()
+    with session_scope(wiring.engine) as session:
+        # A request that came while the links were written stays for the next run.
+        if state.REMOTE_LINKS_REQUESTED.get(session=session) == requested:
+            state.REMOTE_LINKS_REQUESTED.set(None, session=session)
+    mark_ran(wiring, "remote_links")
+    return True
 
 
 def publish_due(wiring: Wiring) -> bool:
@@ -96,7 +120,9 @@ def full_sync(wiring: Wiring) -> None:
 def process_inbox(wiring: Wiring) -> None:
     result = drain(engine=wiring.engine, options=wiring.worker_options())
     if result.applied:
-        request_publish(wiring)
+        # Only a change of some KR can change a remote link: an event okr-jira's own link
+        # write caused changes none (it only moves the issue's `updated`).
+        request_publish(wiring, links=bool(result.krs))
 
 
 def prune_inbox(wiring: Wiring) -> int:
@@ -124,6 +150,9 @@ def publish(wiring: Wiring, *, publisher: Callable[[Wiring], object] | None = No
         if state.PUBLISH_LAST_CHANGE.get(session=session) == started:
             state.PUBLISH_REQUESTED.set(None, session=session)
             state.PUBLISH_LAST_CHANGE.set(None, session=session)
+    if wiring.settings.jira_remote_links:
+        with session_scope(wiring.engine) as session:  # pages may have new ids
+            state.REMOTE_LINKS_REQUESTED.set(wiring.clock(), session=session)
     mark_ran(wiring, "publish")
     return True
 

@@ -58,11 +58,16 @@ def job_table(wiring: Wiring) -> list[tuple[str, JobFn, Any, dt.timedelta]]:
             ("full_sync", jobs.full_sync,
              CronTrigger(hour=s.full_sync_hour, timezone="UTC"), dt.timedelta(days=1)),
         ]  # fmt: skip
+    every = max(5.0, min(60.0, s.publish_debounce_seconds / 2 or 5.0))
     if confluence:
-        every = max(5.0, min(60.0, s.publish_debounce_seconds / 2 or 5.0))
         table.append(
             ("publish", jobs.publish, IntervalTrigger(seconds=every), dt.timedelta(seconds=every))
         )
+    if jira and s.jira_remote_links:
+        table.append(
+            ("remote_links", jobs.remote_links,
+             IntervalTrigger(seconds=every), dt.timedelta(seconds=every))
+        )  # fmt: skip
     return table
 
 

@@ -30,6 +30,7 @@ from okr_jira.settings import Settings
 from okr_jira.storage.db import make_engine
 from okr_jira.storage.tables import utcnow
 from okr_jira.sync import Progress, Syncer, remote_matcher
+from okr_jira.sync.golden_thread import LinkSummary, LinkTarget, sync_remote_links
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -140,6 +141,24 @@ class Wiring:
             return remote_matcher(self.jira(), matchers)
 
         return replace(options, fields=fields, remote=remote)
+
+    def remote_link_target(self) -> LinkTarget | None:
+        """Where Jira's remote links point, None when OKR_JIRA_JIRA_REMOTE_LINKS is off."""
+        s = self.settings
+        if not s.jira_remote_links:
+            return None
+        if s.confluence_url and s.confluence_space:
+            return LinkTarget(confluence=True)
+        return LinkTarget(confluence=False, web_url=s.public_url)
+
+    def sync_remote_links(self, *, dry_run: bool = False) -> LinkSummary | None:
+        """Bring Jira's remote links in step with the scope; None when they are off."""
+        target = self.remote_link_target()
+        if target is None:
+            return None
+        return sync_remote_links(
+            self.engine, self.jira(), target, now=self.clock(), dry_run=dry_run
+        )
 
     def context_options(self) -> ContextOptions:
         return ContextOptions(

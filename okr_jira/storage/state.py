@@ -80,6 +80,10 @@ JIRA_FIELDS = JsonKey("jira.fields")
 # Debounced publishing: the first change not yet published, and the latest one.
 PUBLISH_REQUESTED = TimeKey("publish.requested")
 PUBLISH_LAST_CHANGE = TimeKey("publish.last_change")
+# The Confluence base URL pages were last published to (remote links in Jira point there).
+CONFLUENCE_BASE_URL = TextKey("confluence.base_url")
+# Remote links in Jira to bring in step with the scope (set by whatever may change it).
+REMOTE_LINKS_REQUESTED = TimeKey("jira.remote_links.requested")
 # The configured Confluence parent page, resolved once: {"key": site/space/parent, "id": ...}.
 CONFLUENCE_PARENT = JsonKey("confluence.parent")
 
