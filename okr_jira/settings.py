@@ -206,7 +206,10 @@ def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            name = ".".join(str(p) for p in err["loc"]) or "settings"
+            if not err["loc"]:  # a rule across settings: its message names them
+                lines.append(f"settings: {err['msg'].removeprefix('Value error, ')}")
+                continue
+            name = ".".join(str(p) for p in err["loc"])
             source = (
                 "environment"
                 if f"OKR_JIRA_{name.upper()}" in env_names & set(os.environ)

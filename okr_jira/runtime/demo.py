@@ -82,6 +82,9 @@ class Demo:
             self._apply(engine)
             self.echo("\n".join(wiring.syncer().full().lines()))
             self._publish(wiring, "first publish")
+            links = wiring.sync_remote_links()  # the golden thread: each issue links back
+            if links is not None:
+                self.echo("\n".join(links.lines()))
             app = create_app(settings, wiring=wiring)
             receiver = make_server(
                 "127.0.0.1", 0, app, threaded=True, request_handler=RedactingHandler
@@ -139,6 +142,7 @@ class Demo:
             confluence_space="OKR",
             confluence_flavor="cloud",
             webhook_secret=secrets.token_hex(16),
+            jira_remote_links=True,
             http_max_retries=2,
         )
 
