@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/bench_remote_links.py [--flavor cloud|datacenter]
         [--size small|medium] [--latency-ms 5]
 
-The small dataset (or `--size medium`) and the KRs of bench_sync are applied and synced, pages are "published"
-(web URLs, so no Confluence is needed), then the remote links are written: first for every
+The small dataset (or `--size medium`) and the KRs of bench_sync are applied and synced (links
+point at web URLs, so no Confluence is needed), then the remote links are written: first for every
 (issue, KR) pair, then with nothing changed, after 10 issues changed (joins and leaves), and
 after one KR was renamed. The requests are counted by the simulator. Baselines measured in the
 same run: "rewrite all" (POST every link at every sync: what a stateless cron would do, relying

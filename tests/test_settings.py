@@ -91,6 +91,6 @@ def test_remote_links_need_a_page_to_point_at_and_the_time_zone_must_exist() -> 
         None, jira_url="https://j.example", jira_remote_links=True, public_url="https://okr"
     )
     assert ok.jira_remote_links
-    with pytest.raises(ConfigError, match="OKR_JIRA_TIME_ZONE: .*IANA"):
+    with pytest.raises(ConfigError, match=r"OKR_JIRA_TIME_ZONE: .*IANA"):
         load_settings(None, time_zone="Mars/Olympus")
     assert load_settings(None, time_zone=" Asia/Tokyo ").time_zone == "Asia/Tokyo"
