@@ -148,12 +148,13 @@ class Publisher:
     def _review_page(self, context: RenderContext) -> PageWork | None:
         """The end-of-cycle review page, once the cycle is frozen (see okr_jira.report.review)."""
         with session_scope(self.engine) as session:
-            if cycle_frozen_at(session=session, key=context.cycle.key) is None:
+            frozen = cycle_frozen_at(session=session, key=context.cycle.key)
+            if frozen is None:
                 return None
             reviews = review(
                 session=session, cycle=context.cycle.key, thresholds=self.options.thresholds
             )
-        body = review_page_body(context.cycle.name, reviews)
+        body = review_page_body(context.cycle.name, reviews, frozen)
         return PageWork(
             subject=REVIEW,
             title=review_title(context.cycle),
