@@ -16,10 +16,8 @@ day, the slow definition the sweep is tested against.
 from __future__ import annotations
 
 import datetime as dt
-from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import replace
-from itertools import accumulate
 
 from okr_jira.domain.models import IssueSnapshot, KeyResult, KrProgress
 from okr_jira.domain.progress import (
@@ -96,18 +94,17 @@ def reconstruct(
         if started is not None:
             events.append((started, 2, (0, 0, 1, 0.0, 0.0, weight, 0.0)))
     events.sort(key=lambda e: (e[0], e[1]))
-    times = [e[0] for e in events]
-    zero: tuple[float, ...] = (0.0,) * 7
-    totals = list(accumulate((e[2] for e in events), _add, initial=zero))
-    out = []
+    # One merge of the sorted events with the sorted ends: running sums, no per-event objects.
+    sums = [0.0] * 7
+    out: list[KrProgress] = []
+    n = 0
     for end in ends:
-        sums = totals[bisect_right(times, end)]
-        out.append(_progress(kr, sums))
+        while n < len(events) and events[n][0] <= end:
+            for i, value in enumerate(events[n][2]):
+                sums[i] += value
+            n += 1
+        out.append(_progress(kr, tuple(sums)))
     return out
-
-
-def _add(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, ...]:
-    return tuple(x + y for x, y in zip(a, b, strict=True))
 
 
 def _value(kr: KeyResult, issue: IssueSnapshot, field_id: str | None) -> float:

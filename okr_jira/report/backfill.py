@@ -24,8 +24,7 @@ from okr_jira.domain.days import day_end, days, local_day
 from okr_jira.domain.models import Cycle, KeyResult, KrProgress, Objective, PaceThresholds
 from okr_jira.domain.progress import compute_kr_progress
 from okr_jira.domain.rollup import build_tree, iter_nodes
-from okr_jira.storage.issues import snapshots
-from okr_jira.storage.links import open_links
+from okr_jira.storage.issues import progress_snapshots
 from okr_jira.storage.okrs import (
     checkin_history,
     cycle_frozen_at,
@@ -133,11 +132,11 @@ def _reconstructed(
     ]
     out: dict[str, list[KrProgress | None]] = {}
     if sourced:
-        scope = open_links(session=session, krs=[kr.key for kr in sourced])
-        issues = snapshots(session=session, keys={k for keys in scope.values() for k in keys})
+        scoped = progress_snapshots(
+            session=session, krs=[kr.key for kr in sourced], with_dates=True
+        )
         for kr in sourced:
-            mine = [issues[k] for k in scope.get(kr.key, ()) if k in issues]
-            out[kr.key] = list(reconstruct(kr, mine, ends, field_id=kr.field))
+            out[kr.key] = list(reconstruct(kr, scoped.get(kr.key, []), ends, field_id=kr.field))
     manual = [kr for kr in needed if kr.kind == "manual"]
     checkins = checkin_history(session=session, krs=[kr.key for kr in manual])
     for kr in manual:

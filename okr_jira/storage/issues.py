@@ -39,34 +39,60 @@ def snapshots(*, session: Session, keys: Iterable[str] | None = None) -> dict[st
     return {r.key: codec.snapshot_from_row(r) for r in rows}
 
 
-def progress_snapshots(*, session: Session, krs: Sequence[str]) -> dict[str, list[IssueSnapshot]]:
+def progress_snapshots(
+    *, session: Session, krs: Sequence[str], with_dates: bool = False
+) -> dict[str, list[IssueSnapshot]]:
     """KR key -> the snapshots of the issues in its scope, by issue key, in one query.
 
-    Only what progress reads is loaded (status category, weights, numeric fields, deleted):
-    labels, components, fix versions, summary, priority, epic and dates are left empty. For
-    computing progress only; `snapshots` gives whole ones.
+    Only what progress reads is loaded (status category, weights, numeric fields, deleted; and
+    with `with_dates` the created, updated, resolved and status-change dates the reconstructed
+    history reads): labels, components, fix versions, summary, priority and epic are left empty.
+    For computing progress only; `snapshots` gives whole ones.
     """
     if not krs:
         return {}
+    columns = [
+        _LINKS.c.kr,
+        SNAPSHOTS.c.key,
+        SNAPSHOTS.c.project,
+        SNAPSHOTS.c.issue_type,
+        SNAPSHOTS.c.status,
+        SNAPSHOTS.c.status_category,
+        SNAPSHOTS.c.story_points,
+        SNAPSHOTS.c.estimate_seconds,
+        SNAPSHOTS.c.numbers,
+        SNAPSHOTS.c.deleted,
+    ]
+    if with_dates:
+        columns += [
+            SNAPSHOTS.c.created,
+            SNAPSHOTS.c.updated,
+            SNAPSHOTS.c.resolved,
+            SNAPSHOTS.c.status_changed,
+        ]
     query = (
-        sa_select(
-            _LINKS.c.kr,
-            SNAPSHOTS.c.key,
-            SNAPSHOTS.c.project,
-            SNAPSHOTS.c.issue_type,
-            SNAPSHOTS.c.status,
-            SNAPSHOTS.c.status_category,
-            SNAPSHOTS.c.story_points,
-            SNAPSHOTS.c.estimate_seconds,
-            SNAPSHOTS.c.numbers,
-            SNAPSHOTS.c.deleted,
-        )
+        sa_select(*columns)
         .join(SNAPSHOTS, SNAPSHOTS.c.key == _LINKS.c.issue_key)
         .where(_LINKS.c.left_at.is_(None), _LINKS.c.kr.in_(list(krs)))
     )
     found: dict[str, dict[str, IssueSnapshot]] = defaultdict(dict)
+    dated: dict[str, IssueSnapshot] = {}  # an issue in several KRs is built once
     for kr, *values in session.connection().execute(query):
-        found[kr][values[0]] = _progress_snapshot(tuple(values))
+        if not with_dates:
+            found[kr][values[0]] = _progress_snapshot(tuple(values))
+            continue
+        snap = dated.get(values[0])
+        if snap is None:
+            key, project, issue_type, status, category, points, seconds, numbers, deleted = values[
+                :9
+            ]
+            snap = dated[key] = IssueSnapshot(
+                key=key, project=project, issue_type=issue_type, status=status,
+                status_category=category, story_points=points, estimate_seconds=seconds,
+                numbers=codec.numbers_from_json(numbers), deleted=deleted, created=values[9],
+                updated=values[10], resolved=values[11], status_changed=values[12],
+            )  # fmt: skip
+        found[kr][values[0]] = snap
     # Code point order on every database (collations differ), as progress always used.
     return {kr: [issues[k] for k in sorted(issues)] for kr, issues in found.items()}
 
