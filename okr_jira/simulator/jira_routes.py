@@ -105,6 +105,20 @@ def register_jira_routes(app: Flask, sim: JiraSim) -> None:
         }
         return json_response(body)
 
+    @app.get(f"{api}/mypermissions")
+    def my_permissions(ver: str) -> Response:
+        wanted = [p for p in request.args.get("permissions", "").split(",") if p]
+        if cloud and not wanted:
+            return error_response(400, "The permissions query parameter is required.")
+        granted = {"LINK_ISSUES": sim.remote.can_link}
+        return json_response(
+            {"permissions": {
+                p: {"key": p, "name": p.replace("_", " ").title(), "type": "PROJECT",
+                    "havePermission": granted.get(p, True)}
+                for p in (wanted or sorted(granted))
+            }}
+        )  # fmt: skip
+
     @app.get(f"{api}/field")
     def fields(ver: str) -> Response:
         return json_response(sim.field_list())
