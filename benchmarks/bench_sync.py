@@ -159,8 +159,10 @@ def sync_env(db_path: Path, okrs: OkrSet, url: str, flavor: str, setting: str) -
     with session_scope(engine) as session:
         apply_plan(session, make_plan(session, okrs), actor="bench")
     engine.dispose()
+    # The time zone configured too (else a first sync asks /myself once for it).
     env = os.environ | {"OKR_JIRA_DATABASE_URL": db_url, "OKR_JIRA_JIRA_URL": url,
-                        "OKR_JIRA_JIRA_FLAVOR": setting} | CREDS[flavor]  # fmt: skip
+                        "OKR_JIRA_JIRA_FLAVOR": setting, "OKR_JIRA_TIME_ZONE": "UTC"
+                        } | CREDS[flavor]  # fmt: skip
     env.pop("OKR_JIRA_CONFIG", None)
     return env
 

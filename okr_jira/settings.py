@@ -11,6 +11,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -63,6 +64,22 @@ class Settings(BaseSettings):
         ),
     )
 
+    jira_remote_links: bool = Field(
+        default=False,
+        description=(
+            "Write a Jira remote link on every issue that counts toward a key result, to the key "
+            "result's page (needs Confluence or OKR_JIRA_PUBLIC_URL, and the Link issues "
+            "permission)."
+        ),
+    )
+    public_url: str | None = Field(
+        default=None,
+        description=(
+            "okr-jira's own URL as people reach it: remote links point at its key result pages "
+            "when Confluence is not configured."
+        ),
+    )
+
     confluence_url: str | None = Field(
         default=None, description="Cloud: https://SITE.atlassian.net/wiki; Data Center: base URL."
     )
@@ -77,6 +94,14 @@ class Settings(BaseSettings):
         default=None, description="Parent page: a page id or a page title in the space."
     )
     confluence_flavor: Flavor = Field(default="auto", description="auto, cloud or datacenter.")
+
+    time_zone: str | None = Field(
+        default=None,
+        description=(
+            "IANA time zone the site's days are counted in (reconstructed history, tree --at, "
+            "charts); default: the Jira account's (/myself, asked once), else UTC."
+        ),
+    )
 
     webhook_secret: SecretStr | None = Field(
         default=None, description="HMAC secret Jira signs webhooks with (X-Hub-Signature)."
@@ -207,6 +232,30 @@ class Settings(BaseSettings):
                 "would cross the network in clear; use starttls or tls"
             )
         return self
+
+    @model_validator(mode="after")
+    def _links_have_a_target(self) -> Settings:
+        if not self.jira_remote_links:
+            return self
+        if not self.jira_url:
+            raise ValueError("OKR_JIRA_JIRA_REMOTE_LINKS needs OKR_JIRA_JIRA_URL")
+        if not (self.confluence_url and self.confluence_space) and not self.public_url:
+            raise ValueError(
+                "OKR_JIRA_JIRA_REMOTE_LINKS needs a page to link to: Confluence "
+                "(OKR_JIRA_CONFLUENCE_URL and OKR_JIRA_CONFLUENCE_SPACE) or OKR_JIRA_PUBLIC_URL"
+            )
+        return self
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not an IANA time zone (like Europe/Paris or UTC)") from None
+        return value.strip()
 
     @field_validator(
         "jira_token",

@@ -149,7 +149,7 @@ def test_the_api_records_a_checkin_and_the_page_shows_it(engine: Engine) -> None
     assert "3/10" in page.body and "&lt;b&gt;refunds&lt;/b&gt; slipped" in page.body
     assert "Blockers: " in page.body and "payments" in page.body
     chart = page.attachments[0].data.decode()
-    assert "confidence (0-10, right)" in chart and "<rect" in chart
+    assert "confidence /10" in chart and "<rect" in chart
 
 
 def test_a_closed_cycle_takes_only_retrospective_notes(db_env: str, engine: Engine) -> None:

@@ -26,6 +26,8 @@ def test_demo_once_exits_0_and_leaves_a_preview_of_the_whole_tree(tmp_path: Path
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert "sync (full) finished" in out and "mapping errors: 0" in out
+    assert "history reconstructed:" in out  # the cycle so far, from the issues
+    assert re.search(r"remote links in Jira: [1-9]\d* created", out)
     # the tree, its Cycle health page, and the monthly reviews so far
     pages = 10 + len(months_of(make_cycle(), dt.date.today()))
     assert re.search(rf"first publish: created {pages},", out)
@@ -41,4 +43,8 @@ def test_demo_once_exits_0_and_leaves_a_preview_of_the_whole_tree(tmp_path: Path
         assert key in index
     for kr in ("SUP-1.2", "SELF-1.2", "PLAT-1.1"):
         assert kr in (preview / f"{kr.split('.')[0]}.html").read_text()
+    # The charts show lines spanning the cycle so far: a point a day since 2026-10-01.
+    sup = (preview / "SUP-1.html").read_text()
+    line = re.search(r'<polyline points="([^"]+)"[^>]*data-series="reconstructed"', sup)
+    assert line is not None and len(line.group(1).split()) >= 30
     assert (tmp_path / "okr-jira-demo.db").exists()

@@ -235,3 +235,22 @@ def test_auto_flavor_with_a_personal_access_token_and_no_user_is_data_center() -
         basic = JiraAdapter(srv.url, user=srv.credentials.username, token=srv.credentials.password)
         assert basic.flavor == "datacenter"
         assert srv.stats.by_route["GET /rest/api/<ver>/serverInfo"] == 1
+
+
+def test_check_config_tells_the_time_zone_and_the_link_permission_remote_links_need(
+    server: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = jira_env(server) | {
+        "OKR_JIRA_JIRA_REMOTE_LINKS": "true", "OKR_JIRA_PUBLIC_URL": "https://okr.example",
+    }  # fmt: skip
+    server.jira.time_zone = "Europe/Paris"
+    result = run_check(monkeypatch, env)
+    assert "OK   time zone: Europe/Paris, the Jira account's" in result.output
+    assert "OK   jira remote links: the account may link issues" in result.output
+    server.jira.remote.can_link = False
+    refused = run_check(monkeypatch, env | {"OKR_JIRA_TIME_ZONE": "Asia/Tokyo"})
+    assert refused.exit_code == 1
+    assert "OK   time zone: Asia/Tokyo (OKR_JIRA_TIME_ZONE)" in refused.output
+    assert "FAIL jira remote links: OKR_JIRA_JIRA_REMOTE_LINKS=true but the account lacks" in (
+        refused.output
+    )

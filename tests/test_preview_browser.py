@@ -56,11 +56,34 @@ def test_the_preview_renders_in_a_browser_with_links_bars_and_charts(
 
             page.click("text=SUP-1 Answer faster, with fewer escalations")
             assert page.url.endswith("/SUP-1.html")
-            assert page.locator("svg polyline").count() >= 1  # the progress chart, inline
+            # The charts, inline: the history reconstructed at the first sync spans the cycle
+            # so far (dashed), the scope beside it, the expected pace.
+            rebuilt = page.locator("svg polyline[data-series=reconstructed]")
+            assert rebuilt.count() >= 4  # the objective's chart and one per key result
+            points = rebuilt.first.get_attribute("points") or ""
+            assert len(points.split()) >= 40  # 2026-10-01 .. 2026-11-15, a point a day
+            assert page.locator("svg polyline[data-series=scope]").count() >= 3
+            box = rebuilt.first.bounding_box()
+            assert box is not None and box["width"] > 200  # a line, not a dot
             width = page.locator(".bar .fill").first.evaluate(
                 "e => e.getBoundingClientRect().width"
             )
             assert width > 0  # the bar is drawn, not just text
+            # How the progress is made: each key result's weight and contribution.
+            parts = page.locator("table", has=page.locator("th", has_text="Contribution"))
+            assert parts.locator("tr").count() == 5  # header, 3 KRs, the objective's total
+            assert "pts" in parts.inner_text()
+            assert page.locator("th", has_text="Share").count() >= 1  # each issue's share
             page.screenshot(path=str(ARTIFACTS / "preview-objective.png"), full_page=True)
+
+            # A 700 px window: nothing overflows sideways.
+            narrow = browser.new_page(viewport={"width": 700, "height": 900})
+            for name in ("index.html", "SUP-1.html"):
+                narrow.goto((out / name).as_uri())
+                overflow = narrow.evaluate(
+                    "() => document.documentElement.scrollWidth - window.innerWidth"
+                )
+                assert overflow <= 0, (name, overflow)
+            narrow.screenshot(path=str(ARTIFACTS / "preview-objective-700px.png"), full_page=True)
         finally:
             browser.close()

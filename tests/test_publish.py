@@ -63,7 +63,16 @@ def test_the_first_publish_creates_the_whole_tree_under_the_parent_page(world: W
     assert "SUP-1.2" in sup.body and "Cut open P1 bugs from 40 to 5" in sup.body
     issue = world.open_issue_of("SUP-1.1")
     assert f"/browse/{issue.key}" in sup.body  # the issues behind the KR, from the sync
-    assert [a.filename for a in world.sim.attachments_of(sup.id)] == ["okr-progress-SUP-1.svg"]
+    charts = world.sim.attachments_of(sup.id)
+    assert [a.filename for a in charts] == [
+        "okr-progress-SUP-1.svg",  # the objective's chart, then one per key result
+        "okr-kr-progress-SUP-1.1.svg",
+        "okr-kr-progress-SUP-1.2.svg",
+        "okr-kr-progress-SUP-1.3.svg",
+    ]
+    for chart in charts:  # what Confluence stored: an image it can show
+        assert chart.media_type == "image/svg+xml"
+        assert chart.data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
     assert "Last sync: 2026-11-15 12:00 UTC" in root.body
     assert all(storage_format_error(p.body) is None for p in world.live_pages())
 
@@ -97,6 +106,41 @@ def test_one_changed_kr_rewrites_only_the_pages_whose_content_changed(world: Wor
     # the tree, its Cycle health page, its parent and the monthly reviews
     assert world.sim.writes["page_create"] == len(OBJECTIVES) + len(MONTHS) + 3
     assert world.publish().requests == 0
+
+
+def test_charts_are_uploaded_as_images_confluence_shows_and_only_when_they_change(
+    world: World,
+) -> None:
+    """An SVG needs its XML declaration and its media type on every upload, new versions
+    included (FACTS.md); the simulator stores what Confluence would."""
+    world.publish()
+    sup = world.page("SUP-1")
+    first = {a.filename: a.version for a in world.sim.attachments_of(sup.id)}
+    assert all(a.shows_as_image for a in world.sim.attachments.values())
+    issue = world.open_issue_of("SUP-1.1")
+
+    world.change_issue(issue.key, status="Done", status_category="done")
+    world.publish()
+
+    after = {a.filename: a for a in world.sim.attachments_of(sup.id)}
+    # SUP-1.1 and SUP-1 changed: new versions; the other KRs' charts were not sent again.
+    assert {name for name, a in after.items() if a.version == first[name] + 1} == {
+        "okr-progress-SUP-1.svg",
+        "okr-kr-progress-SUP-1.1.svg",
+    }
+    assert {name for name, a in after.items() if a.version == first[name]} == {
+        "okr-kr-progress-SUP-1.2.svg",
+        "okr-kr-progress-SUP-1.3.svg",
+    }
+    for attachment in world.sim.attachments.values():
+        assert attachment.media_type == "image/svg+xml"
+        assert attachment.data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<svg')
+        assert attachment.shows_as_image
+    download = world.adapter().client.request(
+        "GET", f"download/attachments/{sup.id}/okr-progress-SUP-1.svg"
+    )
+    assert download.headers["Content-Type"].startswith("image/svg+xml")
+    assert download.content == after["okr-progress-SUP-1.svg"].data
 
 
 def test_a_renamed_objective_renames_its_page(world: World) -> None:

@@ -178,3 +178,33 @@ def test_objective_progress_is_always_within_0_1(krs: list[tuple[float, float]])
     progress = {f"K-{n}": make_progress(f"K-{n}", value) for n, (value, _) in enumerate(krs)}
     [node] = build_tree([make_objective("O-1", key_results=key_results)], progress)
     assert 0.0 <= node.progress <= 1.0
+
+
+@given(
+    st.lists(st.tuples(st.floats(0, 1), st.floats(-1, 5)), max_size=4),
+    st.lists(st.tuples(st.floats(0, 1), st.floats(-1, 5)), max_size=3),
+    st.sampled_from(["key_results", "children", "both"]),
+)
+def test_the_contributions_of_the_parts_add_up_to_the_objectives_progress(
+    krs: list[tuple[float, float]], kids: list[tuple[float, float]], rollup: str
+) -> None:
+    from okr_jira.domain.rollup import contributions
+
+    key_results = [make_kr(f"P-1.{n}", weight=w) for n, (_, w) in enumerate(krs)]
+    progress = {
+        kr.key: make_progress(kr.key, p) for kr, (p, _) in zip(key_results, krs, strict=True)
+    }
+    children = [make_objective(f"C-{n}", parent="P-1", weight=w) for n, (_, w) in enumerate(kids)]
+    for n, (p, _) in enumerate(kids):
+        children[n] = make_objective(
+            f"C-{n}", parent="P-1", weight=kids[n][1],
+            key_results=(make_kr(f"C-{n}.1"),),
+        )  # fmt: skip
+        progress[f"C-{n}.1"] = make_progress(f"C-{n}.1", p)
+    parent = make_objective("P-1", key_results=tuple(key_results), rollup=rollup)
+    (node,) = [n for n in build_tree([parent, *children], progress) if n.objective.key == "P-1"]
+    parts = contributions(node)
+    assert sum(p.contribution for p in parts) == pytest.approx(node.progress, abs=1e-9)
+    counted = [p for p in parts if p.counted]
+    if any(p.weight > 0 for p in counted):
+        assert sum(p.share for p in counted) == pytest.approx(1.0)

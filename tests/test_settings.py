@@ -80,3 +80,17 @@ def test_broken_settings_file_is_a_clear_cli_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--config", str(f), "tree"])
     assert result.exit_code == 1
     assert str(f) in result.output
+
+
+def test_remote_links_need_a_page_to_point_at_and_the_time_zone_must_exist() -> None:
+    from okr_jira.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="OKR_JIRA_PUBLIC_URL"):
+        load_settings(None, jira_url="https://j.example", jira_remote_links=True)
+    ok = load_settings(
+        None, jira_url="https://j.example", jira_remote_links=True, public_url="https://okr"
+    )
+    assert ok.jira_remote_links
+    with pytest.raises(ConfigError, match=r"OKR_JIRA_TIME_ZONE: .*IANA"):
+        load_settings(None, time_zone="Mars/Olympus")
+    assert load_settings(None, time_zone=" Asia/Tokyo ").time_zone == "Asia/Tokyo"

@@ -275,3 +275,28 @@ def test_concurrent_creates_of_one_title_leave_exactly_one_page(wiki: Wiki) -> N
 
     assert sorted(statuses) == [200] + [400] * 7
     assert wiki.sim.writes["page_create"] == 1
+
+
+def test_the_stored_media_type_is_the_one_sent_and_an_update_without_one_is_octet_stream(
+    wiki: Wiki,
+) -> None:
+    """FACTS.md: an update sent without its media type turns an SVG into a broken image."""
+    page = wiki.create("Chart").json()
+    url = f"{wiki.api}/content/{page['id']}/child/attachment"
+    svg = b'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>'
+
+    def upload(target: str, part: tuple[str, bytes] | tuple[str, bytes, str]) -> dict[str, object]:
+        response = wiki.http.post(target, files={"file": part}, headers=NO_CHECK, timeout=5)
+        assert response.ok, response.text
+        body: dict[str, object] = response.json()
+        return body
+
+    created = upload(url, ("chart.svg", svg))["results"][0]  # type: ignore[index]
+    (stored,) = wiki.sim.attachments_of(page["id"])
+    assert stored.media_type == "image/svg+xml" and stored.shows_as_image  # guessed on create
+    upload(f"{url}/{created['id']}/data", ("chart.svg", svg))
+    assert stored.media_type == "application/octet-stream" and not stored.shows_as_image
+    upload(f"{url}/{created['id']}/data", ("chart.svg", svg, "image/svg+xml"))
+    assert stored.media_type == "image/svg+xml" and stored.shows_as_image
+    upload(f"{url}/{created['id']}/data", ("chart.svg", b"<svg/>", "image/svg+xml"))
+    assert not stored.shows_as_image  # no XML declaration: a corrupted image in Confluence

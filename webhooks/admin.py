@@ -146,6 +146,8 @@ def apply_okrs() -> ResponseReturnValue:
             session.rollback()
         else:
             apply_plan(session, plan, actor=_actor())
+    if not dry_run and not plan.empty:
+        request_publish(_state().wiring)
     return jsonify(
         {"applied": not dry_run and not plan.empty, "changes": changes, "warnings": warnings}
     )

@@ -63,6 +63,7 @@ class AttachmentRef:
     version: int
     media_type: str | None
     size: int | None
+    comment: str | None = None  # the version's comment: okr-jira keeps its content hash there
 
 
 def normalize_url(flavor: Flavor, url: str) -> str:
@@ -120,13 +121,15 @@ def _page_ref(data: dict[str, Any]) -> PageRef:
 
 def _attachment_ref(data: dict[str, Any]) -> AttachmentRef:
     extensions = data.get("extensions") or {}
-    media_type = extensions.get("mediaType") or (data.get("metadata") or {}).get("mediaType")
+    metadata = data.get("metadata") or {}
+    media_type = extensions.get("mediaType") or metadata.get("mediaType")
     return AttachmentRef(
         id=str(data["id"]),
         filename=str(data.get("title", "")),
         version=int((data.get("version") or {}).get("number", 1)),
         media_type=media_type,
         size=extensions.get("fileSize"),
+        comment=metadata.get("comment") or extensions.get("comment"),
     )
 
 
@@ -326,6 +329,17 @@ class ConfluenceAdapter:
                 return _attachment_ref(result)
         return None
 
+    def attachments(self, page_id: str) -> dict[str, AttachmentRef]:
+        """Every attachment of the page by file name (one request for a page's few charts)."""
+        path = f"content/{page_id}/child/attachment"
+        payload = self._json(
+            "GET",
+            path,
+            lambda: self.client.get(path, params={"limit": 200, "expand": "version,metadata"}),
+        )
+        refs = (_attachment_ref(r) for r in payload.get("results") or [])
+        return {ref.filename: ref for ref in refs}
+
     def upload_attachment(
         self,
         page_id: str,
@@ -334,15 +348,21 @@ class ConfluenceAdapter:
         media_type: str,
         *,
         check_existing: bool = True,
+        existing: AttachmentRef | None = None,
+        comment: str = "Published by okr-jira",
     ) -> AttachmentRef:
         """Create the attachment, or add a new version of an existing one of that name.
 
-        ``check_existing=False`` skips the lookup for a page just created (it has none)."""
-        existing = self.find_attachment(page_id, filename) if check_existing else None
+        The media type goes with the file on every upload, creation and new version alike:
+        a version sent without it is stored as application/octet-stream (FACTS.md).
+        ``existing``: the attachment as already listed; else ``check_existing=False`` skips the
+        lookup for a page just created (it has none)."""
+        if existing is None and check_existing:
+            existing = self.find_attachment(page_id, filename)
         path = f"content/{page_id}/child/attachment"
         if existing is not None:
             path += f"/{existing.id}/data"
-        form = {"minorEdit": "true", "comment": "Published by okr-jira"}
+        form = {"minorEdit": "true", "comment": comment}
 
         def post() -> Any:
             files = {"file": (filename, data, media_type)}

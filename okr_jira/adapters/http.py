@@ -26,8 +26,11 @@ from requests.adapters import HTTPAdapter
 log = logging.getLogger(__name__)
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-# POSTs that only read (searches and counts) are as safe to repeat as GETs.
-_READ_ONLY_POST_SUFFIXES = ("/search", "/search/jql", "/search/approximate-count")
+# POSTs that only read (searches and counts) are as safe to repeat as GETs, and so is a remote
+# link POST: okr-jira always sends a globalId, and Jira replaces the link that has it.
+_READ_ONLY_POST_SUFFIXES = (
+    "/search", "/search/jql", "/search/approximate-count", "/remotelink",
+)  # fmt: skip
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
 
 

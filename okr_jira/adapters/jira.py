@@ -154,6 +154,10 @@ class JiraAdapter:
         try:
             if method == "GET":
                 return self.client.get(path, **kwargs)
+            if method == "DELETE":
+                return self.client.delete(path, **kwargs)
+            if method == "PUT":
+                return self.client.put(path, **kwargs)
             return self.client.post(path, **kwargs)
         except requests.HTTPError as exc:
             resp = exc.response
@@ -162,6 +166,11 @@ class JiraAdapter:
             raise JiraError(method, path, status, message) from None
         except requests.RequestException as exc:
             raise JiraError(method, path, None, type(exc).__name__) from None
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One REST call (GET, POST, PUT, DELETE) through the client and the session policy;
+        the decoded answer, or JiraError naming the method, path and status."""
+        return self._call(method, path, **kwargs)
 
     def server_info(self) -> dict[str, Any]:
         return self._raw_get("rest/api/2/serverInfo")
@@ -188,6 +197,16 @@ class JiraAdapter:
     def myself(self) -> dict[str, Any]:
         data: dict[str, Any] = self._call("GET", "rest/api/2/myself") or {}
         return data
+
+    def user_time_zone(self) -> str | None:
+        """The IANA time zone of the account okr-jira uses (/myself `timeZone`), None when Jira
+        does not say or cannot be asked."""
+        try:
+            zone = self.myself().get("timeZone")
+        except JiraError as exc:
+            log.warning("jira.myself.failed", extra={"status": exc.status})
+            return None
+        return zone if isinstance(zone, str) and zone else None
 
     def site_facts(self) -> dict[str, Any]:
         """What a later process may reuse without asking again: flavor and fields, for this URL."""

@@ -20,6 +20,7 @@ SPRINT_SCHEMA = "com.pyxis.greenhopper.jira:gh-sprint"
 BASE_FIELDS = (
     "summary", "status", "issuetype", "project", "priority", "labels", "components",
     "fixVersions", "parent", "created", "updated", "resolutiondate", "timeoriginalestimate",
+    "statuscategorychangedate",  # Cloud only; Data Center ignores a field it does not have
 )  # fmt: skip
 _CATEGORIES = {"new", "indeterminate", "done"}
 
@@ -192,4 +193,5 @@ def parse_issue(
         created=parse_time(f.get("created")),
         updated=parse_time(f.get("updated")),
         resolved=parse_time(f.get("resolutiondate")),
+        status_changed=parse_time(f.get("statuscategorychangedate")),
     )

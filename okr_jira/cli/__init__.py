@@ -14,10 +14,10 @@ from okr_jira.cli.cycle import cycle
 from okr_jira.cli.db import db
 from okr_jira.cli.health import health
 from okr_jira.cli.notify import digest
-from okr_jira.cli.okrs import apply, checkin, export, lint, tree, validate
+from okr_jira.cli.okrs import apply, checkin, export, lint, tree, validate, why
 from okr_jira.cli.processes import demo, run, scheduler, serve, worker
 from okr_jira.cli.publish import publish
-from okr_jira.cli.sync import sync
+from okr_jira.cli.sync import remote_links, sync
 from okr_jira.cli.tokens import tokens
 from okr_jira.cli.webhooks import webhooks
 from okr_jira.logs import configure_logging
@@ -42,8 +42,8 @@ def main(ctx: click.Context, config_file: str | None) -> None:
 
 
 for _command in (
-    validate, lint, apply, tree, health, checkin, digest, cycle, sync, publish, check_config,
-    serve, worker, scheduler, run, demo, webhooks, db, tokens, export,
+    validate, lint, apply, tree, why, health, checkin, digest, cycle, sync, remote_links, publish,
+    check_config, serve, worker, scheduler, run, demo, webhooks, db, tokens, export,
 ):  # fmt: skip
     main.add_command(_command)
 

@@ -83,6 +83,7 @@ def apply(app: AppContext, file: str, dry_run: bool, prune: bool) -> None:
     """Make the stored OKRs match FILE; every change is audited."""
     from okr_jira.okrs.file import load_okr_document
     from okr_jira.okrs.plan import apply_plan, make_plan
+    from okr_jira.runtime.jobs import request_publish
     from okr_jira.storage.db import session_scope
 
     document = load_okr_document(file)
@@ -96,6 +97,8 @@ def apply(app: AppContext, file: str, dry_run: bool, prune: bool) -> None:
             session.rollback()
             return
         apply_plan(session, plan, actor=actor())
+    # A running scheduler publishes the change once its window has passed.
+    request_publish(app.wiring())
     click.echo("Applied.")
 
 
@@ -175,6 +178,25 @@ def checkin(
         )  # fmt: skip
     request_publish(wiring)
     click.echo(recorded.describe())
+
+
+@click.command()
+@click.argument("issue")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+@handle_errors
+def why(app: AppContext, issue: str, as_json: bool) -> None:
+    """Which key results ISSUE counts toward, its weight and share in each, and the objectives
+    above them."""
+    from okr_jira.report.why import why as explain
+    from okr_jira.storage.db import session_scope
+
+    with session_scope(app.engine()) as session:
+        answer = explain(session=session, issue=issue)
+    if as_json:
+        click.echo(json.dumps(answer.json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n".join(answer.lines()))
 
 
 @click.command()

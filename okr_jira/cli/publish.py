@@ -37,3 +37,6 @@ def publish(app: AppContext, cycle_key: str | None, dry_run: bool, out_dir: str 
         return
     summary = publisher.publish(cycle_key)
     click.echo("\n".join(summary.lines()))
+    links = wiring.sync_remote_links()  # pages may be new: links follow them
+    if links is not None:
+        click.echo("\n".join(links.lines()))

@@ -1,4 +1,5 @@
-"""`okr-jira sync`: make every KR's scope and progress true to Jira, with a progress bar."""
+"""`okr-jira sync`: make every KR's scope and progress true to Jira, with a progress bar;
+`okr-jira remote-links`: the remote links in Jira brought in step with the scope."""
 
 from __future__ import annotations
 
@@ -21,6 +22,25 @@ def sync(app: AppContext, full: bool) -> None:
     if bar:
         bar.close()
     click.echo("\n".join(summary.lines()))
+    links = app.wiring().sync_remote_links()  # OKR_JIRA_JIRA_REMOTE_LINKS=true
+    if links is not None:
+        click.echo("\n".join(links.lines()))
+
+
+@click.command("remote-links")
+@click.option("--dry-run", is_flag=True, help="Count what would be written; write nothing.")
+@pass_app
+@handle_errors
+def remote_links(app: AppContext, dry_run: bool) -> None:
+    """Bring Jira's remote links (issue -> key result) in step with the scope."""
+    from okr_jira.errors import ConfigError
+
+    summary = app.wiring().sync_remote_links(dry_run=dry_run)
+    if summary is None:
+        raise ConfigError("remote links are off: set OKR_JIRA_JIRA_REMOTE_LINKS=true")
+    click.echo("\n".join(summary.lines()))
+    if dry_run:
+        click.echo("Dry run: nothing was written to Jira.")
 
 
 class _ProgressLine:

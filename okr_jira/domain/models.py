@@ -152,6 +152,9 @@ class IssueSnapshot:
     created: datetime | None = None
     updated: datetime | None = None
     resolved: datetime | None = None
+    # When the status category last changed (Cloud's `statuscategorychangedate`; Data Center has
+    # no such field): when a done issue without a resolution was done, or an issue started.
+    status_changed: datetime | None = None
     deleted: bool = False
 
     def number(self, field_id: str) -> float | None:
@@ -173,6 +176,9 @@ class KrProgress:
     issues_in_progress: int = 0
     warnings: tuple[str, ...] = ()
     error: str | None = None
+    # The KR's scope: its total weight (issues KRs: points, hours or issues), the number of
+    # issues counted (issue_count, field_sum); None for manual KRs.
+    scope: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ instead of as a plausible number.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol, TypedDict
 
 from okr_jira.domain.models import IssueSnapshot, KeyResult, KrProgress
@@ -37,7 +38,7 @@ class Weighed(Protocol):
     def estimate_seconds(self) -> float | None: ...
 
 
-class _Counts(TypedDict):
+class StatusCounts(TypedDict):
     issues_total: int
     issues_done: int
     issues_in_progress: int
@@ -86,7 +87,9 @@ def is_story_points_field(name: str | None) -> bool:
 
 def _issues_progress(kr: KeyResult, issues: list[IssueSnapshot]) -> KrProgress:
     if not issues:
-        return KrProgress(key=kr.key, progress=0.0, current=0.0, warnings=("no issue matched",))
+        return KrProgress(
+            key=kr.key, progress=0.0, current=0.0, warnings=("no issue matched",), scope=0.0
+        )
     weigh, what, unit = _weigher(kr)
     credit = min(max(kr.in_progress_credit, 0.0), 1.0)
     default = max(kr.default_weight, 0.0)
@@ -120,6 +123,7 @@ def _issues_progress(kr: KeyResult, issues: list[IssueSnapshot]) -> KrProgress:
         progress=progress,
         current=done,
         warnings=tuple(warnings),
+        scope=total,
         **_status_counts(issues),
     )
 
@@ -142,6 +146,52 @@ def weight_unit(kr: KeyResult) -> str:
     return {"story_points": "story points", "estimate": "hours of estimate"}.get(
         kr.weight_by, "issues"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class IssueWeight:
+    """What one issue weighs in a KR, and its share of the KR's scope (0..1)."""
+
+    issue: IssueSnapshot
+    weight: float
+    share: float
+    unit: str  # "points", "h", "issue" or the summed field's name
+    estimated: bool = False  # no value of its own: the KR's default weight counted
+
+
+def issue_weights(
+    kr: KeyResult, issues: Sequence[IssueSnapshot], *, field_id: str | None = None
+) -> list[IssueWeight]:
+    """Each live issue's weight in `kr`, as progress counts it, and its share of the total.
+
+    ``issues``: its weight_by (points, hours of original estimate, or 1), a missing value
+    counting as the default weight; ``issue_count``: 1 each; ``field_sum``: the field's value
+    (0 when missing; 0 for an issue not done yet when only done issues count).
+    """
+    live = [issue for issue in issues if not issue.deleted]
+    rows: list[tuple[IssueSnapshot, float, bool]] = []
+    if kr.kind == "issues":
+        weigh, _what, _suffix = _weigher(kr)
+        default = max(kr.default_weight, 0.0)
+        for issue in live:
+            raw = weigh(issue)
+            rows.append((issue, default if raw is None else max(raw, 0.0), raw is None))
+        unit = {"story_points": "points", "estimate": "h"}.get(kr.weight_by, "issue")
+    elif kr.kind == "field_sum":
+        story_points = is_story_points_field(kr.field)
+        for issue in live:
+            value = field_value(issue, field_id or kr.field, story_points)
+            counted = not kr.done_only or issue.status_category == "done"
+            rows.append((issue, (value or 0.0) if counted else 0.0, value is None))
+        unit = kr.unit or kr.field or ""
+    else:
+        rows = [(issue, 1.0, False) for issue in live]
+        unit = "issue"
+    total = sum(weight for _, weight, _ in rows)
+    return [
+        IssueWeight(issue, weight, weight / total if total else 0.0, unit, estimated)
+        for issue, weight, estimated in rows
+    ]
 
 
 def _weigher(kr: KeyResult) -> tuple[Callable[[Weighed], float | None], str, str]:
@@ -170,7 +220,7 @@ def _field_sum_progress(
     total = 0.0
     missing = 0
     for issue in counted:
-        value = _field_value(issue, field_id, story_points)
+        value = field_value(issue, field_id, story_points)
         if value is None:
             missing += 1
         else:
@@ -183,7 +233,8 @@ def _field_sum_progress(
     return _metric(kr, total, issues, tuple(warnings))
 
 
-def _field_value(issue: IssueSnapshot, field_id: str | None, story_points: bool) -> float | None:
+def field_value(issue: IssueSnapshot, field_id: str | None, story_points: bool) -> float | None:
+    """The number a field_sum KR reads of `issue`, None when it has none."""
     # Story points are parsed into their own attribute; the resolved id is the fallback.
     if story_points and issue.story_points is not None:
         return issue.story_points
@@ -202,12 +253,14 @@ def _metric(
         progress = 0.0
     else:
         progress = metric_progress(start, kr.target, current)
+    scope = float(len(issues)) if kr.kind != "manual" else None
     return KrProgress(
-        key=kr.key, progress=progress, current=current, warnings=warnings, **_status_counts(issues)
-    )
+        key=kr.key, progress=progress, current=current, warnings=warnings, scope=scope,
+        **_status_counts(issues),
+    )  # fmt: skip
 
 
-def _status_counts(issues: list[IssueSnapshot]) -> _Counts:
+def _status_counts(issues: list[IssueSnapshot]) -> StatusCounts:
     done = sum(1 for issue in issues if issue.status_category == "done")
     in_progress = sum(1 for issue in issues if issue.status_category == "indeterminate")
     return {"issues_total": len(issues), "issues_done": done, "issues_in_progress": in_progress}
@@ -248,7 +301,7 @@ def issue_contributions(
         elif kr.kind == "field_sum":
             counted = not kr.done_only or issue.status_category == "done"
             value = (
-                _field_value(issue, field_id, is_story_points_field(kr.field)) if counted else 0.0
+                field_value(issue, field_id, is_story_points_field(kr.field)) if counted else 0.0
             )
         else:
             return []

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 from okr_jira.domain.models import KeyResult, KrProgress, Objective, ObjectiveNode
 
@@ -96,6 +98,40 @@ def objective_progress(
     if total == 0:
         return 0.0
     return _clamp(weighted / total)
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """What one key result or aligned child objective adds to its objective's progress."""
+
+    key: str
+    title: str
+    kind: Literal["key_result", "objective"]
+    progress: float  # 0..1, clamped as the rollup counts it
+    weight: float  # as declared (negative counts as 0)
+    counted: bool  # False when the objective's rollup leaves this kind out
+    share: float  # weight / total weight counted (0 when not counted)
+    contribution: float  # share x progress: the parts sum to the objective's progress
+
+
+def contributions(node: ObjectiveNode) -> list[Contribution]:
+    """How `node.progress` is made, part by part, in the order the page lists them."""
+    rollup = node.objective.rollup
+    parts: list[tuple[str, str, Literal["key_result", "objective"], float, float, bool]] = []
+    for kr, state in node.key_results:
+        counted = rollup in ("key_results", "both")
+        parts.append((kr.key, kr.title, "key_result", state.progress, kr.weight, counted))
+    for child in node.children:
+        counted = rollup in ("children", "both")
+        o = child.objective
+        parts.append((o.key, o.title, "objective", child.progress, o.weight, counted))
+    total = sum(max(weight, 0.0) for *_, weight, counted in parts if counted)
+    out = []
+    for key, title, kind, progress, weight, counted in parts:
+        share = max(weight, 0.0) / total if counted and total else 0.0
+        value = _clamp(progress)
+        out.append(Contribution(key, title, kind, value, weight, counted, share, share * value))
+    return out
 
 
 def iter_nodes(nodes: Sequence[ObjectiveNode]) -> Iterator[ObjectiveNode]:

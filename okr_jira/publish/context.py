@@ -2,8 +2,9 @@
 
 Progress comes from `evaluate_cycle`, the issues behind each KR from its open scope links and the
 stored snapshots, the guardrail signals from the health the last sync kept, the charts from the
-progress history (one point per day, the day's last value, so another sync on the same day with
-nothing new leaves every chart, and so every page, unchanged).
+progress history (one point per day of the site's time zone, the day's last value, so another
+sync on the same day with nothing new leaves every chart, and so every page, unchanged), the last
+change from the first point of the latest run of equal values.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from sqlmodel import Session
 from okr_jira.adapters.jira_fields import epic_clause
 from okr_jira.domain.models import IssueSnapshot, PaceThresholds
 from okr_jira.domain.report import CycleReport
+from okr_jira.domain.rollup import sort_key
 from okr_jira.domain.selectors import source_to_jql
 from okr_jira.render import RenderContext
-from okr_jira.render.context import History, page_title
-from okr_jira.report.evaluate import evaluate_cycle
+from okr_jira.render.context import page_title
+from okr_jira.report.charts import daily_history, last_change
+from okr_jira.report.evaluate import evaluate_cycle, site_zone
 from okr_jira.report.health import stored_health
 from okr_jira.storage import state
 from okr_jira.storage.issues import snapshots
@@ -37,14 +40,6 @@ class ContextOptions:
     space_key: str = ""
     jira_base_url: str = ""
     jira_server_id: str | None = None
-
-
-def daily_history(rows: list[tuple[dt.datetime, float]]) -> History:
-    """One (day, progress) point per day, the last value of each day, oldest first."""
-    by_day: dict[dt.date, float] = {}
-    for at, progress in sorted(rows, key=lambda r: r[0]):
-        by_day[at.date()] = progress
-    return tuple(by_day.items())
 
 
 def _carried_titles(session: Session, report: CycleReport) -> dict[str, str]:
@@ -82,8 +77,10 @@ def build_context(
     links = open_links(session=session, krs=[kr.key for kr in krs])
     snaps = snapshots(session=session, keys={k for keys in links.values() for k in keys})
     issues: dict[str, tuple[IssueSnapshot, ...]] = {
-        kr: tuple(snaps[k] for k in sorted(keys) if k in snaps) for kr, keys in links.items()
+        kr: tuple(snaps[k] for k in sorted(keys, key=sort_key) if k in snaps)
+        for kr, keys in links.items()
     }
+    zone_name, tz = site_zone(state.SITE_TIME_ZONE.get(session=session))
     epic_clause = _epic_clause(session)
     team_of = {node.objective.key: node.objective.team for node in report.all_nodes()}
     jql: dict[str, str] = {}
@@ -100,6 +97,21 @@ def build_context(
                 )
             except ValueError:
                 continue  # a source that selects nothing: the page shows the mapping error
+    key = report.cycle.key
+    objective_rows = cycle_history(session=session, kind="objective", cycle=key)
+    kr_rows = cycle_history(session=session, kind="kr", cycle=key)
+    changed: dict[str, dt.datetime] = {}
+    for node in report.all_nodes():
+        moments = [
+            last_change(rows)
+            for rows in (
+                objective_rows.get(node.objective.key, []),
+                *(kr_rows.get(kr.key, []) for kr, _ in node.key_results),
+            )
+        ]
+        latest = max((m for m in moments if m is not None), default=None)
+        if latest is not None:
+            changed[node.objective.key] = latest
     context = RenderContext(
         checkins=report.checkins,
         carried=_carried_titles(session, report),
@@ -110,15 +122,14 @@ def build_context(
         teams={key: team.name for key, team in report.teams.items()},
         issues=issues,
         jql=jql,
-        history={
-            subject: daily_history(rows)
-            for subject, rows in cycle_history(
-                session=session, kind="objective", cycle=report.cycle.key
-            ).items()
-        },
+        history={subject: daily_history(rows, tz) for subject, rows in objective_rows.items()},
+        kr_history={subject: daily_history(rows, tz) for subject, rows in kr_rows.items()},
         jira_base_url=options.jira_base_url,
         jira_server_id=options.jira_server_id,
-        last_sync=last_recorded(session=session, cycle=report.cycle.key),
+        last_sync=last_recorded(session=session, cycle=key),
+        as_of=moment,
+        last_change=changed,
+        time_zone=zone_name,
         thresholds=options.thresholds,
         health=stored_health(session=session, cycle=report.cycle.key),
     )

@@ -14,6 +14,7 @@ it) is taken over.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import time
@@ -40,7 +41,7 @@ from okr_jira.publish.plan import (
     month_subject,
     plan_pages,
 )
-from okr_jira.render import RenderContext, content_hash
+from okr_jira.render import Attachment, RenderContext, content_hash
 from okr_jira.render.context import month_review_title, review_title
 from okr_jira.render.review import monthly_review_body, review_page_body
 from okr_jira.report.review import monthly_review, months_of, retrospectives, review
@@ -51,6 +52,13 @@ from okr_jira.storage.pages import page_rows, save_page
 from okr_jira.storage.tables import PublishedPageRow, utcnow
 
 log = logging.getLogger(__name__)
+
+
+def attachment_marker(attachment: Attachment) -> str:
+    """The comment an attachment version is uploaded with: its content hash, so an unchanged
+    chart is not uploaded again (and a version stored with another media type is)."""
+    digest = hashlib.sha256(attachment.media_type.encode() + b"\0" + attachment.data)
+    return f"Published by okr-jira ({digest.hexdigest()[:16]})"
 
 
 class PublishError(OkrJiraError):
@@ -160,11 +168,12 @@ class Publisher:
                         content_hash=content_hash(body),
                     )
                 )
-            if cycle_frozen_at(session=session, key=cycle.key) is None:
+            frozen = cycle_frozen_at(session=session, key=cycle.key)
+            if frozen is None:
                 return pages
             reviews = review(session=session, cycle=cycle.key, thresholds=self.options.thresholds)
             retros = retrospectives(session=session, cycle=cycle.key)
-        body = review_page_body(cycle.name, reviews, retros, context.teams)
+        body = review_page_body(cycle.name, reviews, retros, context.teams, frozen)
         pages.append(
             PageWork(
                 subject=REVIEW,
@@ -206,6 +215,7 @@ class Publisher:
         try:
             stats = session_stats(self.confluence.client.session)  # connects (may probe)
             before = stats.snapshot()["sent"]
+            self._remember_site()
             if not parent[0]:
                 parent = (True, self._resolve_parent())
             depths = sorted({page.depth for page in pages} | {ARCHIVE_DEPTH + 1})
@@ -237,6 +247,13 @@ class Publisher:
         with session_scope(self.engine) as session:  # read by /metrics
             state.job_duration("publish").set(f"{summary.seconds:.3f}", session=session)
         return summary
+
+    def _remember_site(self) -> None:
+        """Keep the Confluence base URL pages go to (Jira's remote links point at them)."""
+        base = str(self.confluence.client.url).rstrip("/")
+        with session_scope(self.engine) as session:
+            if state.CONFLUENCE_BASE_URL.get(session=session) != base:
+                state.CONFLUENCE_BASE_URL.set(base, session=session)
 
     def _write_batch(
         self, batch: list[PageWork], rows: dict[str, PublishedPageRow], ids: dict[str, str]
@@ -291,17 +308,30 @@ class Publisher:
         ):
             return _Written(page, ref, parent_id, True)  # renamed or moved: same charts
         try:
-            for attachment in page.attachments:
-                self.confluence.upload_attachment(
-                    ref.id,
-                    attachment.filename,
-                    attachment.data,
-                    attachment.media_type,
-                    check_existing=not fresh,
-                )
+            self._upload_attachments(ref.id, page, fresh=fresh)
         except ConfluenceError as error:
             return _Written(page, ref, parent_id, False, error)
         return _Written(page, ref, parent_id, True)
+
+    def _upload_attachments(self, page_id: str, page: PageWork, *, fresh: bool) -> None:
+        """Upload the page's charts whose bytes or media type changed: the page's attachments
+        are listed once, and each upload's comment carries its content hash to compare with."""
+        if not page.attachments:
+            return
+        existing = {} if fresh else self.confluence.attachments(page_id)
+        for attachment in page.attachments:
+            marker = attachment_marker(attachment)
+            found = existing.get(attachment.filename)
+            if (
+                found is not None
+                and found.comment == marker
+                and found.media_type == attachment.media_type
+            ):
+                continue  # this chart did not change
+            self.confluence.upload_attachment(
+                page_id, attachment.filename, attachment.data, attachment.media_type,
+                check_existing=False, existing=found, comment=marker,
+            )  # fmt: skip
 
     def _create(self, page: PageWork, parent_id: str | None) -> tuple[PageRef, bool]:
         """(page, True) when created; an existing page of that title is taken over (False)."""

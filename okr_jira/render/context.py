@@ -21,15 +21,28 @@ from okr_jira.domain.models import (
 # Confluence refuses titles longer than 255 characters.
 MAX_TITLE = 255
 
-History = tuple[tuple[date, float], ...]
+
+@dataclass(frozen=True, slots=True)
+class ChartPoint:
+    """A day's last recorded point: progress (0..1), scope, and whether it was reconstructed."""
+
+    day: date
+    progress: float
+    scope: float | None = None
+    backfilled: bool = False
+
+
+History = tuple[ChartPoint, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class RenderContext:
     """One cycle's OKR tree with everything shown next to it.
 
-    ``issues``, ``jql`` are keyed by KR key; ``history`` by objective or KR key, oldest first.
-    ``today`` decides pace and the share of the cycle elapsed; nothing here reads a clock.
+    ``issues``, ``jql``, ``kr_history`` are keyed by KR key; ``history`` and ``last_change`` by
+    objective key; histories oldest first, one point per day. ``today`` decides pace and the
+    share of the cycle elapsed, ``as_of`` is when the data was read (shown, not hashed): nothing
+    here reads a clock.
     """
 
     cycle: Cycle
@@ -45,11 +58,16 @@ class RenderContext:
     checkins: Mapping[str, tuple[CheckIn, ...]] = field(default_factory=dict)
     # objective key -> the page title of the earlier objective it was carried from
     carried: Mapping[str, str] = field(default_factory=dict)
+    kr_history: Mapping[str, History] = field(default_factory=dict)
     jira_base_url: str = ""
     jira_server_id: str | None = None
     last_sync: datetime | None = None
+    as_of: datetime | None = None
+    # When an objective's progress (or one of its KRs') last moved.
+    last_change: Mapping[str, datetime] = field(default_factory=dict)
+    time_zone: str = "UTC"  # the site's: how times are shown
     health: HealthReport | None = None  # as the last sync computed it
-    max_issues_listed: int = 100
+    max_issues_listed: int = 50
     max_issues_macro: int = 50
 
     def team_name(self, key: str) -> str:
@@ -135,5 +153,6 @@ def content_hash(body: str, attachments: tuple[Attachment, ...] | list[Attachmen
     return digest.hexdigest()
 
 
-def chart_filename(key: str) -> str:
-    return "okr-progress-" + re.sub(r"[^A-Za-z0-9._-]+", "_", key) + ".svg"
+def chart_filename(key: str, *, kr: bool = False) -> str:
+    prefix = "okr-kr-progress-" if kr else "okr-progress-"
+    return prefix + re.sub(r"[^A-Za-z0-9._-]+", "_", key) + ".svg"

@@ -13,18 +13,27 @@ from okr_jira.render.markup import Safe, el, join
 
 Colour = Literal["Grey", "Red", "Yellow", "Green", "Blue"]
 BAR_CELLS = 10
+# The lozenge colours as ink: a progress bar is coloured by its pace like its lozenge.
+INK: dict[str, str] = {
+    "Grey": "#97a0af",
+    "Red": "#de350b",
+    "Yellow": "#ff991f",
+    "Green": "#36b37e",
+    "Blue": "#0065ff",
+}
 # No assignee column: the pages show teams' work, never who did it (privacy by design).
 JIRA_COLUMNS = "key,summary,type,status,updated"
 
 
 class Dialect(Protocol):
     def lozenge(self, text: str, colour: Colour) -> Safe: ...
-    def bar(self, progress: float) -> Safe: ...
+    def bar(self, progress: float, colour: Colour = "Blue") -> Safe: ...
     def page_link(self, title: str, filename: str, text: str) -> Safe: ...
     def issues_macro(self, jql: str, jira_base_url: str, maximum: int) -> Safe: ...
     def expand(self, title: str, content: Safe) -> Safe: ...
     def panel(self, kind: Literal["info", "note", "warning"], content: Safe) -> Safe: ...
     def chart(self, filename: str, svg: str) -> Safe: ...
+    def heading(self, level: int, text: str, anchor: str) -> Safe: ...
 
 
 def percent(progress: float) -> str:
@@ -55,10 +64,12 @@ class StorageDialect:
     def lozenge(self, text: str, colour: Colour) -> Safe:
         return self._macro("status", {"colour": colour, "title": text})
 
-    def bar(self, progress: float) -> Safe:
+    def bar(self, progress: float, colour: Colour = "Blue") -> Safe:
         filled = round(min(max(progress, 0.0), 1.0) * BAR_CELLS)
+        cells = el("code", None, "█" * filled + "░" * (BAR_CELLS - filled))
+        # Storage format keeps text colour as an inline style on a span.
         return join(
-            [el("code", None, "█" * filled + "░" * (BAR_CELLS - filled)), " ", percent(progress)]
+            [el("span", {"style": f"color: {INK[colour]};"}, cells), " ", percent(progress)]
         )
 
     def page_link(self, title: str, filename: str, text: str) -> Safe:
@@ -89,9 +100,12 @@ class StorageDialect:
     def chart(self, filename: str, svg: str) -> Safe:
         return el(
             "ac:image",
-            {"ac:alt": "Progress over time"},
+            {"ac:alt": "Progress over time", "ac:width": "640"},
             el("ri:attachment", {"ri:filename": filename}),
         )
+
+    def heading(self, level: int, text: str, anchor: str) -> Safe:
+        return el(f"h{level}", None, text)  # Confluence makes its own heading anchors
 
 
 class PreviewDialect:
@@ -100,9 +114,9 @@ class PreviewDialect:
     def lozenge(self, text: str, colour: Colour) -> Safe:
         return el("span", {"class": f"lozenge {colour.lower()}"}, text)
 
-    def bar(self, progress: float) -> Safe:
-        width = f"width:{min(max(progress, 0.0), 1.0) * 100:.0f}%"
-        fill = el("span", {"class": "fill", "style": width}, "")
+    def bar(self, progress: float, colour: Colour = "Blue") -> Safe:
+        width = f"width:{min(max(progress, 0.0), 1.0) * 100:.0f}%;background:{INK[colour]}"
+        fill = el("span", {"class": f"fill {colour.lower()}", "style": width}, "")
         return join([el("span", {"class": "bar"}, fill), " ", percent(progress)])
 
     def page_link(self, title: str, filename: str, text: str) -> Safe:
@@ -126,3 +140,6 @@ class PreviewDialect:
 
     def chart(self, filename: str, svg: str) -> Safe:
         return el("div", {"class": "chart"}, Safe(svg))
+
+    def heading(self, level: int, text: str, anchor: str) -> Safe:
+        return el(f"h{level}", {"id": anchor}, text)

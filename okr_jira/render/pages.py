@@ -1,15 +1,33 @@
-"""The cycle root page and the objective pages, composed once for either dialect."""
+"""The cycle root page and the objective pages, composed once for either dialect.
+
+What a manager reads, and why it is true: every objective page says how its progress is made
+(each key result's and aligned objective's progress, weight and contribution), every key result
+lists the issues behind it with each one's weight and share, charts show progress against the
+expected pace with the scope beside it, bars are coloured by pace, keys sort naturally, tables
+keep to four to six columns (a 700 px page), and every page says when its data was read and when
+it last changed. A key result with thousands of issues lists 50 (not done first, heaviest first)
+and links to the rest in Jira.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC
+from datetime import UTC, datetime
 
 from okr_jira.domain.checkins import CheckIn, confidence_series, latest
-from okr_jira.domain.models import IssueSnapshot, KeyResult, KrProgress, ObjectiveNode, PaceStatus
+from okr_jira.domain.days import zone
+from okr_jira.domain.models import (
+    IssueSnapshot,
+    KeyResult,
+    KrProgress,
+    ObjectiveNode,
+    PaceStatus,
+)
 from okr_jira.domain.pace import expected_progress, grade, pace_status, score
-from okr_jira.render.chart import progress_chart_svg
+from okr_jira.domain.progress import IssueWeight, issue_weights
+from okr_jira.domain.rollup import contributions, sort_key
+from okr_jira.render.chart import SVG_TYPE, chart_attachment, progress_chart_svg
 from okr_jira.render.context import (
     Attachment,
     RenderContext,
@@ -20,7 +38,7 @@ from okr_jira.render.context import (
     page_title,
     root_title,
 )
-from okr_jira.render.dialect import Colour, Dialect, PreviewDialect, StorageDialect
+from okr_jira.render.dialect import Colour, Dialect, PreviewDialect, StorageDialect, jira_search_url
 from okr_jira.render.health import HEALTH_FILE, cycle_health_body, health_section
 from okr_jira.render.markup import Child, Safe, el, join
 
@@ -38,6 +56,11 @@ GENERATED_NOTE = (
     "overwritten at the next publish: change the OKR file or the Jira issues instead."
 )
 ROOT_FILE = "index.html"
+# Stand-ins for the times that change at every publish: the content hash is taken with them in
+# place, so a page whose data did not change is not written again just to move a clock.
+AS_OF = "\u27e6as-of\u27e7"
+LAST_SYNC = "\u27e6last-sync\u27e7"
+_UNITS = {"story_points": "points", "estimate": "hours", "count": "issues"}
 CHECKINS_SHOWN = 8
 
 
@@ -59,44 +82,94 @@ def preview_filename(key: str) -> str:
     return f"{safe}-{digest}.html"
 
 
+def kr_anchor(key: str) -> str:
+    """The id of a key result's section in the preview (remote links point at it)."""
+    return "kr-" + re.sub(r"[^A-Za-z0-9._-]+", "_", key)
+
+
 def _pace(ctx: RenderContext, progress: float) -> PaceStatus:
     return pace_status(progress, ctx.cycle, ctx.today, ctx.thresholds)
 
 
-def _status_cells(ctx: RenderContext, d: Dialect, progress: float) -> list[Safe]:
-    value = score(progress)
+def _bar(ctx: RenderContext, d: Dialect, progress: float) -> Safe:
+    return d.bar(progress, PACE_COLOUR[_pace(ctx, progress)])
+
+
+def _pace_lozenge(ctx: RenderContext, d: Dialect, progress: float) -> Safe:
     status = _pace(ctx, progress)
-    return [
-        d.bar(progress),
-        join([f"{value:.2f}"]),
-        d.lozenge(grade(value).upper(), GRADE_COLOUR[grade(value)]),
-        d.lozenge(status.replace("_", " ").upper(), PACE_COLOUR[status]),
-    ]
+    return d.lozenge(status.replace("_", " ").upper(), PACE_COLOUR[status])
+
+
+def _score_cell(d: Dialect, progress: float) -> Safe:
+    value = score(progress)
+    return join([f"{value:.2f} ", d.lozenge(grade(value).upper(), GRADE_COLOUR[grade(value)])])
 
 
 def esc_num(value: float | None, unit: str | None = None) -> Safe:
+    return join([_number(value, unit)])
+
+
+def _number(value: float | None, unit: str | None = None) -> str:
     if value is None:
-        return join(["—"])
+        return "—"
     text = f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}".rstrip("0")
-    return join([text + (f" {unit}" if unit else "")])
+    return text + (f" {unit}" if unit else "")
+
+
+def _share(value: float) -> str:
+    """A share as people read it: 33 %, 0.4 %, 100 %."""
+    percent = value * 100
+    if 0 < percent < 0.1:
+        return "< 0.1 %"
+    if 0 < percent < 1:
+        return f"{percent:.1f} %"
+    return f"{percent:.0f} %"
 
 
 def _row(cells: list[Child], *, header: bool = False) -> Safe:
     return el("tr", None, *(el("th" if header else "td", None, cell) for cell in cells))
 
 
-def _table(head: list[str], rows: list[Safe]) -> Safe:
-    return el("table", None, el("tbody", None, _row(list(head), header=True), *rows))
+def _table(head: list[str], rows: list[Safe], foot: Safe | None = None) -> Safe:
+    return el("table", None, el("tbody", None, _row(list(head), header=True), *rows, foot))
 
 
-def _sync_text(ctx: RenderContext) -> str:
-    if ctx.last_sync is None:
+def _time(ctx: RenderContext, moment: datetime | None) -> str:
+    """A moment in the site's time zone: 2026-11-15 09:30 CET."""
+    if moment is None:
         return "never"
-    moment = ctx.last_sync if ctx.last_sync.tzinfo else ctx.last_sync.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        tz = zone(ctx.time_zone)
+    except ValueError:
+        tz = UTC
+    local = aware.astimezone(tz)
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "UTC")
 
 
-def _root_body(ctx: RenderContext, d: Dialect, *, show_sync: bool) -> Safe:
+def _stamp(ctx: RenderContext, last_change: datetime | None, *, sync: bool = False) -> Safe:
+    """When the data was read (as of) and when this page's numbers last moved."""
+    parts: list[Child] = [
+        el("strong", None, "As of "),
+        AS_OF,
+        " · ",
+        el("strong", None, "last change "),
+        _time(ctx, last_change),
+    ]
+    if sync:
+        parts += [" · Last sync: ", LAST_SYNC]
+    return el("p", None, *parts)
+
+
+def _fill_stamps(ctx: RenderContext, body: str) -> str:
+    as_of = ctx.as_of or ctx.last_sync
+    return body.replace(AS_OF, _time(ctx, as_of)).replace(LAST_SYNC, _time(ctx, ctx.last_sync))
+
+
+# ----- the root page ------------------------------------------------------------------------------
+
+
+def _root_body(ctx: RenderContext, d: Dialect) -> Safe:
     nodes = list(ctx.walk())
     counts = {status: 0 for status in PACE_COLOUR}
     rows: list[Safe] = []
@@ -114,7 +187,9 @@ def _root_body(ctx: RenderContext, d: Dialect, *, show_sync: bool) -> Safe:
                 [
                     join([indent, link]),
                     ctx.team_name(objective.team),
-                    *_status_cells(ctx, d, node.progress),
+                    _bar(ctx, d, node.progress),
+                    _score_cell(d, node.progress),
+                    _pace_lozenge(ctx, d, node.progress),
                     str(len(node.key_results)),
                 ]
             )
@@ -126,9 +201,13 @@ def _root_body(ctx: RenderContext, d: Dialect, *, show_sync: bool) -> Safe:
         f"{counts['off_track']} off track, {counts['done']} done, "
         f"{counts['not_started']} not started."
     )
+    changes = [
+        ctx.last_change[n.objective.key] for n, _, _ in nodes if n.objective.key in ctx.last_change
+    ]
     return join(
         [
             d.panel("info", el("p", None, GENERATED_NOTE)),
+            _stamp(ctx, max(changes, default=None), sync=True),
             el(
                 "p",
                 None,
@@ -147,9 +226,8 @@ def _root_body(ctx: RenderContext, d: Dialect, *, show_sync: bool) -> Safe:
                 " ",
                 summary,
             ),
-            el("p", None, f"Last sync: {_sync_text(ctx)}") if show_sync else None,
             _health_line(ctx, d),
-            _table(["Objective", "Team", "Progress", "Score", "Grade", "Pace", "KRs"], rows)
+            _table(["Objective", "Team", "Progress", "Score", "Pace", "KRs"], rows)
             if rows
             else el("p", None, "No objectives in this cycle."),
         ]
@@ -165,51 +243,196 @@ def _health_line(ctx: RenderContext, d: Dialect) -> Safe | None:
     return el("p", None, link, f": {what}, and the calibration report across teams.")
 
 
-def _kr_values(kr: KeyResult, kp: KrProgress) -> list[Safe]:
-    if kr.kind == "issues":
-        return [join([f"{kp.issues_done} of {kp.issues_total} done"]), esc_num(None), esc_num(None)]
-    return [esc_num(kp.current, kr.unit), esc_num(kr.start, kr.unit), esc_num(kr.target, kr.unit)]
+# ----- an objective page --------------------------------------------------------------------------
 
 
-def _kr_notes(kp: KrProgress) -> Safe:
-    items = [el("li", None, warning) for warning in kp.warnings]
-    if kp.error:
-        items.insert(0, el("li", None, el("strong", None, "Mapping error: "), kp.error))
-    return el("ul", None, *items) if items else join([""])
-
-
-def _issue_table(ctx: RenderContext, d: Dialect, issues: tuple[IssueSnapshot, ...]) -> Safe:
-    shown = sorted(issues, key=lambda i: i.key)[: ctx.max_issues_listed]
-    base = ctx.jira_base_url.rstrip("/")
-    rows = [
-        _row(
-            [
-                el("a", {"href": f"{base}/browse/{issue.key}"}, issue.key),
-                issue.summary,
-                issue.issue_type,
-                d.lozenge(issue.status.upper(), ISSUE_COLOUR.get(issue.status_category, "Grey")),
-            ]
+def _contribution_section(ctx: RenderContext, d: Dialect, node: ObjectiveNode) -> Safe:
+    """How the objective's progress is made: each part's progress, weight and contribution."""
+    parts = contributions(node)
+    if not parts:
+        return el("p", None, "Nothing to measure yet: no key results and no aligned objectives.")
+    rows = []
+    for part in parts:
+        if part.kind == "objective":
+            child = next(c for c in node.children if c.objective.key == part.key)
+            name: Safe = join(
+                [
+                    "↳ ",
+                    d.page_link(
+                        page_title(ctx.cycle, child.objective),
+                        preview_filename(part.key),
+                        f"{part.key} {part.title}",
+                    ),
+                ]
+            )
+        else:
+            name = join([el("strong", None, part.key), " ", part.title])
+        weight = f"{_number(part.weight)} ({_share(part.share)})" if part.counted else "not counted"
+        rows.append(
+            _row(
+                [
+                    name,
+                    _bar(ctx, d, part.progress),
+                    weight,
+                    f"{part.contribution * 100:.1f} pts" if part.counted else "—",
+                ]
+            )
         )
-        for issue in shown
-    ]
-    more = len(issues) - len(shown)
+    total = sum(p.contribution for p in parts)
+    foot = _row(
+        [
+            el("strong", None, "Objective"),
+            _bar(ctx, d, node.progress),
+            "100 %" if any(p.counted for p in parts) else "—",
+            el("strong", None, f"{total * 100:.1f} pts"),
+        ]
+    )
+    what = {
+        "key_results": "its key results (aligned objectives are not counted)",
+        "children": "its aligned objectives (its own key results are not counted)",
+        "both": "its key results and its aligned objectives",
+    }[node.objective.rollup]
     return join(
         [
-            _table(["Key", "Summary", "Type", "Status"], rows),
-            el("p", None, f"… and {more} more.") if more > 0 else None,
+            el(
+                "p",
+                None,
+                f"{_share(node.progress)} is the weighted mean of {what}: each part adds its "
+                "progress times its share of the weight.",
+            ),
+            _table(["Part", "Progress", "Weight (share)", "Contribution"], rows, foot),
         ]
     )
 
 
-def _kr_section(ctx: RenderContext, d: Dialect, kr: KeyResult, kp: KrProgress) -> Safe:
-    parts: list[Child] = [el("h3", None, f"{kr.key} {kr.title}")]
+def _kr_value(kr: KeyResult, kp: KrProgress) -> Safe:
+    if kr.kind == "issues":
+        text = f"{kp.issues_done} of {kp.issues_total} done"
+        unit = _UNITS.get(kr.weight_by, "issues")
+        if kr.weight_by != "count" and kp.scope is not None:
+            text += f" ({_number(kp.current)} of {_number(kp.scope)} {unit})"
+        return join([text])
+    return join(
+        [
+            _number(kp.current, kr.unit),
+            el("br", None),
+            f"start {_number(kr.start, kr.unit)}, target {_number(kr.target, kr.unit)}",
+        ]
+    )
+
+
+def _kr_notes(kp: KrProgress) -> Safe | None:
+    items = [el("li", None, warning) for warning in kp.warnings]
+    if kp.error:
+        items.insert(0, el("li", None, el("strong", None, "Mapping error: "), kp.error))
+    return el("ul", None, *items) if items else None
+
+
+def _kr_table(ctx: RenderContext, d: Dialect, node: ObjectiveNode) -> Safe:
+    rows = []
+    for kr, kp in node.key_results:
+        counts = (
+            f"{kp.issues_done} / {kp.issues_in_progress} / {kp.issues_total}"
+            if kr.kind != "manual"
+            else "—"
+        )
+        rows.append(
+            _row(
+                [
+                    join(
+                        [
+                            el("strong", None, kr.key),
+                            " ",
+                            kr.title,
+                            " ",
+                            el("em", None, f"({kr.kind.replace('_', ' ')})"),
+                            _kr_notes(kp),
+                        ]
+                    ),
+                    join([_bar(ctx, d, kp.progress), " ", _pace_lozenge(ctx, d, kp.progress)]),
+                    _kr_value(kr, kp),
+                    counts,
+                ]
+            )
+        )
+    return _table(["Key result", "Progress", "Value", "Done / in progress / total"], rows)
+
+
+def ordered_issues(weights: list[IssueWeight]) -> list[IssueWeight]:
+    """Not done first, then the heaviest, then keys in natural order (MOB-2 before MOB-10)."""
+    return sorted(
+        weights,
+        key=lambda w: (w.issue.status_category == "done", -w.weight, sort_key(w.issue.key)),
+    )
+
+
+def _issue_table(
+    ctx: RenderContext, d: Dialect, kr: KeyResult, issues: tuple[IssueSnapshot, ...]
+) -> Safe:
+    weights = ordered_issues(issue_weights(kr, issues, field_id=kr.field))
+    shown = weights[: ctx.max_issues_listed]
+    base = ctx.jira_base_url.rstrip("/")
+    estimated = False
+    rows = []
+    for w in shown:
+        issue = w.issue
+        estimated = estimated or w.estimated
+        rows.append(
+            _row(
+                [
+                    el("a", {"href": f"{base}/browse/{issue.key}"}, issue.key),
+                    issue.summary,
+                    d.lozenge(
+                        issue.status.upper(), ISSUE_COLOUR.get(issue.status_category, "Grey")
+                    ),
+                    _number(w.weight) + ("*" if w.estimated else ""),
+                    _share(w.share),
+                ]
+            )
+        )
+    more = len(weights) - len(shown)
+    jql = ctx.jql.get(kr.key)
+    unit = _weight_unit(kr)
+    tail: list[Child] = []
+    if more > 0:
+        text = f"… and {more} more"
+        tail.append(
+            el(
+                "p",
+                None,
+                el("a", {"href": jira_search_url(base, jql)}, text + " in Jira") if jql else text,
+                ".",
+            )
+        )
+    if estimated:
+        tail.append(
+            el("p", None, f"* no value of its own: counted as {_number(kr.default_weight)} {unit}.")
+        )
+    return join([_table(["Key", "Summary", "Status", f"Weight ({unit})", "Share"], rows), *tail])
+
+
+def _weight_unit(kr: KeyResult) -> str:
+    if kr.kind == "issues":
+        return _UNITS.get(kr.weight_by, "issues")
+    if kr.kind == "field_sum":
+        return kr.unit or kr.field or "value"
+    return "issues"
+
+
+def _kr_section(
+    ctx: RenderContext, d: Dialect, kr: KeyResult, kp: KrProgress, charts: dict[str, str]
+) -> Safe:
+    parts: list[Child] = [d.heading(3, f"{kr.key} {kr.title}", kr_anchor(kr.key))]
+    chart = charts.get(kr.key)
+    if chart is not None:
+        parts.append(d.chart(chart_filename(kr.key, kr=True), chart))
     if kr.kind == "manual":
         parts.append(el("p", None, "Manual key result: its value is set by hand, not from Jira."))
         return join(parts)
     issues = tuple(i for i in ctx.issues.get(kr.key, ()) if not i.deleted)
     if issues:
         parts.append(
-            d.expand(f"Issues behind {kr.key} ({len(issues)})", _issue_table(ctx, d, issues))
+            d.expand(f"Issues behind {kr.key} ({len(issues)})", _issue_table(ctx, d, kr, issues))
         )
     else:
         parts.append(el("p", None, "No Jira issues are selected by this key result."))
@@ -224,8 +447,7 @@ def _objective_body(
     d: Dialect,
     node: ObjectiveNode,
     parent: ObjectiveNode | None,
-    chart_file: str,
-    chart_svg: str,
+    charts: dict[str, str],
 ) -> Safe:
     objective = node.objective
     cycle = ctx.cycle
@@ -250,12 +472,10 @@ def _objective_body(
         )
         for child in node.children
     ]
-    bar, value, grade_lozenge, pace_lozenge = _status_cells(ctx, d, node.progress)
     header_rows = [
-        _row([el("strong", None, "Progress"), bar]),
-        _row([el("strong", None, "Score"), value]),
-        _row([el("strong", None, "Grade"), grade_lozenge]),
-        _row([el("strong", None, "Pace"), pace_lozenge]),
+        _row([el("strong", None, "Progress"), _bar(ctx, d, node.progress)]),
+        _row([el("strong", None, "Score"), _score_cell(d, node.progress)]),
+        _row([el("strong", None, "Pace"), _pace_lozenge(ctx, d, node.progress)]),
         _row([el("strong", None, "Confidence"), _confidence_cell(d, checkins)]),
         _row([el("strong", None, "Team"), ctx.team_name(objective.team)]),
         _row([el("strong", None, "Aligned to"), up]),
@@ -266,43 +486,29 @@ def _objective_body(
             ]
         ),
     ]
-    kr_rows = [
-        _row(
-            [
-                join([el("strong", None, kr.key), " ", kr.title]),
-                kr.kind.replace("_", " "),
-                *_kr_values(kr, kp),
-                _status_cells(ctx, d, kp.progress)[0],
-                _status_cells(ctx, d, kp.progress)[3],
-                f"{kp.issues_done} / {kp.issues_in_progress} / {kp.issues_total}"
-                if kr.kind != "manual"
-                else "—",
-                _kr_notes(kp),
-            ]
-        )
-        for kr, kp in node.key_results
-    ]
     carried = ctx.carried.get(objective.key)
     if objective.carried_from:
         shown = f"{objective.carried_from}" + (f": {carried}" if carried else "")
         header_rows.append(_row([el("strong", None, "Carried from"), shown]))
-    head = ["Key result", "Kind", "Current", "Start", "Target", "Progress", "Pace"]
     return join(
         [
             d.panel("info", el("p", None, GENERATED_NOTE)),
+            _stamp(ctx, ctx.last_change.get(objective.key)),
             el("table", None, el("tbody", None, *header_rows)),
             el("p", None, objective.description) if objective.description else None,
             health_section(d, ctx.health.on_objective_page(objective)) if ctx.health else None,
+            el("h2", None, "How the progress is made"),
+            _contribution_section(ctx, d, node),
             el("h2", None, "Key results"),
-            _table([*head, "Issues done / in progress / total", "Warnings"], kr_rows)
-            if kr_rows
+            _kr_table(ctx, d, node)
+            if node.key_results
             else el("p", None, "Progress comes from the aligned objectives."),
             el("h2", None, "Check-ins"),
             _checkins_section(d, node, checkins),
             el("h2", None, "Progress over time"),
-            d.chart(chart_file, chart_svg),
-            el("h2", None, "Issues"),
-            *(_kr_section(ctx, d, kr, kp) for kr, kp in node.key_results),
+            d.chart(chart_filename(objective.key), charts[objective.key]),
+            el("h2", None, "Issues") if node.key_results else None,
+            *(_kr_section(ctx, d, kr, kp, charts) for kr, kp in node.key_results),
         ]
     )
 
@@ -359,24 +565,40 @@ def _checkins_section(d: Dialect, node: ObjectiveNode, checkins: tuple[CheckIn, 
     return join(parts)
 
 
-def _chart(ctx: RenderContext, node: ObjectiveNode) -> tuple[str, str]:
+def _charts(ctx: RenderContext, node: ObjectiveNode) -> dict[str, str]:
+    """The objective's chart (always) and a chart per KR with recorded history, by key."""
     key = node.objective.key
-    svg = progress_chart_svg(
-        ctx.cycle,
-        ctx.history.get(key, ()),
-        ctx.today,
-        f"{key} progress over time",
-        confidence=tuple(confidence_series(ctx.checkins.get(key, ()))),
-    )
-    return chart_filename(key), svg
+    out = {
+        key: progress_chart_svg(
+            ctx.cycle,
+            ctx.history.get(key, ()),
+            ctx.today,
+            f"{key} progress over time",
+            scope_label="scope (issues)",
+            confidence=tuple(confidence_series(ctx.checkins.get(key, ()))),
+        )
+    }
+    for kr, _ in node.key_results:
+        history = ctx.kr_history.get(kr.key, ())
+        if history:
+            out[kr.key] = progress_chart_svg(
+                ctx.cycle,
+                history,
+                ctx.today,
+                f"{kr.key} progress over time",
+                scope_label=f"scope ({_weight_unit(kr)})",
+            )
+    return out
 
 
 def render_root_page(ctx: RenderContext) -> RenderedPage:
     d = StorageDialect(ctx.space_key, ctx.jira_server_id)
-    body = _root_body(ctx, d, show_sync=True)
-    stable = _root_body(ctx, d, show_sync=False)
+    body = _root_body(ctx, d)
     return RenderedPage(
-        key="root", title=root_title(ctx.cycle), body=body, content_hash=content_hash(stable)
+        key="root",
+        title=root_title(ctx.cycle),
+        body=_fill_stamps(ctx, body),
+        content_hash=content_hash(body),
     )
 
 
@@ -384,13 +606,24 @@ def render_objective_page(
     ctx: RenderContext, node: ObjectiveNode, parent: ObjectiveNode | None
 ) -> RenderedPage:
     d = StorageDialect(ctx.space_key, ctx.jira_server_id)
-    filename, svg = _chart(ctx, node)
-    body = _objective_body(ctx, d, node, parent, filename, svg)
-    attachments = (Attachment(filename, svg.encode("utf-8"), "image/svg+xml"),)
+    charts = _charts(ctx, node)
+    body = _objective_body(ctx, d, node, parent, charts)
+    attachments = (
+        Attachment(
+            chart_filename(node.objective.key),
+            chart_attachment(charts[node.objective.key]),
+            SVG_TYPE,
+        ),
+        *(
+            Attachment(chart_filename(kr.key, kr=True), chart_attachment(charts[kr.key]), SVG_TYPE)
+            for kr, _ in node.key_results
+            if kr.key in charts
+        ),
+    )
     return RenderedPage(
         key=node.objective.key,
         title=page_title(ctx.cycle, node.objective),
-        body=body,
+        body=_fill_stamps(ctx, body),
         attachments=attachments,
         parent_title=page_title(ctx.cycle, parent.objective) if parent else root_title(ctx.cycle),
         content_hash=content_hash(body, attachments),
@@ -418,19 +651,24 @@ def render_confluence_pages(ctx: RenderContext) -> list[RenderedPage]:
     return pages
 
 
+# Sized for a 700 px window: tables take the page's width and wrap, long JQL breaks.
 _CSS = """
 body{font-family:-apple-system,"Segoe UI",Roboto,sans-serif;color:#172b4d}
-body{margin:2em auto;max-width:1100px}table{border-collapse:collapse;margin:0.5em 0}
+body{margin:1.5em auto;max-width:980px;padding:0 12px;box-sizing:border-box}
+table{border-collapse:collapse;margin:0.5em 0;max-width:100%}
 th,td{border:1px solid #dfe1e6;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f4f5f7}.lozenge{display:inline-block;border-radius:3px;padding:0 4px}
+td{overflow-wrap:anywhere}th{background:#f4f5f7}
+code{overflow-wrap:anywhere;white-space:normal}
+.lozenge{display:inline-block;border-radius:3px;padding:0 4px;white-space:nowrap}
 .lozenge{font-size:11px;font-weight:700}
 .lozenge.grey{background:#dfe1e6;color:#42526e}.lozenge.red{background:#ffebe6;color:#bf2600}
 .lozenge.yellow{background:#fff0b3;color:#172b4d}.lozenge.green{background:#e3fcef;color:#006644}
 .lozenge.blue{background:#deebff;color:#0747a6}
-.bar{display:inline-block;width:100px;height:8px;background:#dfe1e6;border-radius:4px;vertical-align:middle}
-.bar .fill{display:block;height:8px;background:#0052cc;border-radius:4px}
+.bar{display:inline-block;width:72px;height:8px;background:#dfe1e6;border-radius:4px;vertical-align:middle}
+.bar .fill{display:block;height:8px;border-radius:4px}
 .panel{border-radius:3px;padding:4px 12px;margin:1em 0}.panel.info{background:#deebff}
 .panel.note{background:#eae6ff}.panel.warning{background:#fffae6}
+.chart svg{max-width:100%;height:auto}
 """
 
 
@@ -439,6 +677,7 @@ def _document(title: str, body: Safe) -> str:
         "head",
         None,
         Safe('<meta charset="utf-8"/>'),
+        Safe('<meta name="viewport" content="width=device-width, initial-scale=1"/>'),
         el("title", None, title),
         el("style", None, Safe(_CSS)),
     )
@@ -450,12 +689,11 @@ def _document(title: str, body: Safe) -> str:
 def render_preview(ctx: RenderContext) -> dict[str, str]:
     """{filename: html}: index.html for the cycle and one page per objective, linked relatively."""
     d = PreviewDialect()
-    files = {ROOT_FILE: _document(root_title(ctx.cycle), _root_body(ctx, d, show_sync=True))}
+    files = {ROOT_FILE: _fill_stamps(ctx, _document(root_title(ctx.cycle), _root_body(ctx, d)))}
     for node, parent, _ in ctx.walk():
-        filename, svg = _chart(ctx, node)
-        body = _objective_body(ctx, d, node, parent, filename, svg)
-        files[preview_filename(node.objective.key)] = _document(
-            page_title(ctx.cycle, node.objective), body
+        body = _objective_body(ctx, d, node, parent, _charts(ctx, node))
+        files[preview_filename(node.objective.key)] = _fill_stamps(
+            ctx, _document(page_title(ctx.cycle, node.objective), body)
         )
     if ctx.health is not None:
         body = cycle_health_body(d, ctx.health, ctx.teams, ctx.cycle.name)

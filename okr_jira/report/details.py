@@ -24,16 +24,16 @@ from okr_jira.domain.report import CycleReport
 from okr_jira.domain.rollup import iter_nodes, sort_key
 from okr_jira.domain.selectors import source_to_jql
 from okr_jira.errors import NotFoundError
+from okr_jira.render.context import History
 from okr_jira.render.words import formula
-from okr_jira.report.evaluate import kr_states
+from okr_jira.report.charts import daily_history
+from okr_jira.report.evaluate import kr_states, site_zone
 from okr_jira.report.stored import stored_cycle
 from okr_jira.storage import links, progress, state
 from okr_jira.storage.checkins import recent_of_kr
 from okr_jira.storage.issues import snapshots
 from okr_jira.storage.okrs import load_okrs
 from okr_jira.storage.tables import CheckinRow, KrIssueLinkRow, utcnow
-
-History = tuple[tuple[dt.date, float], ...]
 
 
 @dataclass(frozen=True)
@@ -58,11 +58,10 @@ class ObjectiveDetail:
     history: History
 
 
-def daily(rows: list[tuple[dt.datetime, float]]) -> History:
-    by_day: dict[dt.date, float] = {}
-    for at, value in sorted(rows, key=lambda r: r[0]):
-        by_day[at.date()] = value
-    return tuple(by_day.items())
+def _history(session: Session, kind: str, subject: str) -> History:
+    """A subject's daily chart points in the site's time zone (as its Confluence page draws)."""
+    _, tz = site_zone(state.SITE_TIME_ZONE.get(session=session))
+    return daily_history(progress.subject_points(session=session, kind=kind, subject=subject), tz)
 
 
 def kr_detail(*, session: Session, key: str, now: dt.datetime | None = None) -> KrDetail:
@@ -89,7 +88,6 @@ def kr_detail(*, session: Session, key: str, now: dt.datetime | None = None) -> 
             )
         except ValueError:
             jql = None
-    points = progress.history(session=session, kind="kr", subject=key)
     return KrDetail(
         objective=objective,
         kr=kr,
@@ -98,7 +96,7 @@ def kr_detail(*, session: Session, key: str, now: dt.datetime | None = None) -> 
         formula=formula(kr, current, contributions),
         jql=jql,
         contributions=contributions,
-        history=daily([(p.taken_at, p.progress) for p in points]),
+        history=_history(session, "kr", key),
         scope=links.history(session=session, kr=key),
         checkins=recent_of_kr(session=session, kr=key),
     )
@@ -120,10 +118,9 @@ def objective_detail(
     )
     node = next(n for n in iter_nodes(report.nodes) if n.objective.key == key)
     parent = next((o for o in okrs.objectives if o.key == objective.parent), None)
-    points = progress.history(session=session, kind="objective", subject=key)
     return ObjectiveDetail(
         report=report,
         node=node,
         parent=parent,
-        history=daily([(p.taken_at, p.progress) for p in points]),
+        history=_history(session, "objective", key),
     )

@@ -8,13 +8,16 @@ shows what was known then.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from sqlmodel import Session
 
+from okr_jira.domain.days import UTC_NAME, day_end, local_day, zone
 from okr_jira.domain.models import KeyResult, KrProgress, OkrSet, PaceThresholds
 from okr_jira.domain.progress import compute_kr_progress
 from okr_jira.domain.report import CycleReport
 from okr_jira.domain.rollup import build_tree
+from okr_jira.storage import state
 from okr_jira.storage.checkins import checkins_of, latest_values
 from okr_jira.storage.issues import progress_snapshots
 from okr_jira.storage.okrs import (
@@ -26,6 +29,17 @@ from okr_jira.storage.okrs import (
 )
 from okr_jira.storage.progress import final_progress, progress_as_of
 from okr_jira.storage.tables import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def site_zone(name: str | None) -> tuple[str, dt.tzinfo]:
+    """(name, zone) of the site's time zone; an unknown name is logged and read as UTC."""
+    try:
+        return (name or UTC_NAME), zone(name)
+    except ValueError:
+        log.warning("site.time_zone.unknown", extra={"time_zone": name})
+        return UTC_NAME, dt.UTC
 
 
 def kr_states(
@@ -67,7 +81,8 @@ def evaluate_cycle(
     now: dt.datetime | None = None,
 ) -> CycleReport:
     generated = now or utcnow()
-    today = generated.date()
+    _, tz = site_zone(state.SITE_TIME_ZONE.get(session=session))
+    today = local_day(generated, tz)
     day = on or today
     the_cycle = get_cycle(session=session, key=cycle, on=day)
     declared = load_okrs(session=session)
@@ -76,7 +91,7 @@ def evaluate_cycle(
     frozen_at = cycle_frozen_at(session=session, key=the_cycle.key)
     historical = day < today or frozen_at is not None
     if historical:
-        until = dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
+        until = day_end(day, tz)  # the end of that day where the teams work
         if frozen_at is not None:
             # A reviewed cycle shows its frozen final scores, whatever Jira does later.
             until = min(until, frozen_at)
@@ -93,6 +108,7 @@ def evaluate_cycle(
                 issues_total=rows[kr.key].issues_total,
                 issues_done=rows[kr.key].issues_done,
                 issues_in_progress=rows[kr.key].issues_in_progress,
+                scope=rows[kr.key].scope,
             )
             if kr.key in rows
             else KrProgress(key=kr.key, progress=0.0, warnings=("no progress recorded by then",))
@@ -101,7 +117,7 @@ def evaluate_cycle(
     else:
         states = kr_states(session=session, okrs=declared, krs=krs)
     # Check-ins known on `day` (all of them for today: one typed a minute ago shows).
-    seen_until = None if day >= today else dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
+    seen_until = None if day >= today else day_end(day, tz)
     checkins = checkins_of(
         session=session, objectives=[o.key for o in objectives], until=seen_until
     )

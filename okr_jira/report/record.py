@@ -9,11 +9,24 @@ import datetime as dt
 from sqlmodel import Session
 
 from okr_jira.domain import pace
-from okr_jira.domain.models import Cycle, KrProgress, OkrSet, PaceStatus, PaceThresholds
+from okr_jira.domain.models import (
+    Cycle,
+    KrProgress,
+    ObjectiveNode,
+    OkrSet,
+    PaceStatus,
+    PaceThresholds,
+)
 from okr_jira.domain.report import CycleReport
 from okr_jira.domain.rollup import build_tree, iter_nodes
 from okr_jira.report.evaluate import kr_states
 from okr_jira.storage.progress import progress_as_of, record_progress
+
+
+def objective_scope(node: ObjectiveNode) -> float | None:
+    """An objective's scope in its chart: the issues of its own key results (None without)."""
+    issues = sum(state.issues_total for _, state in node.key_results)
+    return float(issues) if issues else None
 
 
 def record_report(*, session: Session, report: CycleReport, reason: str = "sync") -> int:
@@ -24,7 +37,7 @@ def record_report(*, session: Session, report: CycleReport, reason: str = "sync"
         record_progress(
             session=session, kind="objective", subject=node.objective.key,
             cycle=report.cycle.key, progress=node.progress, status=report.status(node.progress),
-            reason=reason, at=at,
+            scope=objective_scope(node), reason=reason, at=at,
         )  # fmt: skip
         written += 1
         for kr, state in node.key_results:
@@ -33,7 +46,7 @@ def record_report(*, session: Session, report: CycleReport, reason: str = "sync"
                 progress=state.progress, current=state.current,
                 status=report.status(state.progress),
                 issues=(state.issues_total, state.issues_done, state.issues_in_progress),
-                reason=reason, at=at,
+                scope=state.scope, reason=reason, at=at,
             )  # fmt: skip
             written += 1
     return written
@@ -69,7 +82,10 @@ def record_affected(
         states: dict[str, KrProgress] = dict(live)
         states.update(kr_states(session=session, okrs=okrs, krs=missing))
         for key, row in last.items():
-            states[key] = KrProgress(key=key, progress=row.progress, current=row.current)
+            states[key] = KrProgress(
+                key=key, progress=row.progress, current=row.current,
+                issues_total=row.issues_total, scope=row.scope,
+            )  # fmt: skip
         nodes = build_tree(objectives, states)
         owners = {kr.key: o.key for o in objectives for kr in o.key_results}
         parents = {o.key: o.parent for o in objectives}
@@ -91,7 +107,7 @@ def record_affected(
                 record_progress(
                     session=session, kind="objective", subject=node.objective.key,
                     cycle=cycle_key, progress=node.progress, status=status(node.progress),
-                    reason=reason, at=now,
+                    scope=objective_scope(node), reason=reason, at=now,
                 )  # fmt: skip
                 written += 1
         for kr in affected:
@@ -100,7 +116,7 @@ def record_affected(
                 session=session, kind="kr", subject=kr.key, cycle=cycle_key,
                 progress=st.progress, current=st.current, status=status(st.progress),
                 issues=(st.issues_total, st.issues_done, st.issues_in_progress),
-                reason=reason, at=now,
+                scope=st.scope, reason=reason, at=now,
             )  # fmt: skip
             written += 1
     return written

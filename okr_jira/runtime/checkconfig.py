@@ -72,6 +72,21 @@ def check_config(
     return checks
 
 
+def _link_permission(jira: JiraAdapter) -> Check:
+    """Remote links need the Link issues permission (with Browse projects, checked below)."""
+    name = "jira remote links"
+    try:
+        data = jira.call("GET", "rest/api/2/mypermissions", params={"permissions": "LINK_ISSUES"})
+    except JiraError as exc:
+        return Check(name, "warn", f"could not ask Jira for the Link issues permission: {exc}")
+    granted = (((data or {}).get("permissions") or {}).get("LINK_ISSUES") or {}).get(
+        "havePermission"
+    )
+    if granted:
+        return Check(name, "ok", "the account may link issues (OKR_JIRA_JIRA_REMOTE_LINKS=true)")
+    return Check(name, "fail", "OKR_JIRA_JIRA_REMOTE_LINKS=true but the account lacks Link issues")
+
+
 def _check_jira(
     settings: Settings, okrs: OkrSet | None, jira: JiraAdapter | None, out: list[Check]
 ) -> None:
@@ -110,6 +125,14 @@ def _check_jira(
         return
     name = me.get("displayName") or me.get("name") or me.get("accountId") or "?"
     out.append(Check("jira credentials", "ok", f"logged in as {name}"))
+    if settings.time_zone:
+        out.append(Check("time zone", "ok", f"{settings.time_zone} (OKR_JIRA_TIME_ZONE)"))
+    else:
+        zone = me.get("timeZone") or "UTC"
+        detail = f"{zone}, the Jira account's (set OKR_JIRA_TIME_ZONE to choose another)"
+        out.append(Check("time zone", "ok", detail))
+    if settings.jira_remote_links:
+        out.append(_link_permission(jira))
     detected = (
         "cloud" if (info or jira.server_info()).get("deploymentType") == "Cloud" else ("datacenter")
     )

@@ -77,6 +77,9 @@ class Demo:
             self._apply(engine)
             self.echo("\n".join(wiring.syncer().full().lines()))
             self._publish(wiring, "first publish")
+            links = wiring.sync_remote_links()  # the golden thread: each issue links back
+            if links is not None:
+                self.echo("\n".join(links.lines()))
             receiver = http_server(wiring, host="127.0.0.1", port=0)
             threading.Thread(target=receiver.serve_forever, daemon=True).start()
             worker = threading.Thread(
@@ -132,6 +135,7 @@ class Demo:
             # The demo's web app: a fresh signing key per run (sessions end with the demo).
             session_secret=secrets.token_hex(32),
             webhook_secret=secrets.token_hex(16),
+            jira_remote_links=True,
             http_max_retries=2,
         )
 

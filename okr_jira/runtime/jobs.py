@@ -27,6 +27,7 @@ from okr_jira.runtime.wiring import Wiring
 from okr_jira.storage import inbox, queue, state
 from okr_jira.storage.db import session_scope
 from okr_jira.storage.okrs import load_okrs
+from okr_jira.sync.golden_thread import request_remote_links
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,31 @@ def last_run(wiring: Wiring, job_id: str) -> dt.datetime | None:
         return state.job_last_run(job_id).get(session=session)
 
 
-def request_publish(wiring: Wiring) -> None:
-    """Note that progress changed; the publish job publishes once the window has passed."""
-    debounce.request_publish(wiring.engine, now=wiring.clock())
+def request_publish(wiring: Wiring, *, links: bool = True) -> None:
+    """Note that progress changed; the publish job publishes once the window has passed. `links`:
+    the scope or the OKRs may have changed too, so Jira's remote links are checked as well."""
+    wiring.request_publish(links=links)
+
+
+def remote_links(wiring: Wiring) -> bool:
+    """Bring Jira's remote links in step with the scope when something asked for it (a sync, a
+    webhook that changed a KR, a publish, an OKR file applied), and at least every sync
+    interval; returns whether it ran. A run with nothing to change sends no request."""
+    if not wiring.settings.jira_remote_links:
+        return False
+    with session_scope(wiring.engine) as session:
+        requested = state.REMOTE_LINKS_REQUESTED.get(session=session)
+    last = last_run(wiring, "remote_links")
+    every = dt.timedelta(minutes=wiring.settings.sync_interval_minutes)
+    if requested is None and last is not None and wiring.clock() - last < every:
+        return False
+    wiring.sync_remote_links()
+    with session_scope(wiring.engine) as session:
+        # A request that came while the links were written stays for the next run.
+        if state.REMOTE_LINKS_REQUESTED.get(session=session) == requested:
+            state.REMOTE_LINKS_REQUESTED.set(None, session=session)
+    mark_ran(wiring, "remote_links")
+    return True
 
 
 def publish_due(wiring: Wiring) -> bool:
@@ -96,7 +119,8 @@ def full_sync(wiring: Wiring) -> None:
 
 
 def process_inbox(wiring: Wiring) -> None:
-    # The worker options ask for a publish when a batch moves progress, as in every layout.
+    # The worker options ask for a publish (and remote links) when a batch moves some KR, as in
+    # every layout; an event okr-jira's own link write caused moves none (only `updated`).
     drain(engine=wiring.engine, options=wiring.worker_options())
 
 
@@ -121,6 +145,8 @@ def publish(wiring: Wiring, *, publisher: Callable[[Wiring], object] | None = No
     else:
         publisher(wiring)
     debounce.published(wiring.engine, started_at=started_at, last_change_then=last)
+    if wiring.settings.jira_remote_links:  # pages may have new ids for the links to point at
+        request_remote_links(wiring.engine, now=wiring.clock())
     mark_ran(wiring, "publish")
     return True
 

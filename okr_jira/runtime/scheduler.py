@@ -77,6 +77,13 @@ def job_table(wiring: Wiring) -> list[tuple[str, JobFn, Any, dt.timedelta]]:
         table.append(
             ("publish", jobs.publish, IntervalTrigger(seconds=every), dt.timedelta(seconds=every))
         )
+    if jira and s.jira_remote_links:
+        # Links follow the pages, so they need not be sooner than about half a window.
+        every = max(5.0, min(60.0, s.publish_debounce_seconds / 2 or 5.0))
+        table.append(
+            ("remote_links", jobs.remote_links,
+             IntervalTrigger(seconds=every), dt.timedelta(seconds=every))
+        )  # fmt: skip
     return table
 
 

@@ -45,6 +45,12 @@ from okr_jira.settings import Settings
 from okr_jira.storage.db import make_engine
 from okr_jira.storage.tables import utcnow
 from okr_jira.sync import Progress, Syncer, remote_matcher
+from okr_jira.sync.golden_thread import (
+    LinkSummary,
+    LinkTarget,
+    request_remote_links,
+    sync_remote_links,
+)
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -210,7 +216,7 @@ class Wiring:
     def syncer(self, *, progress: Progress | None = None) -> Syncer:
         return Syncer(
             self.engine, self.jira(), thresholds=self.thresholds, guardrails=self.guardrails,
-            progress=progress, clock=self.clock,
+            progress=progress, clock=self.clock, time_zone=self.settings.time_zone,
         )  # fmt: skip
 
     def worker_options(self) -> WorkerOptions:
@@ -219,7 +225,10 @@ class Wiring:
         options = WorkerOptions(
             thresholds=self.thresholds,
             max_idle_seconds=self.settings.inbox_interval_seconds,
-            on_progress=self._request_publish if self.has_confluence else None,
+            # A batch that moved some KR asks for a publish and, if on, for remote links.
+            on_progress=self.request_publish
+            if self.has_confluence or self.settings.jira_remote_links
+            else None,
         )
         if not self.has_jira:
             return options
@@ -232,8 +241,32 @@ class Wiring:
 
         return replace(options, fields=fields, remote=remote)
 
-    def _request_publish(self) -> None:
-        request_publish(self.engine, now=self.clock())
+    def request_publish(self, *, links: bool = True) -> None:
+        """Note that progress changed: the publish job publishes once the window has passed.
+        `links`: the scope or the OKRs may have changed too, so Jira's remote links are
+        brought in step as well (when they are on)."""
+        now = self.clock()
+        request_publish(self.engine, now=now)
+        if links and self.settings.jira_remote_links:
+            request_remote_links(self.engine, now=now)
+
+    def remote_link_target(self) -> LinkTarget | None:
+        """Where Jira's remote links point, None when OKR_JIRA_JIRA_REMOTE_LINKS is off."""
+        s = self.settings
+        if not s.jira_remote_links:
+            return None
+        if s.confluence_url and s.confluence_space:
+            return LinkTarget(confluence=True)
+        return LinkTarget(confluence=False, web_url=s.public_url)
+
+    def sync_remote_links(self, *, dry_run: bool = False) -> LinkSummary | None:
+        """Bring Jira's remote links in step with the scope; None when they are off."""
+        target = self.remote_link_target()
+        if target is None:
+            return None
+        return sync_remote_links(
+            self.engine, self.jira(), target, now=self.clock(), dry_run=dry_run
+        )
 
     def context_options(self) -> ContextOptions:
         return ContextOptions(

@@ -54,13 +54,15 @@ def apply_issue_changes(
     """
     at = now or utcnow()
     rules = rules or load_rules(session=session)
-    applied, stale = upsert_snapshots(session=session, snapshots=snapshots, now=at)
+    stored = upsert_snapshots(session=session, snapshots=snapshots, now=at)
     gone = mark_deleted(session=session, keys=deleted_keys, now=at)
+    # A touched issue (only `updated` moved: a comment, okr-jira's own remote link) is decided
+    # again, but changes no KR it stays in: no progress is recorded for it.
     change = relink(
-        session=session, matchers=rules.matchers, issues=[*applied, *gone], now=at,
-        remote=remote_match, reason=reason, decided=decided,
+        session=session, matchers=rules.matchers, issues=[*stored.applied, *gone], now=at,
+        remote=remote_match, reason=reason, decided=decided, quiet=stored.touched,
     )  # fmt: skip
-    change.stale = stale
+    change.stale = stored.stale
     change.recorded = record_affected(
         session=session, okrs=rules.okrs, krs=change.krs, now=at, reason=reason,
         thresholds=thresholds,

@@ -78,13 +78,14 @@ def relink(
     remote: RemoteMatch | None = None,
     reason: str = "sync",
     decided: Decisions | None = None,
-    changed: Collection[str] | None = None,
+    quiet: Collection[str] = (),
 ) -> ScopeChange:
     """Open and close the links of `issues` so they match every KR's rule.
 
     `decided` holds decisions made beforehand (decide_scope) for some of the issues, for the same
-    matchers, `now` and `remote`; the others are decided here. `changed`: the issues whose state
-    changed (default: all of them), so a KR they stay in counts as changed.
+    matchers, `now` and `remote`; the others are decided here. `quiet`: issues whose stored state
+    did not change in anything progress reads (only `updated` moved, or re-read unchanged): their
+    scope is decided again, but a KR they stay in has not changed.
     """
     if not issues:
         return ScopeChange()
@@ -116,7 +117,7 @@ def relink(
             by_key[key].status_category == "done",
             "deleted" if by_key[key].deleted else reason,
         ),
-        changed=by_key.keys() if changed is None else changed,
+        changed=by_key.keys() - set(quiet),
         now=now,
         reason=reason,
     )

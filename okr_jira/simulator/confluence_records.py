@@ -53,6 +53,14 @@ class SimAttachment:
     updated: datetime
     comment: str = ""
 
+    @property
+    def shows_as_image(self) -> bool:
+        """Whether Confluence shows it in an <ac:image>: an image media type, and for SVG the XML
+        declaration (without it Confluence renders a corrupted image, FACTS.md)."""
+        if self.media_type == "image/svg+xml":
+            return self.data.lstrip(b"\xef\xbb\xbf").startswith(b"<?xml")
+        return self.media_type in ("image/png", "image/jpeg", "image/gif")
+
 
 @dataclass
 class SimSpace:

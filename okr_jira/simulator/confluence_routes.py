@@ -7,6 +7,7 @@ changes are ConfluenceSim's and the answer shapes confluence_render's.
 
 from __future__ import annotations
 
+import mimetypes
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -23,6 +24,7 @@ MAX_LIMIT = 200
 WRITE_EXPAND = frozenset({"space", "history", "version", "ancestors", "body.storage"})
 GET_EXPAND = frozenset({"space", "history", "version"})  # a GET by id without `expand`
 
+OCTET_STREAM = "application/octet-stream"
 _WRITE_HEADER_RE = re.compile(r"^no-?check$", re.IGNORECASE)
 _T = TypeVar("_T")
 
@@ -49,13 +51,25 @@ def _json_body() -> dict[str, Any]:
     return payload
 
 
-def _upload() -> tuple[str, str, bytes, str]:
+def _upload(*, update: bool) -> tuple[str, str, bytes, str]:
+    """(filename, media type Confluence stores, bytes, comment) of a multipart upload.
+
+    The media type is the file part's Content-Type. Without one, a new attachment's type is
+    guessed from its name, but a new version of an existing one is stored as
+    application/octet-stream (FACTS.md: an SVG updated that way turns into a broken image).
+    """
     if not _WRITE_HEADER_RE.match(flask.request.headers.get("X-Atlassian-Token", "")):
         raise SimError(403, "XSRF check failed")
     upload = flask.request.files.get("file")
     if upload is None or not upload.filename:
         raise SimError(400, "No file part named 'file' in the multipart request")
-    media_type = upload.mimetype or "application/octet-stream"
+    sent = upload.headers.get("Content-Type")
+    if sent:
+        media_type = upload.mimetype
+    elif update:
+        media_type = OCTET_STREAM
+    else:
+        media_type = mimetypes.guess_type(upload.filename)[0] or OCTET_STREAM
     comment = flask.request.form.get("comment", "")
     return upload.filename, media_type, upload.read(), comment
 
@@ -185,7 +199,7 @@ def register_confluence_routes(app: flask.Flask, sim: ConfluenceSim, *, prefix: 
 
     @bp.post(f"{prefix}/content/<page_id>/child/attachment")
     def attachment_create(page_id: str) -> flask.Response:
-        filename, media_type, data, comment = _upload()
+        filename, media_type, data, comment = _upload(update=False)
         attachment = sim.add_attachment(page_id, filename, media_type, data, comment)
         shape = shaper()
         return flask.jsonify(
@@ -201,7 +215,7 @@ def register_confluence_routes(app: flask.Flask, sim: ConfluenceSim, *, prefix: 
 
     @bp.post(f"{prefix}/content/<page_id>/child/attachment/<attachment_id>/data")
     def attachment_update(page_id: str, attachment_id: str) -> flask.Response:
-        _filename, media_type, data, comment = _upload()
+        _filename, media_type, data, comment = _upload(update=True)
         attachment = sim.update_attachment_data(page_id, attachment_id, media_type, data, comment)
         return flask.jsonify(shaper().attachment(attachment))
 

@@ -21,6 +21,7 @@ from okr_jira.simulator.catalog import (
     field_list,
 )
 from okr_jira.simulator.records import IssueRecord, IssueView, Project, User
+from okr_jira.simulator.remote_links import RemoteLink, RemoteLinkStore
 from okr_jira.simulator.render import issue_json, jira_time, user_json
 from okr_jira.simulator.webhooks import Deliverer, WebhookRegistration, build_delivery
 
@@ -60,6 +61,7 @@ class JiraSim:
     users: dict[str, User] = field(default_factory=dict)  # by User.name
     issues: dict[str, IssueRecord] = field(default_factory=dict)  # by current key
     bot: str = "okr-bot"  # User.name of the API user
+    time_zone: str = "Etc/UTC"  # every user's profile zone (/myself `timeZone`)
     base_url: str = "http://jira.sim.invalid"  # set by SimulatorServer.start()
     webhook_url: str | None = None
     webhook_secret: str | None = None
@@ -70,6 +72,7 @@ class JiraSim:
     changelogs: dict[str, list[Payload]] = field(default_factory=dict)
     children: dict[str, list[str]] = field(default_factory=dict)  # sub-task parent -> keys
     deliverer: Deliverer = field(default_factory=Deliverer)
+    remote: RemoteLinkStore = field(default_factory=RemoteLinkStore)
 
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
@@ -285,6 +288,83 @@ class JiraSim:
                 self._relink(rec.key, rec.parent, None)
             self._version += 1
             return event
+
+    # --- remote issue links ----------------------------------------------------------------
+
+    def remote_links(self, key: str) -> list[RemoteLink]:
+        with self.lock:
+            return self.remote.of(self._require(key).id)
+
+    def upsert_remote_link(
+        self, key: str, body: Any, *, at: datetime | None = None
+    ) -> tuple[RemoteLink, bool]:
+        """POST remotelink: (link, created). Raises RemoteLinkError (KeyError: no issue)."""
+        with self.lock:
+            rec = self._require(key)
+            link, created = self.remote.upsert(rec.id, body)
+            self._remote_link_written(rec, None if created else link, link, at)
+            return link, created
+
+    def replace_remote_link(
+        self, key: str, link_id: int, body: Any, *, at: datetime | None = None
+    ) -> RemoteLink:
+        with self.lock:
+            rec = self._require(key)
+            link = self.remote.replace(rec.id, link_id, body)
+            self._remote_link_written(rec, link, link, at)
+            return link
+
+    def delete_remote_link(
+        self,
+        key: str,
+        *,
+        link_id: int | None = None,
+        global_id: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        with self.lock:
+            rec = self._require(key)
+            if global_id is not None:
+                link = self.remote.by_global_id(rec.id, global_id)
+            else:
+                link = self.remote.get(rec.id, link_id or 0)
+            self.remote.delete(rec.id, link)
+            self._remote_link_written(rec, link, None, at)
+
+    def _remote_link_written(
+        self,
+        rec: IssueRecord,
+        old: RemoteLink | None,
+        new: RemoteLink | None,
+        at: datetime | None,
+    ) -> None:
+        """The issue history item Jira writes for a remote link, and (touch_issue) the moved
+        `updated` and the jira:issue_updated webhook that may come with it."""
+        now = at or self.clock()
+
+        def words(link: RemoteLink | None) -> str | None:
+            if link is None:
+                return None
+            return f'This issue links to "{link.object.get("title")}"'
+
+        item = self._item(
+            "RemoteIssueLink",
+            str(old.id) if old else None,
+            words(old),
+            str(new.id) if new else None,
+            words(new),
+        )
+        if not self.remote.touch_issue:
+            change_id = str(self._next_change)
+            self._next_change += 1
+            self.changelogs.setdefault(rec.key, []).append(
+                {"id": change_id, "author": self.user_payload(), "created": jira_time(now),
+                 "items": [item]}
+            )  # fmt: skip
+            return
+        rec.updated = now
+        self._version += 1
+        self._emit("jira:issue_updated", "issue_updated", rec, [item], now)
 
     # --- webhook registrations ---------------------------------------------------------
 

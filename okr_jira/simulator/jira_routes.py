@@ -21,6 +21,7 @@ from okr_jira.simulator.http import (
     list_value,
 )
 from okr_jira.simulator.jira import JiraSim
+from okr_jira.simulator.remote_links import RemoteLinkError
 from okr_jira.simulator.render import (
     issue_json,
     jira_time,
@@ -104,6 +105,20 @@ def register_jira_routes(app: Flask, sim: JiraSim) -> None:
         }
         return json_response(body)
 
+    @app.get(f"{api}/mypermissions")
+    def my_permissions(ver: str) -> Response:
+        wanted = [p for p in request.args.get("permissions", "").split(",") if p]
+        if cloud and not wanted:
+            return error_response(400, "The permissions query parameter is required.")
+        granted = {"LINK_ISSUES": sim.remote.can_link}
+        return json_response(
+            {"permissions": {
+                p: {"key": p, "name": p.replace("_", " ").title(), "type": "PROJECT",
+                    "havePermission": granted.get(p, True)}
+                for p in (wanted or sorted(granted))
+            }}
+        )  # fmt: skip
+
     @app.get(f"{api}/field")
     def fields(ver: str) -> Response:
         return json_response(sim.field_list())
@@ -154,6 +169,86 @@ def register_jira_routes(app: Flask, sim: JiraSim) -> None:
                     expand=request.args.get("expand", ""),
                 )
             )
+
+    # --- remote issue links ---
+
+    def remote_error(exc: RemoteLinkError) -> Response:
+        return error_response(exc.status, *exc.messages, errors=exc.errors)
+
+    @app.get(f"{api}/issue/<key>/remotelink")
+    def remote_links(ver: str, key: str) -> Response:
+        with sim.lock:
+            rec = sim.get(key)
+            if rec is None:
+                return error_response(404, ISSUE_MISSING)
+            global_id = request.args.get("globalId")
+            try:
+                if global_id is not None:
+                    link = sim.remote.by_global_id(rec.id, global_id)
+                    return json_response(link.json(base_url(), rec.key))
+            except RemoteLinkError as exc:
+                return remote_error(exc)
+            return json_response([ln.json(base_url(), rec.key) for ln in sim.remote.of(rec.id)])
+
+    @app.post(f"{api}/issue/<key>/remotelink")
+    def remote_link_upsert(ver: str, key: str) -> Response:
+        if sim.get(key) is None:
+            return error_response(404, ISSUE_MISSING)
+        try:
+            link, created = sim.upsert_remote_link(key, request.get_json(silent=True))
+        except RemoteLinkError as exc:
+            return remote_error(exc)
+        rec = sim.get(key)
+        assert rec is not None
+        body = {
+            "id": link.id,
+            "self": f"{base_url()}/rest/api/{ver}/issue/{rec.key}/remotelink/{link.id}",
+        }
+        return json_response(body, 201 if created else 200)
+
+    @app.get(f"{api}/issue/<key>/remotelink/<int:link_id>")
+    def remote_link_get(ver: str, key: str, link_id: int) -> Response:
+        with sim.lock:
+            rec = sim.get(key)
+            if rec is None:
+                return error_response(404, ISSUE_MISSING)
+            try:
+                return json_response(sim.remote.get(rec.id, link_id).json(base_url(), rec.key))
+            except RemoteLinkError as exc:
+                return remote_error(exc)
+
+    @app.put(f"{api}/issue/<key>/remotelink/<int:link_id>")
+    def remote_link_put(ver: str, key: str, link_id: int) -> Response:
+        if sim.get(key) is None:
+            return error_response(404, ISSUE_MISSING)
+        try:
+            sim.replace_remote_link(key, link_id, request.get_json(silent=True))
+        except RemoteLinkError as exc:
+            return remote_error(exc)
+        return Response(status=204)
+
+    @app.delete(f"{api}/issue/<key>/remotelink/<int:link_id>")
+    def remote_link_delete(ver: str, key: str, link_id: int) -> Response:
+        if sim.get(key) is None:
+            return error_response(404, ISSUE_MISSING)
+        try:
+            sim.delete_remote_link(key, link_id=link_id)
+        except RemoteLinkError as exc:
+            return remote_error(exc)
+        return Response(status=204)
+
+    @app.delete(f"{api}/issue/<key>/remotelink")
+    def remote_link_delete_by_global_id(ver: str, key: str) -> Response:
+        if sim.get(key) is None:
+            return error_response(404, ISSUE_MISSING)
+        global_id = request.args.get("globalId")
+        if not global_id:
+            return error_response(400, "The global ID of the link to delete is required.")
+        try:
+            sim.delete_remote_link(key, global_id=global_id)
+        except RemoteLinkError as exc:
+            return remote_error(exc)
+        return Response(status=204)
 
     # --- search ---
 

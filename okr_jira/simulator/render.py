@@ -45,7 +45,7 @@ def user_json(sim: JiraSim, user: User, base: str) -> dict[str, object]:
             "avatarUrls": avatar_urls("user", user.account_id),
             "displayName": user.display_name,
             "active": True,
-            "timeZone": "Etc/UTC",
+            "timeZone": sim.time_zone,
             "accountType": "atlassian",
         }
     return {
@@ -56,7 +56,7 @@ def user_json(sim: JiraSim, user: User, base: str) -> dict[str, object]:
         "avatarUrls": avatar_urls("user", user.name),
         "displayName": user.display_name,
         "active": True,
-        "timeZone": "Etc/UTC",
+        "timeZone": sim.time_zone,
     }
 
 

@@ -108,3 +108,20 @@ def checkin_times(*, session: Session, krs: Iterable[str]) -> dict[str, list[dt.
             if kr is not None:
                 out.setdefault(kr, []).append(at)
     return out
+
+
+def checkin_history(
+    *, session: Session, krs: Iterable[str]
+) -> dict[str, list[tuple[dt.datetime, float]]]:
+    """KR -> (when, value) of every check-in that carried a value, oldest first (history)."""
+    out: dict[str, list[tuple[dt.datetime, float]]] = {}
+    for chunk in chunked(list(krs)):
+        query = (
+            select(CheckinRow.kr, CheckinRow.created_at, CheckinRow.value)
+            .where(col(CheckinRow.kr).in_(chunk), col(CheckinRow.value).is_not(None))
+            .order_by(col(CheckinRow.created_at), col(CheckinRow.id))
+        )
+        for kr, at, value in session.exec(query):
+            if kr is not None and value is not None:
+                out.setdefault(kr, []).append((at, value))
+    return out

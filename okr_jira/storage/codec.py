@@ -157,6 +157,7 @@ def snapshot_from_row(row: IssueSnapshotRow | Row[Any]) -> IssueSnapshot:
         created=row.created,
         updated=row.updated,
         resolved=row.resolved,
+        status_changed=row.status_changed,
         deleted=row.deleted,
     )
 
@@ -191,5 +192,6 @@ def snapshot_values(snap: IssueSnapshot) -> dict[str, Any]:
         "created": snap.created,
         "updated": snap.updated,
         "resolved": snap.resolved,
+        "status_changed": snap.status_changed,
         "deleted": snap.deleted,
     }

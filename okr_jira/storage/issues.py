@@ -11,10 +11,9 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, bindparam
-from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlmodel import Session
@@ -39,34 +38,60 @@ def snapshots(*, session: Session, keys: Iterable[str] | None = None) -> dict[st
     return {r.key: codec.snapshot_from_row(r) for r in rows}
 
 
-def progress_snapshots(*, session: Session, krs: Sequence[str]) -> dict[str, list[IssueSnapshot]]:
+def progress_snapshots(
+    *, session: Session, krs: Sequence[str], with_dates: bool = False
+) -> dict[str, list[IssueSnapshot]]:
     """KR key -> the snapshots of the issues in its scope, by issue key, in one query.
 
-    Only what progress reads is loaded (status category, weights, numeric fields, deleted):
-    labels, components, fix versions, summary, priority, epic and dates are left empty. For
-    computing progress only; `snapshots` gives whole ones.
+    Only what progress reads is loaded (status category, weights, numeric fields, deleted; and
+    with `with_dates` the created, updated, resolved and status-change dates the reconstructed
+    history reads): labels, components, fix versions, summary, priority and epic are left empty.
+    For computing progress only; `snapshots` gives whole ones.
     """
     if not krs:
         return {}
+    columns = [
+        _LINKS.c.kr,
+        SNAPSHOTS.c.key,
+        SNAPSHOTS.c.project,
+        SNAPSHOTS.c.issue_type,
+        SNAPSHOTS.c.status,
+        SNAPSHOTS.c.status_category,
+        SNAPSHOTS.c.story_points,
+        SNAPSHOTS.c.estimate_seconds,
+        SNAPSHOTS.c.numbers,
+        SNAPSHOTS.c.deleted,
+    ]
+    if with_dates:
+        columns += [
+            SNAPSHOTS.c.created,
+            SNAPSHOTS.c.updated,
+            SNAPSHOTS.c.resolved,
+            SNAPSHOTS.c.status_changed,
+        ]
     query = (
-        sa_select(
-            _LINKS.c.kr,
-            SNAPSHOTS.c.key,
-            SNAPSHOTS.c.project,
-            SNAPSHOTS.c.issue_type,
-            SNAPSHOTS.c.status,
-            SNAPSHOTS.c.status_category,
-            SNAPSHOTS.c.story_points,
-            SNAPSHOTS.c.estimate_seconds,
-            SNAPSHOTS.c.numbers,
-            SNAPSHOTS.c.deleted,
-        )
+        sa_select(*columns)
         .join(SNAPSHOTS, SNAPSHOTS.c.key == _LINKS.c.issue_key)
         .where(_LINKS.c.left_at.is_(None), _LINKS.c.kr.in_(list(krs)))
     )
     found: dict[str, dict[str, IssueSnapshot]] = defaultdict(dict)
+    dated: dict[str, IssueSnapshot] = {}  # an issue in several KRs is built once
     for kr, *values in session.connection().execute(query):
-        found[kr][values[0]] = _progress_snapshot(tuple(values))
+        if not with_dates:
+            found[kr][values[0]] = _progress_snapshot(tuple(values))
+            continue
+        snap = dated.get(values[0])
+        if snap is None:
+            key, project, issue_type, status, category, points, seconds, numbers, deleted = values[
+                :9
+            ]
+            snap = dated[key] = IssueSnapshot(
+                key=key, project=project, issue_type=issue_type, status=status,
+                status_category=category, story_points=points, estimate_seconds=seconds,
+                numbers=codec.numbers_from_json(numbers), deleted=deleted, created=values[9],
+                updated=values[10], resolved=values[11], status_changed=values[12],
+            )  # fmt: skip
+        found[kr][values[0]] = snap
     # Code point order on every database (collations differ), as progress always used.
     return {kr: [issues[k] for k in sorted(issues)] for kr, issues in found.items()}
 
@@ -118,38 +143,38 @@ def differing(*, session: Session, snapshots: Iterable[IssueSnapshot]) -> list[I
     ]
 
 
+class Upserted(NamedTuple):
+    applied: list[IssueSnapshot]  # stored: new or changed
+    stale: list[str]  # older than the stored state: not stored
+    # Stored, but only `updated` moved (a comment, a remote link okr-jira wrote): nothing
+    # progress or a page reads changed.
+    touched: set[str]
+
+
 def upsert_snapshots(
     *, session: Session, snapshots: Iterable[IssueSnapshot], now: dt.datetime
-) -> tuple[list[IssueSnapshot], list[str]]:
+) -> Upserted:
     """Store snapshots unless older than the stored state or unchanged.
 
-    Returns (applied, stale keys); an unchanged snapshot is in neither.
+    An unchanged snapshot is in none of the lists; a touched one is applied and touched. Another
+    writer (the webhook worker, a sync in another process) may store a new issue between the read
+    and the write: the insert then skips it and it is judged again against what that writer
+    stored, as if it had been read so.
     """
-    applied, stale = [], []
     incoming = {s.key: s for s in snapshots}
+    out = Upserted([], [], set())
     if not incoming:
-        return [], []
+        return out
     conn = session.connection()
-    stored = _stored_rows(session, incoming)
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    for key, snap in incoming.items():
-        row = stored.get(key)
-        if row is not None and row.updated and snap.updated and snap.updated < row.updated:
-            stale.append(key)
-            continue
-        values = codec.snapshot_values(snap)
-        if row is not None and snap.updated is None:
-            values["updated"] = row.updated  # never blank the time the stored state is from
-        if row is not None and _unchanged(row, values):
-            continue  # re-read in an overlap window: nothing to apply
-        if row is None:
-            inserts.append({**values, "seen_at": now})
-        else:
-            updates.append({**values, "seen_at": now, "old_key": key})
-        applied.append(snap)
+    inserts, updates = _judge(incoming, _stored_rows(session, incoming), now, out)
     if inserts:
-        conn.execute(sa_insert(SNAPSHOTS), inserts)
+        raced = {row["key"] for row in inserts} - _insert_new(conn, inserts)
+        if raced:
+            out.applied[:] = [snap for snap in out.applied if snap.key not in raced]
+            again = {key: incoming[key] for key in raced}
+            late, more = _judge(again, _stored_rows(session, raced), now, out)
+            assert not late, "a stored row cannot vanish inside the transaction"
+            updates += more
     if updates:
         names = [n for n in updates[0] if n not in ("key", "old_key")]
         stmt = (
@@ -158,7 +183,47 @@ def upsert_snapshots(
             .values({n: bindparam(n) for n in names})
         )
         conn.execute(stmt, updates)
-    return applied, stale
+    return out
+
+
+def _judge(
+    incoming: dict[str, IssueSnapshot], stored: dict[str, Any], now: dt.datetime, out: Upserted
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows to insert and to update for `incoming` against `stored`; fills `out`."""
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for key, snap in incoming.items():
+        row = stored.get(key)
+        if row is not None and row.updated and snap.updated and snap.updated < row.updated:
+            out.stale.append(key)
+            continue
+        values = codec.snapshot_values(snap)
+        if row is not None and snap.updated is None:
+            values["updated"] = row.updated  # never blank the time the stored state is from
+        if row is not None and not row.deleted:
+            differ = {n for n, v in values.items() if row._mapping[n] != v}
+            if not differ:
+                continue  # re-read in an overlap window: nothing to apply
+            if differ == {"updated"}:
+                out.touched.add(key)
+        if row is None:
+            inserts.append({**values, "seen_at": now})
+        else:
+            updates.append({**values, "seen_at": now, "old_key": key})
+        out.applied.append(snap)
+    return inserts, updates
+
+
+def _insert_new(conn: Any, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert the rows whose key is not stored; returns the keys inserted (the others were
+    stored by another writer since they were read)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    stmt = insert(SNAPSHOTS).on_conflict_do_nothing(index_elements=["key"])
+    # SQLAlchemy batches RETURNING over many rows on both databases ("insertmanyvalues").
+    return {key for (key,) in conn.execute(stmt.returning(SNAPSHOTS.c.key), rows)}
 
 
 def mark_deleted(*, session: Session, keys: Iterable[str], now: dt.datetime) -> list[IssueSnapshot]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert as sa_insert
@@ -18,6 +19,8 @@ from okr_jira.storage.chunks import chunked
 from okr_jira.storage.codec import moment, raw_moment
 from okr_jira.storage.tables import ProgressLatestRow, ProgressSnapshotRow, utcnow
 
+BACKFILL = "backfill"  # the reason of points reconstructed on a mapping's first sync
+
 
 def record_progress(
     *,
@@ -29,10 +32,14 @@ def record_progress(
     current: float | None = None,
     status: str | None = None,
     issues: tuple[int, int, int] = (0, 0, 0),
+    scope: float | None = None,
     reason: str = "sync",
     at: dt.datetime | None = None,
+    latest: bool = True,
 ) -> None:
-    """Append one point to the progress history and move the subject's latest pointer to it."""
+    """Append one point to the progress history and move the subject's latest pointer to it.
+
+    `latest=False` for a point in the past (a backfilled day): the pointer stays where it is."""
     taken_at = at or utcnow()
     conn = session.connection()
     history_insert, latest_upsert = _progress_statements(conn.dialect.name)
@@ -42,13 +49,28 @@ def record_progress(
             "kind": kind, "subject": subject, "cycle": cycle, "taken_at": taken_at,
             "progress": progress, "current": current, "status": status,
             "issues_total": issues[0], "issues_done": issues[1], "issues_in_progress": issues[2],
-            "reason": reason,
+            "scope": scope, "reason": reason,
         },
     ).scalar_one()  # fmt: skip
+    if not latest:
+        return
     conn.execute(
         latest_upsert,
         {"kind": kind, "subject": subject, "snapshot_id": snapshot_id, "taken_at": taken_at},
     )
+
+
+def record_backfill(*, session: Session, points: Sequence[dict[str, Any]]) -> int:
+    """Insert reconstructed points (reason "backfill") in bulk; the latest pointers stay.
+
+    Each point has the keys of record_progress: kind, subject, cycle, taken_at, progress,
+    current, status, issues_total, issues_done, issues_in_progress, scope.
+    """
+    history = ProgressSnapshotRow.__table__  # type: ignore[attr-defined]
+    conn = session.connection()
+    for batch in chunked(points, 5000):
+        conn.execute(sa_insert(history), [{**point, "reason": BACKFILL} for point in batch])
+    return len(points)
 
 
 @functools.cache
@@ -73,10 +95,12 @@ def _progress_statements(dialect: str) -> tuple[Any, Any]:
 def progress_as_of(
     *, session: Session, kind: str, subjects: Sequence[str], until: dt.datetime
 ) -> dict[str, ProgressSnapshotRow]:
-    """The last recorded progress of each subject at or before `until`.
+    """The last recorded progress of each subject at or before `until`: the point taken last
+    (the one written last among points taken at the same moment).
 
     The latest point of each subject is a primary-key lookup in progress_latest; only subjects
-    whose latest point is after `until` (a past date) are looked up in the history.
+    whose latest point is after `until` (a past date) are looked up in the history. Points are
+    ordered by when they were taken, not by id: backfilled days are written after later points.
     """
     if not subjects:
         return {}
@@ -91,8 +115,11 @@ def progress_as_of(
         out.update({row.subject: row for row in session.exec(current) if row.taken_at <= until})
     older = [s for s in wanted if s not in out]
     for chunk in chunked(older):
-        latest = (
-            select(ProgressSnapshotRow.subject, func.max(ProgressSnapshotRow.id).label("id"))
+        last = (
+            select(
+                ProgressSnapshotRow.subject,
+                func.max(ProgressSnapshotRow.taken_at).label("taken_at"),
+            )
             .where(
                 col(ProgressSnapshotRow.kind) == kind,
                 col(ProgressSnapshotRow.subject).in_(chunk),
@@ -101,8 +128,17 @@ def progress_as_of(
             .group_by(col(ProgressSnapshotRow.subject))
             .subquery()
         )
-        query = select(ProgressSnapshotRow).join(latest, col(ProgressSnapshotRow.id) == latest.c.id)
-        out.update({row.subject: row for row in session.exec(query)})
+        query = (
+            select(ProgressSnapshotRow)
+            .join(
+                last,
+                (col(ProgressSnapshotRow.subject) == last.c.subject)
+                & (col(ProgressSnapshotRow.taken_at) == last.c.taken_at),
+            )
+            .where(col(ProgressSnapshotRow.kind) == kind)
+            .order_by(col(ProgressSnapshotRow.id))
+        )
+        out.update({row.subject: row for row in session.exec(query)})  # the last id wins ties
     return out
 
 
@@ -135,20 +171,58 @@ def history(*, session: Session, kind: str, subject: str) -> list[ProgressSnapsh
     return list(session.exec(query))
 
 
-def cycle_history(
-    *, session: Session, kind: str, cycle: str
-) -> dict[str, list[tuple[dt.datetime, float]]]:
-    """subject -> (taken_at, progress) of every point recorded for `cycle`, oldest first."""
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One recorded point of a subject, as charts draw it."""
+
+    at: dt.datetime
+    progress: float
+    scope: float | None
+    backfilled: bool
+
+
+def subject_points(*, session: Session, kind: str, subject: str) -> list[Point]:
+    """Every point recorded for one subject, oldest first, as charts draw them."""
+    t = ProgressSnapshotRow.__table__  # type: ignore[attr-defined]
     query = (
-        select(
-            ProgressSnapshotRow.subject, ProgressSnapshotRow.taken_at, ProgressSnapshotRow.progress
-        )
-        .where(col(ProgressSnapshotRow.kind) == kind, col(ProgressSnapshotRow.cycle) == cycle)
-        .order_by(col(ProgressSnapshotRow.taken_at), col(ProgressSnapshotRow.id))
+        sa_select(t.c.taken_at, t.c.progress, t.c.scope, t.c.reason)
+        .where(t.c.kind == kind, t.c.subject == subject)
+        .order_by(t.c.taken_at, t.c.id)
     )
-    out: dict[str, list[tuple[dt.datetime, float]]] = {}
-    for subject, at, progress in session.exec(query):
-        out.setdefault(subject, []).append((at, progress))
+    return [
+        Point(at, value, scope, reason == BACKFILL)
+        for at, value, scope, reason in session.connection().execute(query)
+    ]
+
+
+def cycle_history(*, session: Session, kind: str, cycle: str) -> dict[str, list[Point]]:
+    """subject -> every point recorded for `cycle`, oldest first."""
+    t = ProgressSnapshotRow.__table__  # type: ignore[attr-defined]
+    query = (
+        sa_select(t.c.subject, t.c.taken_at, t.c.progress, t.c.scope, t.c.reason)
+        .where(t.c.kind == kind, t.c.cycle == cycle)
+        .order_by(t.c.taken_at, t.c.id)
+    )
+    out: dict[str, list[Point]] = {}
+    for subject, at, progress, scope, reason in session.connection().execute(query):
+        out.setdefault(subject, []).append(Point(at, progress, scope, reason == BACKFILL))
+    return out
+
+
+def first_recorded(
+    *, session: Session, kind: str, subjects: Sequence[str]
+) -> dict[str, dt.datetime]:
+    """subject -> when its first point was taken, for the subjects that have one."""
+    out: dict[str, dt.datetime] = {}
+    for chunk in chunked(list(dict.fromkeys(subjects))):
+        query = (
+            select(ProgressSnapshotRow.subject, func.min(ProgressSnapshotRow.taken_at))
+            .where(
+                col(ProgressSnapshotRow.kind) == kind, col(ProgressSnapshotRow.subject).in_(chunk)
+            )
+            .group_by(col(ProgressSnapshotRow.subject))
+        )
+        out.update({subject: at for subject, at in session.exec(query)})
     return out
 
 

@@ -72,6 +72,9 @@ WATERMARK = TimeKey("jira.watermark")
 FULL_SYNC_STARTED = TimeKey("jira.full_sync_started")
 # The site's flavor, fields and clock skew, as the last full sync learned them.
 SITE_FACTS = JsonKey("jira.site")
+# The site's time zone (an IANA name) days are counted in: OKR_JIRA_TIME_ZONE, else the Jira
+# account's zone, as the last full sync saw it (unset: UTC).
+SITE_TIME_ZONE = TextKey("jira.time_zone")
 # The site's fields as /field lists them, for webhook workers that have no Jira adapter.
 JIRA_FIELDS = JsonKey("jira.fields")
 # Debounced publishing: the first change not yet published, and the latest one.
@@ -80,6 +83,10 @@ PUBLISH_LAST_CHANGE = TimeKey("publish.last_change")
 # Changes with every write of the declaration (apply, web and API edits): readers that keep the
 # declaration in memory (the web tree) read it again when this differs.
 DECLARATION_VERSION = TextKey("okrs.version")
+# The Confluence base URL pages were last published to (remote links in Jira point there).
+CONFLUENCE_BASE_URL = TextKey("confluence.base_url")
+# Remote links in Jira to bring in step with the scope (set by whatever may change it).
+REMOTE_LINKS_REQUESTED = TimeKey("jira.remote_links.requested")
 # The configured Confluence parent page, resolved once: {"key": site/space/parent, "id": ...}.
 CONFLUENCE_PARENT = JsonKey("confluence.parent")
 

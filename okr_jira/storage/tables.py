@@ -110,6 +110,7 @@ class IssueSnapshotRow(SQLModel, table=True):
     created: dt.datetime | None = None
     updated: dt.datetime | None = Field(default=None, index=True)
     resolved: dt.datetime | None = None
+    status_changed: dt.datetime | None = None  # Cloud's statuscategorychangedate
     deleted: bool = False
     seen_at: dt.datetime = Field(default_factory=utcnow)
 
@@ -145,7 +146,10 @@ class ProgressSnapshotRow(SQLModel, table=True):
     issues_total: int = 0
     issues_done: int = 0
     issues_in_progress: int = 0
-    reason: str = Field(default="sync", max_length=16)  # sync | daily | weekly | final
+    # KRs: total weight in scope (KrProgress.scope); objectives: issues in their KRs' scope.
+    scope: float | None = None
+    # sync | webhook | daily | weekly | final | backfill (reconstructed on a mapping's first sync)
+    reason: str = Field(default="sync", max_length=16)
 
 
 class ProgressLatestRow(SQLModel, table=True):
@@ -335,3 +339,16 @@ class QueuedJobRow(SQLModel, table=True):
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     message: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class JiraRemoteLinkRow(SQLModel, table=True):
+    """A remote link okr-jira wrote on a Jira issue (OKR_JIRA_JIRA_REMOTE_LINKS): one per issue
+    and KR it counts toward, with the hash of what it says, so only changes are written again."""
+
+    __tablename__ = "jira_remote_link"
+    issue_key: str = Field(primary_key=True, max_length=64)
+    kr: str = Field(primary_key=True, max_length=64)
+    global_id: str = Field(max_length=255)
+    content_hash: str = Field(max_length=64)
+    link_id: str | None = Field(default=None, max_length=32)  # Jira's id of the link
+    written_at: dt.datetime = Field(default_factory=utcnow)

@@ -25,6 +25,20 @@ def read_facts(engine: Engine) -> dict[str, Any]:
     return facts if isinstance(facts, dict) else {}
 
 
+def site_time_zone(engine: Engine, jira: JiraAdapter, configured: str | None) -> str:
+    """The zone days are counted in: OKR_JIRA_TIME_ZONE, else the one stored, else the zone of
+    the account okr-jira uses (/myself: the site's default unless someone changed the account's),
+    asked once per install and kept; UTC when Jira does not say. Stored for readers of history
+    (`tree --at`, charts)."""
+    with session_scope(engine) as session:
+        stored = state.SITE_TIME_ZONE.get(session=session)
+    name = configured or stored or jira.user_time_zone() or "UTC"
+    if name != stored:
+        with session_scope(engine) as session:
+            state.SITE_TIME_ZONE.set(name, session=session)
+    return name
+
+
 def install_stored_facts(
     engine: Engine, jira: JiraAdapter, okrs: OkrSet, now: dt.datetime
 ) -> dict[str, Any] | None:

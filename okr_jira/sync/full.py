@@ -18,7 +18,8 @@ from okr_jira.domain.models import IssueSnapshot, OkrSet
 from okr_jira.domain.selectors import IssueIndex
 from okr_jira.domain.snapshot_view import SnapshotView
 from okr_jira.jql import JqlQuery
-from okr_jira.report.evaluate import evaluate_cycle
+from okr_jira.report.backfill import backfill_history
+from okr_jira.report.evaluate import evaluate_cycle, site_zone
 from okr_jira.report.record import record_report
 from okr_jira.scope.links import Pair, ScopeChange, reconcile
 from okr_jira.storage import state
@@ -26,7 +27,7 @@ from okr_jira.storage.db import session_scope
 from okr_jira.storage.issues import snapshots, upsert_snapshots
 from okr_jira.storage.links import open_link_ids
 from okr_jira.storage.okrs import load_okrs, resolve_mappings
-from okr_jira.sync.facts import install_stored_facts, refresh_facts
+from okr_jira.sync.facts import install_stored_facts, refresh_facts, site_time_zone
 from okr_jira.sync.plan import (
     REFUSED,
     SyncPlan,
@@ -66,6 +67,7 @@ def full_sync(s: Syncer) -> SyncSummary:
     # Jira's clock when the read started (our clock plus the skew its answers showed): what
     # changed after it, the next sync reads.
     facts = refresh_facts(s.engine, s.jira, stored, now, s.clock())
+    _, tz = site_zone(site_time_zone(s.engine, s.jira, s.time_zone))
     mark = now + dt.timedelta(seconds=float(facts.get("clock_offset") or 0.0))
     matchers = {m.kr.key: m for m in compile_matchers(okrs)}
     remote_members = full_remote(s.jira, plan, matchers, returned, now)
@@ -80,6 +82,10 @@ def full_sync(s: Syncer) -> SyncSummary:
         for cycle in sorted({o.cycle for o in okrs.objectives}):
             report = evaluate_cycle(session=session, cycle=cycle, now=now, thresholds=s.thresholds)
             record_report(session=session, report=report, reason="sync")
+        # A mapping's first sync: its days so far, from the issues it selects now.
+        summary.backfilled = backfill_history(
+            session=session, now=now, tz=tz, thresholds=s.thresholds
+        )
     summary.errors = dict(plan.errors)
     return s.finish(summary)
 

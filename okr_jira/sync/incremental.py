@@ -208,15 +208,17 @@ def _apply(
         return snap.key in members.get(kr.key, set())
 
     with session_scope(s.engine) as session:
-        applied, stale = upsert_snapshots(session=session, snapshots=changed.values(), now=now)
+        stored = upsert_snapshots(session=session, snapshots=changed.values(), now=now)
         deleted = mark_deleted(session=session, keys=gone, now=now)
-        live = [snap for snap in changed.values() if snap.key not in set(stale)]
-        # An issue re-read unchanged (the overlap window) moves no KR: it is still decided, in
-        # case a KR's answer moved with the clock, but only real changes count.
+        live = [snap for snap in changed.values() if snap.key not in set(stored.stale)]
+        # Every issue read is decided again (a KR's answer may move with the clock), but only a
+        # stored change of something progress reads changes the KRs it stays in: an issue
+        # re-read unchanged (the overlap window) or only touched (`updated` moved) is quiet.
+        applied = {snap.key for snap in stored.applied}
+        quiet = {snap.key for snap in live if snap.key not in applied} | stored.touched
         change = relink(
             session=session, matchers=matchers, issues=[*live, *deleted], now=now,
-            remote=remote, reason="sync",
-            changed={snap.key for snap in (*applied, *deleted)},
+            remote=remote, reason="sync", quiet=quiet,
         )  # fmt: skip
         record_affected(
             session=session, okrs=okrs, krs=change.krs, now=now, thresholds=s.thresholds

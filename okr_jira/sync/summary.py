@@ -19,6 +19,7 @@ class SyncSummary:
     joined: int = 0
     left: int = 0
     deleted: int = 0
+    backfilled: int = 0  # reconstructed history points (a mapping's first sync)
     errors: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     signals: int = 0  # guardrail signals after the sync (`okr-jira health` lists them)
@@ -33,6 +34,10 @@ class SyncSummary:
             f"(issues joined {self.joined}, left {self.left}, deleted {self.deleted})",
             f"  mapping errors: {len(self.errors)}",
         ]
+        if self.backfilled:
+            out.insert(
+                -1, f"  history reconstructed: {self.backfilled} daily points (shown dashed)"
+            )
         out.extend(f"    {kr}: {msg}" for kr, msg in sorted(self.errors.items()))
         if self.signals:
             out.append(f"  health signals: {self.signals} (`okr-jira health` lists them)")

@@ -39,6 +39,8 @@ class Syncer:
     guardrails: GuardrailThresholds
     progress: Progress | None = None
     clock: Callable[[], dt.datetime] = utcnow
+    # The site's time zone when configured (OKR_JIRA_TIME_ZONE); else the Jira account's.
+    time_zone: str | None = None
     _started: float = field(default=0.0, init=False)
     _before: dict[str, int] = field(default_factory=dict, init=False)
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from okr_jira.domain import pace
 from okr_jira.okrs.edit import Edited
 from okr_jira.okrs.preview import Preview
+from okr_jira.render.context import History
 from okr_jira.render.tree import kr_json, tree_json
 from okr_jira.render.words import formula
 from okr_jira.report.details import KrDetail
@@ -118,10 +119,18 @@ def objective(path: s.KeyPath) -> Response:
             "status": report.status(node.progress),
             "key_results": [kr_json(report, kr, st) for kr, st in node.key_results],
             "children": [c.objective.key for c in node.children],
-            "history": [{"day": d.isoformat(), "progress": round(p, 4)}
-                        for d, p in detail.history],
+            "history": history_json(detail.history),
         }
     )  # fmt: skip
+
+
+def history_json(history: History) -> list[dict[str, Any]]:
+    """One point per day: progress, scope (total weight) and whether it was reconstructed."""
+    return [
+        {"day": p.day.isoformat(), "progress": round(p.progress, 4), "scope": p.scope,
+         "reconstructed": p.backfilled}
+        for p in history
+    ]  # fmt: skip
 
 
 def kr_detail_json(d: KrDetail) -> dict[str, Any]:
@@ -143,7 +152,7 @@ def kr_detail_json(d: KrDetail) -> dict[str, Any]:
              "contribution": round(c, 6)}
             for i, w, c in d.contributions
         ],
-        "history": [{"day": day.isoformat(), "progress": round(p, 4)} for day, p in d.history],
+        "history": history_json(d.history),
         "scope": [
             {"issue": r.issue_key, "joined_at": r.joined_at.isoformat(),
              "done_when_joined": r.done_when_joined,

@@ -110,46 +110,59 @@ class Services:
             return get_job(session=session, job_id=job_id)
 
     # --- writing ------------------------------------------------------------------------------
+    # Every write that changed something asks for a publish (and for Jira's remote links), as
+    # the CLI and the OKR file job do, so Confluence follows an edit made here too.
+
+    def _published(self, edited: edit.Edited) -> edit.Edited:
+        if not edited.plan.empty:
+            self.wiring.request_publish()
+        return edited
 
     def create_objective(self, values: dict[str, Any], *, actor: str) -> edit.Edited:
         self.guard_file()
         with self.session() as session:
-            return edit.create_objective(session, values, actor=actor, thresholds=self.thresholds)
+            edited = edit.create_objective(session, values, actor=actor, thresholds=self.thresholds)
+        return self._published(edited)
 
     def update_objective(self, key: str, changes: dict[str, Any], *, actor: str) -> edit.Edited:
         self.guard_file()
         with self.session() as session:
-            return edit.update_objective(
+            edited = edit.update_objective(
                 session, key, changes, actor=actor, thresholds=self.thresholds
             )
+        return self._published(edited)
 
     def archive_objective(self, key: str, *, actor: str) -> edit.Edited:
         self.guard_file()
         with self.session() as session:
-            return edit.archive_objective(session, key, actor=actor, thresholds=self.thresholds)
+            edited = edit.archive_objective(session, key, actor=actor, thresholds=self.thresholds)
+        return self._published(edited)
 
     def create_key_result(
         self, objective: str, values: dict[str, Any], *, actor: str
     ) -> edit.Edited:
         self.guard_file()
         with self.session() as session:
-            return edit.create_key_result(
+            edited = edit.create_key_result(
                 session, objective, values, actor=actor, thresholds=self.thresholds
             )
+        return self._published(edited)
 
     def update_key_result(self, key: str, changes: dict[str, Any], *, actor: str) -> edit.Edited:
         self.guard_file()
         with self.session() as session:
             if "source" in changes and changes["source"] is not None:
                 preview_source(session, key, changes["source"], jira=self.jira())
-            return edit.update_key_result(
+            edited = edit.update_key_result(
                 session, key, changes, actor=actor, thresholds=self.thresholds
             )
+        return self._published(edited)
 
     def archive_key_result(self, key: str, *, actor: str) -> edit.Edited:
         self.guard_file()
         with self.session() as session:
-            return edit.archive_key_result(session, key, actor=actor, thresholds=self.thresholds)
+            edited = edit.archive_key_result(session, key, actor=actor, thresholds=self.thresholds)
+        return self._published(edited)
 
     def preview(self, key: str, source: Source) -> Preview:
         with self.session() as session:
@@ -166,6 +179,7 @@ class Services:
             edited = save_source(
                 session, key, source, jira=self.jira(), actor=actor, thresholds=self.thresholds
             )
+        self._published(edited)
         job = None
         if not edited.plan.empty and self.wiring.has_jira:
             job = jobs.queue_job(self.wiring, "sync", {}, actor=actor)
@@ -177,6 +191,7 @@ class Services:
                 session=session, key=kr, value=value, note=note, author=actor,
                 now=self.wiring.clock(), thresholds=self.thresholds,
             )  # fmt: skip
+        self.wiring.request_publish()
 
     def queue(self, kind: str, params: dict[str, Any], *, actor: str) -> int:
         return jobs.queue_job(self.wiring, kind, params, actor=actor)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,39 +72,61 @@ def okr_jira(env: dict[str, str], *args: str, timeout: float = 120) -> str:
 
 @dataclass
 class Running:
-    """An `okr-jira run` process and where it listens."""
+    """An `okr-jira run` process and where it listens. Its output goes to files, never to pipes
+    nobody reads: a busy process logging more than a pipe holds would block on its next line."""
 
     proc: subprocess.Popen[str]
     url: str
+    stdout: Path
+    stderr: Path
 
     def stop(self, timeout: float = 10) -> tuple[str, str]:
         """SIGTERM, and what it printed."""
         self.proc.send_signal(signal.SIGTERM)
-        return self.proc.communicate(timeout=timeout)
+        self.proc.wait(timeout=timeout)
+        return self.output()
+
+    def output(self) -> tuple[str, str]:
+        return (
+            self.stdout.read_text(encoding="utf-8", errors="replace"),
+            self.stderr.read_text(encoding="utf-8", errors="replace"),
+        )
 
 
 @contextmanager
 def running(env: dict[str, str], *args: str) -> Iterator[Running]:
-    """`okr-jira run --port 0` until the block ends (killed if it did not stop by then)."""
-    proc = subprocess.Popen(
-        [str(BIN / "okr-jira"), "run", "--port", "0", *args], env=env, cwd=ROOT,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    """`okr-jira run --port 0` until the block ends (killed if it did not stop by then); when
+    the block fails, the end of what the process logged is printed with the failure."""
+    logs = Path(tempfile.mkdtemp(prefix="okr-jira-run-"))
+    out_path, err_path = logs / "stdout.log", logs / "stderr.log"
+    with out_path.open("w") as out, err_path.open("w") as err:
+        proc = subprocess.Popen(
+            [str(BIN / "okr-jira"), "run", "--port", "0", *args], env=env, cwd=ROOT,
+            stdout=out, stderr=err, text=True,
+        )  # fmt: skip
+    node = Running(proc, "", out_path, err_path)
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        found = re.search(r"http://[\d.]+:(\d+)", line)
+        found = None
+        deadline = time.monotonic() + 60
+        while found is None and time.monotonic() < deadline and proc.poll() is None:
+            found = re.search(r"http://[\d.]+:(\d+)", node.output()[0])
+            time.sleep(0.05)
         if found is None:
             proc.kill()
-            _, err = proc.communicate(timeout=10)
-            raise AssertionError(f"okr-jira run did not start: {line!r} {err[-3000:]}")
-        url = f"http://127.0.0.1:{found.group(1)}"
-        wait_until(lambda: requests.get(f"{url}/readyz", timeout=2).ok, 15, "run is ready")
-        yield Running(proc, url)
+            proc.wait(10)
+            raise AssertionError(f"okr-jira run did not start: {node.output()[1][-3000:]}")
+        node.url = f"http://127.0.0.1:{found.group(1)}"
+        wait_until(lambda: requests.get(f"{node.url}/readyz", timeout=2).ok, 15, "run is ready")
+        yield node
+    except BaseException:
+        print(f"--- okr-jira run (pid {proc.pid}) logged, last lines:")
+        print(node.output()[1][-6000:])
+        raise
     finally:
         if proc.poll() is None:
             proc.kill()
-        proc.communicate(timeout=10)
+        proc.wait(timeout=10)
+        shutil.rmtree(logs, ignore_errors=True)
 
 
 def wait_until(check: object, timeout: float, what: str, poll: float = 0.1) -> None:
