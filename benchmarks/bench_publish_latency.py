@@ -74,6 +74,7 @@ def one_setting(debounce: float, changes: int, gap: float, seed: int) -> list[fl
             "OKR_JIRA_DATABASE_URL": db_url, "OKR_JIRA_JIRA_URL": site.url,
             "OKR_JIRA_JIRA_FLAVOR": "cloud", "OKR_JIRA_JIRA_USER": creds.email,
             "OKR_JIRA_JIRA_TOKEN": creds.api_token, "OKR_JIRA_WEBHOOK_SECRET": SECRET,
+            "OKR_JIRA_SESSION_SECRET": "bench-latency-session-" + "0123456789" * 3,
             "OKR_JIRA_CONFLUENCE_URL": site.confluence_url, "OKR_JIRA_CONFLUENCE_FLAVOR": "cloud",
             "OKR_JIRA_CONFLUENCE_USER": creds.email, "OKR_JIRA_CONFLUENCE_TOKEN": creds.api_token,
             "OKR_JIRA_CONFLUENCE_SPACE": "OKR", "OKR_JIRA_SYNC_INTERVAL_MINUTES": "600",

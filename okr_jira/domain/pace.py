@@ -64,9 +64,14 @@ def pace_status(
     """
     if on < cycle.start:
         return "not_started"
+    return status_against(progress, expected_progress(cycle, on), thresholds)
+
+
+def status_against(progress: float, expected: float, thresholds: PaceThresholds) -> PaceStatus:
+    """`pace_status` once the cycle has started and the elapsed share is known (a tree of
+    thousands of nodes computes that share once)."""
     if progress >= 1.0 - _EPSILON:
         return "done"
-    expected = expected_progress(cycle, on)
     if progress >= expected - thresholds.on_track - _EPSILON:
         return "on_track"
     if progress >= expected - thresholds.at_risk - _EPSILON:

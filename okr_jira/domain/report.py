@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from okr_jira.domain import pace
 from okr_jira.domain.checkins import CheckIn
@@ -32,7 +33,13 @@ class CycleReport:
     checkins: dict[str, tuple[CheckIn, ...]] = field(default_factory=dict)
 
     def status(self, progress: float) -> PaceStatus:
-        return pace.pace_status(progress, self.cycle, self.on, self.thresholds)
+        if self.on < self.cycle.start:
+            return "not_started"
+        return pace.status_against(progress, self._expected, self.thresholds)
+
+    @cached_property
+    def _expected(self) -> float:
+        return pace.expected_progress(self.cycle, self.on)
 
     def all_nodes(self) -> list[ObjectiveNode]:
         return list(iter_nodes(self.nodes))

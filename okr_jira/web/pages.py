@@ -45,6 +45,7 @@ from okr_jira.web.auth import (
 )
 from okr_jira.web.errors import classify
 from okr_jira.web.service import Services, filtered_nodes
+from okr_jira.web.tree_rows import PACE_LABELS, tree_fragment
 
 pages = Blueprint(
     "pages", __name__, template_folder="templates", static_folder="static",
@@ -55,10 +56,6 @@ SOURCE_LISTS = (
     "projects", "epics", "issues", "labels", "components", "issue_types", "fix_versions",
     "include", "exclude",
 )  # fmt: skip
-PACE_LABELS = {
-    "not_started": "Not started", "on_track": "On track", "at_risk": "At risk",
-    "off_track": "Off track", "done": "Done",
-}  # fmt: skip
 Page = str | Response | WResponse | tuple[str, int]
 
 
@@ -188,49 +185,14 @@ def tree() -> Page:
     return render_template(
         "tree.html",
         report=report,
-        rows=_tree_rows(report, shown),
+        rows=bool(shown),
+        tree_html=tree_fragment(report, shown),
         query=query,
         cycles=svc.cycles(),
         teams={k: t.name for k, t in report.teams.items()},
         expected=pace.expected_progress(report.cycle, report.on),
         counts=_counts(report),
     )
-
-
-def _tree_rows(report: Any, shown: set[str]) -> list[dict[str, Any]]:
-    """The tree as flat rows (objective, then its key results, then its aligned objectives),
-    computed here once: a template macro per row costs more than the whole page otherwise."""
-    obj_url = url_for("pages.objective", key="__K__")
-    kr_url = url_for("pages.key_result", key="__K__")
-    teams = {k: t.name for k, t in report.teams.items()}
-    rows: list[dict[str, Any]] = []
-
-    def measure(progress: float) -> dict[str, Any]:
-        status = report.status(progress)
-        return {"pct": percent(progress), "width": f"{progress * 100:.1f}",
-                "status": status, "label": PACE_LABELS[status]}  # fmt: skip
-
-    stack = [(node, 0, None) for node in reversed(report.nodes)]
-    while stack:
-        node, depth, parent = stack.pop()
-        o = node.objective
-        if o.key not in shown:
-            continue
-        value = pace.score(node.progress)
-        rows.append({
-            "kind": "objective", "depth": depth, "key": o.key, "title": o.title,
-            "url": obj_url.replace("__K__", o.key), "team": teams.get(o.team, o.team),
-            "score": f"{value:.2f}", "grade": pace.grade(value), "parent": parent,
-            **measure(node.progress),
-        })  # fmt: skip
-        for kr, st in node.key_results:
-            rows.append({
-                "kind": "kr", "depth": depth, "key": kr.key, "title": kr.title,
-                "url": kr_url.replace("__K__", kr.key), "error": st.error,
-                **measure(st.progress),
-            })  # fmt: skip
-        stack.extend((child, depth + 1, o.key) for child in reversed(node.children))
-    return rows
 
 
 def _counts(report: Any) -> dict[str, int]:
