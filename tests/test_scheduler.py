@@ -6,10 +6,12 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from apscheduler.events import EVENT_JOB_ERROR
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
@@ -22,6 +24,7 @@ from okr_jira.runtime.leader import Leadership, SingleNodeError
 from okr_jira.runtime.scheduler import build_scheduler
 from okr_jira.runtime.wiring import Wiring
 from okr_jira.settings import load_settings
+from okr_jira.simulator import SimulatorServer, generate
 from okr_jira.storage.db import check_schema, is_sqlite, make_engine, session_scope
 from okr_jira.storage.state import job_last_run
 from okr_jira.storage.tables import ProgressSnapshotRow
@@ -288,3 +291,45 @@ def test_okr_file_job_logs_the_lint_findings_of_a_change_once(
         assert jobs.apply_okr_file(svc) is False  # unchanged: applied and said once
     (record,) = [r for r in caplog.records if r.getMessage() == "okrfile.lint"]
     assert any("[unaligned_objective]" in p for p in record.problems)  # type: ignore[attr-defined]
+
+
+def test_a_failed_sync_is_tried_again_within_a_minute_not_at_the_next_interval(
+    engine: Engine,
+) -> None:
+    """Jira down when the scheduler starts: the catch-up sync fails; the next try comes in about
+    30 s (backoff), not after the 15-minute interval, and succeeds once Jira answers again."""
+    applied(engine)
+    with SimulatorServer("cloud", jira=generate("small", flavor="cloud", deliver=False)) as site:
+        creds = site.credentials
+        svc = services(
+            engine, Clock(dt.datetime.now(dt.UTC)), jira_url=site.url, jira_flavor="cloud",
+            jira_user=creds.email, jira_token=creds.api_token, sync_interval_minutes=15,
+        )  # fmt: skip
+        svc.clock = lambda: dt.datetime.now(dt.UTC)
+        with session_scope(engine) as session:  # the nightly full sync ran: not due at start
+            job_last_run("full_sync").set(svc.clock(), session=session)
+        site.faults.error_rate, site.faults.error_status = 1.0, 503
+        leadership = Leadership(engine)
+        scheduler = BackgroundScheduler(timezone="UTC")
+        build_scheduler(scheduler, svc, leadership, election_seconds=0.2)
+        failed = threading.Event()
+        scheduler.add_listener(
+            lambda e: e.job_id == "incremental_sync" and failed.set(), EVENT_JOB_ERROR
+        )
+        scheduler.start()
+        try:
+            assert failed.wait(60), "the catch-up sync should have run (and failed)"
+            time.sleep(0.5)  # the retry is scheduled by the same event's listener
+            job = scheduler.get_job("incremental_sync")
+            wait = job.next_run_time - dt.datetime.now(dt.UTC)
+            assert dt.timedelta(seconds=20) < wait <= dt.timedelta(seconds=31)
+            site.faults.clear()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and jobs.last_run(svc, "incremental_sync") is None:
+                time.sleep(0.5)
+            assert jobs.last_run(svc, "incremental_sync") is not None
+            after = scheduler.get_job("incremental_sync").next_run_time - dt.datetime.now(dt.UTC)
+            assert after > dt.timedelta(minutes=14)  # back on its interval
+        finally:
+            scheduler.shutdown(wait=True)
+            leadership.release()

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -142,11 +142,39 @@ def build_scheduler(
             continue  # `run` drains the inbox on its own worker thread
         scheduler.add_job(gate.wrap(job_id, fn, wiring), trigger, id=job_id, **defaults)
 
-    def on_error(event: JobExecutionEvent) -> None:
-        log.error("job.failed", extra={"job": event.job_id, "error": repr(event.exception)[:300]})
+    failures: dict[str, int] = {}
 
-    scheduler.add_listener(on_error, EVENT_JOB_ERROR)
+    def on_done(event: JobExecutionEvent) -> None:
+        if event.exception is None:
+            failures.pop(event.job_id, None)
+            return
+        log.error("job.failed", extra={"job": event.job_id, "error": repr(event.exception)[:300]})
+        if event.job_id in _RETRIED:
+            failures[event.job_id] = attempt = failures.get(event.job_id, 0) + 1
+            retry_soon(scheduler, event.job_id, attempt, wiring.clock())
+
+    scheduler.add_listener(on_done, EVENT_JOB_ERROR | EVENT_JOB_EXECUTED)
     return scheduler
+
+
+# A sync that failed (Jira down at start-up, a network blip) is tried again with backoff instead
+# of waiting a whole interval: 30 s, 1, 2, 4 ... minutes, never later than its next regular run.
+_RETRIED = ("incremental_sync", "full_sync")
+_RETRY_FIRST = dt.timedelta(seconds=30)
+_RETRY_MAX = dt.timedelta(minutes=10)
+
+
+def retry_soon(scheduler: BaseScheduler, job_id: str, attempt: int, now: dt.datetime) -> None:
+    job = scheduler.get_job(job_id)
+    if job is None or job.next_run_time is None:
+        return
+    wait = min(_RETRY_FIRST * 2 ** min(attempt - 1, 10), _RETRY_MAX)
+    if now + wait < job.next_run_time:
+        job.modify(next_run_time=now + wait)
+        log.warning(
+            "job.retry",
+            extra={"job": job_id, "attempt": attempt, "wait_seconds": wait.total_seconds()},
+        )
 
 
 # Run at once by a new leader whatever their last run: webhooks Jira gave up on while no scheduler
