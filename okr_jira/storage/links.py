@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, delete, func, or_
-from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from okr_jira.domain.health import IssueFacts, LinkSpan
@@ -80,8 +81,13 @@ def write_changes(
          "reason": j.reason}
         for j in joins
     ]  # fmt: skip
+    insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+    # A link another writer opened meanwhile stays the one open link (see the unique index).
+    statement = insert(LINKS).on_conflict_do_nothing(
+        index_elements=["kr", "issue_key"], index_where=LINKS.c.left_at.is_(None)
+    )
     for batch in chunked(rows, _INSERT_BATCH):
-        conn.execute(sa_insert(LINKS), batch)
+        conn.execute(statement, batch)
     groups: dict[tuple[bool | None, str], list[int]] = defaultdict(list)
     for leave in leaves:
         groups[(leave.done, leave.reason)].append(leave.link_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -119,7 +119,15 @@ class KrIssueLinkRow(SQLModel, table=True):
     """Scope history: when an issue joined and left a KR, and whether it was done then."""
 
     __tablename__ = "kr_issue_link"
-    __table_args__ = (Index("ix_kr_issue_link_open", "kr", "issue_key", "left_at"),)
+    __table_args__ = (
+        Index("ix_kr_issue_link_open", "kr", "issue_key", "left_at"),
+        # At most one open link per (KR, issue): two writers that both saw the issue outside the
+        # KR (a sync and a webhook worker) must not open it twice, or a leave closes only one.
+        Index(
+            "ux_kr_issue_link_open_once", "kr", "issue_key", unique=True,
+            sqlite_where=text("left_at IS NULL"), postgresql_where=text("left_at IS NULL"),
+        ),
+    )  # fmt: skip
     id: int | None = Field(default=None, primary_key=True)
     kr: str = Field(max_length=64, index=True)
     issue_key: str = Field(max_length=64, index=True)
