@@ -77,9 +77,12 @@ def lint(file: str, as_json: bool) -> None:
 @click.option(
     "--prune", is_flag=True, help="Delete what the file no longer declares (default: archive)."
 )
+@click.option(
+    "--yes", is_flag=True, help="Confirm an apply that archives (or deletes) every objective."
+)
 @pass_app
 @handle_errors
-def apply(app: AppContext, file: str, dry_run: bool, prune: bool) -> None:
+def apply(app: AppContext, file: str, dry_run: bool, prune: bool, yes: bool) -> None:
     """Make the stored OKRs match FILE; every change is audited."""
     from okr_jira.okrs.file import load_okr_document
     from okr_jira.okrs.plan import apply_plan, make_plan
@@ -96,6 +99,15 @@ def apply(app: AppContext, file: str, dry_run: bool, prune: bool) -> None:
                 click.echo("Dry run: nothing was changed.")
             session.rollback()
             return
+        if plan.removes_every_objective and not yes:
+            session.rollback()
+            gone = "delete" if prune else "archive"
+            click.echo(
+                f"error: {file} would {gone} every objective ({plan.live_objectives}) and keep "
+                "none. If that is what you want, run again with --yes; nothing was changed.",
+                err=True,
+            )
+            sys.exit(1)
         apply_plan(session, plan, actor=actor())
     # A running scheduler publishes the change once its window has passed.
     request_publish(app.wiring())
