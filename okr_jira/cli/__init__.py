@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from okr_jira.cli.app import AppContext
+from okr_jira.cli.audit import audit
 from okr_jira.cli.checkconfig import check_config
 from okr_jira.cli.cycle import cycle
 from okr_jira.cli.db import db
@@ -43,7 +44,7 @@ def main(ctx: click.Context, config_file: str | None) -> None:
 
 for _command in (
     validate, lint, apply, tree, why, health, checkin, digest, cycle, sync, remote_links, publish,
-    check_config, serve, worker, scheduler, run, demo, webhooks, db, tokens, export,
+    check_config, serve, worker, scheduler, run, demo, webhooks, db, tokens, export, audit,
 ):  # fmt: skip
     main.add_command(_command)
 

@@ -219,20 +219,29 @@ def why(app: AppContext, issue: str, as_json: bool) -> None:
 @pass_app
 @handle_errors
 def export(app: AppContext, cycle_key: str | None, out: str | None) -> None:
-    """Write the stored OKRs as an OKR file that `apply` takes back as a no-op."""
-    import dataclasses
+    """Write the stored OKRs as an OKR file that `apply` takes back as a no-op (archived
+    objectives stay out, and stay archived). With --cycle, that cycle's objectives and the ones
+    they align to: applying that file archives the other cycles' objectives."""
     from pathlib import Path
 
+    from okr_jira.errors import NotFoundError
     from okr_jira.okrs.edit import declared
-    from okr_jira.okrs.export import dump_okr_text
+    from okr_jira.okrs.export import dump_okr_text, one_cycle
     from okr_jira.storage.db import session_scope
 
     with session_scope(app.engine()) as session:
         okrs = declared(session)
     if cycle_key:
-        okrs = dataclasses.replace(
-            okrs, objectives=tuple(o for o in okrs.objectives if o.cycle == cycle_key)
-        )
+        try:
+            okrs, left_out = one_cycle(okrs, cycle_key)
+        except KeyError as exc:
+            raise NotFoundError(exc.args[0]) from None
+        if left_out:
+            click.echo(
+                f"note: {left_out} objective(s) of other cycles left out; applying this file "
+                "would archive them (export without --cycle for a file apply keeps as it is).",
+                err=True,
+            )
     text = dump_okr_text(okrs)
     if out:
         Path(out).write_text(text, encoding="utf-8")
