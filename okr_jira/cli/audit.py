@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import click
 
@@ -43,7 +44,7 @@ def audit(
             session=session, keys=keys, actor=actor, limit=limit,
             since=since.replace(tzinfo=dt.UTC) if since else None,
         )  # fmt: skip
-        entries = [
+        entries: list[dict[str, Any]] = [
             {"at": r.at, "actor": r.actor, "entity": r.entity, "key": r.entity_key,
              "action": r.action, "field": r.field, "old": r.old, "new": r.new}
             for r in rows
