@@ -116,7 +116,14 @@ def apply(app: AppContext, file: str, dry_run: bool, prune: bool, yes: bool) -> 
 
 @click.command()
 @click.option("--cycle", "cycle_key", help="Cycle key (default: the running cycle).")
-@click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), help="Show pace on DATE.")
+@click.option(
+    "--at",
+    "at",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="DATE",
+    help="The tree as it stood on DATE (YYYY-MM-DD), read from the stored progress history "
+    "(snapshots and check-ins up to that day), with the pace of that day.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
 @handle_errors
@@ -157,7 +164,11 @@ class _NegativeNumbers(click.Command):
         return super().parse_args(ctx, args)
 
 
-@click.command(cls=_NegativeNumbers, context_settings={"ignore_unknown_options": True})
+@click.command(
+    cls=_NegativeNumbers,
+    context_settings={"ignore_unknown_options": True},
+    short_help="Check in on an objective or key result: confidence, note, blockers, a value.",
+)
 @click.argument("key")
 @click.argument("value", required=False)
 @click.option("--confidence", help="The team's confidence it will get there, 0 to 10.")
@@ -176,7 +187,7 @@ def checkin(
     retro: str | None,
 ) -> None:
     """The team's check-in on KEY, an objective or a key result: confidence, note, blockers;
-    VALUE is a manual key result's current value (negative values work: `checkin KR -5`)."""
+    VALUE is a 'manual' key result's current value (negative values work: `checkin KR -5`)."""
     from okr_jira.okrs.checkins import record_checkin
     from okr_jira.runtime.jobs import request_publish
     from okr_jira.storage.db import session_scope

@@ -313,6 +313,11 @@ def _build(chk: Checker, root: CommentedMap) -> OkrSet:
     )
 
 
+def a_kind(kind: str) -> str:
+    """ "an 'issues'", "a 'manual'": the kind as the file spells it, with the right article."""
+    return f"{'an' if kind[:1] in 'aeiou' else 'a'} '{kind}'"
+
+
 def _check_chains(chk: Checker, parents: dict[str, tuple[str | None, Any, str]], what: str) -> None:
     reported: set[str] = set()
     for start in parents:
@@ -353,11 +358,11 @@ def _key_result(chk: Checker, node: Any, path: str, seq: Any, index: int) -> Key
         chk.add(m, "in_progress_credit", f"{path}.in_progress_credit", "must be between 0 and 1")
         credit = None
     if to_set and kind is not None and kind not in METRIC_KINDS:
-        chk.add(m, "target", f"{path}.target", f"a {kind} key result takes no target")
+        chk.add(m, "target", f"{path}.target", f"{a_kind(kind)} key result takes no target")
     if kind in METRIC_KINDS and not to_set:
         if target is None and (m.get("target") is None):
             chk.add(m, None if "target" not in m else "target", f"{path}.target",
-                    f"a {kind} key result needs a target (a number, or '{TARGET_TO_SET}' "
+                    f"{a_kind(kind)} key result needs a target (a number, or '{TARGET_TO_SET}' "
                     "while the team sets it)")  # fmt: skip
         elif target == (start if start is not None else 0.0):
             chk.add(m, "target", f"{path}.target", "target must differ from start")
@@ -365,12 +370,12 @@ def _key_result(chk: Checker, node: Any, path: str, seq: Any, index: int) -> Key
     if "source" in m and m["source"] is not None:
         source = _source(chk, m, path)
         if kind == "manual":
-            chk.add(m, "source", f"{path}.source", "a manual key result takes no source")
+            chk.add(m, "source", f"{path}.source", "a 'manual' key result takes no source")
     elif kind in ("issues", "issue_count", "field_sum"):
-        chk.add(m, None, f"{path}.source", f"a {kind} key result needs a source")
+        chk.add(m, None, f"{path}.source", f"{a_kind(kind)} key result needs a source")
     field = chk.string(m, "field", path)
     if kind == "field_sum" and field is None:
-        chk.add(m, None, f"{path}.field", "a field_sum key result needs a field")
+        chk.add(m, None, f"{path}.field", "a 'field_sum' key result needs a field")
     if kind is None or key is None:
         return None
     return KeyResult(
