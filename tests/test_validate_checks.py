@@ -219,3 +219,19 @@ def test_okr_file_job_refuses_to_archive_every_objective_and_logs_why(
     (record,) = [r for r in caplog.records if r.getMessage() == "okrfile.refused"]
     assert "archive every objective" in record.reason  # type: ignore[attr-defined]
     assert live_objectives(engine) == before
+
+
+@pytest.mark.parametrize(
+    "jql",
+    [
+        "status changed to Done during (startOfWeek(), now())",
+        'status was not Done before "2026-01-01"',
+        "status CHANGED AFTER -1w",
+        'assignee in membersOf("jira-users") AND sprint in openSprints()',
+    ],
+)
+def test_history_predicates_and_unknown_functions_are_left_to_jira(
+    tmp_path: Path, jql: str
+) -> None:
+    code, out = validate(tmp_path, HEAD + kr(f"          jql: '{jql}'\n"))
+    assert code == 0, out
