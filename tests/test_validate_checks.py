@@ -167,7 +167,8 @@ def test_apply_that_archives_every_objective_asks_for_yes(
     assert "--yes" in refused.output and "nothing was changed" in refused.output
     assert live_objectives(engine) == before
     # A dry run shows the plan and needs no confirmation.
-    assert run("apply", str(other), "--dry-run").exit_code == 0
+    dry = run("apply", str(other), "--dry-run")
+    assert dry.exit_code == 0 and "applying it needs --yes" in dry.output
     done = run("apply", str(other), "--yes")
     assert done.exit_code == 0, done.output
     assert live_objectives(engine) == ["NEW-1"]

@@ -95,6 +95,8 @@ def apply(app: AppContext, file: str, dry_run: bool, prune: bool, yes: bool) -> 
         plan = make_plan(session, document.okrs, prune=prune)
         click.echo(plan.summary())
         if dry_run or plan.empty:
+            if dry_run and plan.removes_every_objective:
+                click.echo("This archives every objective: applying it needs --yes.")
             if dry_run:
                 click.echo("Dry run: nothing was changed.")
             session.rollback()
