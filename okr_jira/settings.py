@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -27,7 +28,23 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 # Values people leave in copied examples; refusing them beats a confusing 401 later.
-_PLACEHOLDERS = {"changeme", "change-me", "secret", "token", "your-token", "<token>", "xxx"}
+_PLACEHOLDERS = frozenset({
+    "changeme", "change-me", "change_me", "changethis", "change-this", "replaceme", "replace-me",
+    "secret", "token", "password", "apitoken", "api-token", "api_token", "placeholder", "todo",
+    "tbd", "fixme", "example", "dummy", "none", "null", "your-token", "your_token", "yourtoken",
+})  # fmt: skip
+# `<your-token>`, `${TOKEN}`, `{{ token }}`, `[token]`, `your-api-token`, `xxxx`, `****`, `...`
+_PLACEHOLDER_SHAPES = re.compile(
+    r"^(<.*>|\$\{.*\}|\{\{.*\}\}|\[.*\]|your[-_ ].*|(.)\2{2,})$", re.IGNORECASE
+)
+
+
+def is_placeholder(value: str) -> bool:
+    """A value copied from an example and never replaced: changeme, <your-token>, xxx, ..."""
+    text = value.strip().lower()
+    return text in _PLACEHOLDERS or bool(_PLACEHOLDER_SHAPES.match(text))
+
+
 # Secrets okr-jira itself checks (the webhook secret, the admin token) are at least this long.
 MIN_SECRET = 16
 MIN_SECRET_LENGTH = 32
@@ -267,8 +284,11 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDERS:
-            raise ValueError("is a placeholder; set the real value")
+        if value is not None and is_placeholder(value.get_secret_value()):
+            raise ValueError(
+                "holds a placeholder (an example value like changeme, <your-token> or xxx), "
+                "not a real secret; set the real value"
+            )
         return value
 
     @field_validator("webhook_secret", "admin_token")
@@ -351,7 +371,8 @@ def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides
                 if f"OKR_JIRA_{name.upper()}" in env_names & set(os.environ)
                 else (str(path) if path and name in file_values else "settings")
             )
-            lines.append(f"{source}: OKR_JIRA_{name.upper()}: {err['msg']}")
+            message = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{source}: OKR_JIRA_{name.upper()}: {message}")
         raise ConfigError("\n".join(lines)) from None
 
 

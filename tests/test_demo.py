@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 from okr_jira.report.review import months_of
+from okr_jira.runtime.demo import Demo, DemoPaths
 from tests.support.builders import make_cycle
+from tests.support.paths import EXAMPLE_OKRS
 
 
 def test_demo_once_exits_0_and_leaves_a_preview_of_the_whole_tree(tmp_path: Path) -> None:
@@ -32,8 +34,14 @@ def test_demo_once_exits_0_and_leaves_a_preview_of_the_whole_tree(tmp_path: Path
     pages = 10 + len(months_of(make_cycle(), dt.date.today()))
     assert re.search(rf"first publish: created {pages},", out)
     assert "Round 1:" in out and "-> " in out
-    # Webhooks moved progress, and the second publish updated only some pages.
-    assert re.search(r"publish after the webhooks: created 0, updated [1-9]", out)
+    # Webhooks moved progress, and the round's publish updated only some pages.
+    assert re.search(r"round 1 publish: created 0, updated [1-9]", out)
+    # Where to look is said once, at the top, before the output scrolls.
+    assert out.count("Where to look") == 1
+    assert out.index("Where to look") < out.index("Applied okrs.example.yaml")
+    assert f"HTML preview:          {tmp_path / 'okr-preview' / 'index.html'}" in out
+    assert re.search(r"Simulated Jira: +http://127\.0\.0\.1:\d+ ", out)
+    assert re.search(r"Simulated Confluence: +http://127\.0\.0\.1:\d+/wiki ", out)
     preview = tmp_path / "okr-preview"
     pages = sorted(p.name for p in preview.glob("*.html"))
     objectives = ["CO-1", "CO-2", "CX-1", "ENG-1", "MOB-1", "PLAT-1", "SELF-1", "SUP-1"]
@@ -48,3 +56,35 @@ def test_demo_once_exits_0_and_leaves_a_preview_of_the_whole_tree(tmp_path: Path
     line = re.search(r'<polyline points="([^"]+)"[^>]*data-series="reconstructed"', sup)
     assert line is not None and len(line.group(1).split()) >= 30
     assert (tmp_path / "okr-jira-demo.db").exists()
+
+
+def test_every_round_moves_work_and_rewrites_the_preview_long_after_the_work_ran_out(
+    tmp_path: Path,
+) -> None:
+    """Rounds big enough to finish every open issue within a few rounds: work keeps coming
+    (done issues reopen), and the preview is rewritten each round, not only at the end."""
+    preview = tmp_path / "okr-preview"
+    index = preview / "index.html"
+    lines: list[str] = []
+    seen: list[tuple[int, str]] = []  # the preview's mtime and text as each round ends
+
+    def echo(text: str) -> None:
+        lines.extend(text.splitlines())
+        if re.match(r"round \d+ publish: wrote \d+ preview pages", text):
+            seen.append((index.stat().st_mtime_ns, index.read_text()))
+
+    demo = Demo(
+        DemoPaths(database=tmp_path / "demo.db", preview=preview, okr_file=EXAMPLE_OKRS),
+        echo=echo,
+    )
+    assert demo.run(steps=60, pause=0, rounds=8) == 0
+    moves = [line for line in lines if line.startswith("Round ")]
+    assert len(moves) == 8 and len(seen) == 8
+    for line in moves:
+        assert re.search(r"(-> (In Progress|In Review|Done)|reopened)", line), line
+    # The open work ran out early; what kept the later rounds busy was reopened issues.
+    assert all("reopened" in line for line in moves[-3:]), moves
+    # A rewrite every round (the clock moves on), and what the pages say changed along the way.
+    mtimes = [m for m, _ in seen]
+    assert mtimes == sorted(mtimes) and len(set(mtimes)) == len(mtimes)
+    assert len({text for _, text in seen}) > 1

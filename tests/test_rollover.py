@@ -106,7 +106,7 @@ def test_a_tbd_target_is_only_for_metric_key_results(tmp_path: Path) -> None:
     path.write_text(text)
     result = run("validate", str(path))
     assert result.exit_code == 1
-    assert "key_results[0].target: a issues key result takes no target" in result.output
+    assert "key_results[0].target: an 'issues' key result takes no target" in result.output
     assert result.output.count("problem") == 1  # TBD on the issue_count KR is fine
 
 

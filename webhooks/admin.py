@@ -75,6 +75,10 @@ class FileRules(ApiError):
     status, code = 409, "conflict"
 
 
+class Confirm(ApiError):
+    status, code = 409, "confirm"
+
+
 @admin.get("/tree")
 def tree() -> ResponseReturnValue:
     at = request.args.get("at")
@@ -112,7 +116,8 @@ def health() -> ResponseReturnValue:
 
 @admin.post("/okrs")
 def apply_okrs() -> ResponseReturnValue:
-    """Body: the OKR file (YAML). `?dry_run=1` plans only; `?prune=1` deletes what is missing.
+    """Body: the OKR file (YAML). `?dry_run=1` plans only; `?prune=1` deletes what is missing;
+    a file that would archive every objective is refused (409) unless `?yes=1` confirms it.
     The answer lists the lint rules' findings as `warnings` (they never stop an apply)."""
     if _state().wiring.settings.okr_file:
         raise FileRules("OKR_JIRA_OKR_FILE is set: the OKR file rules here, change it instead")
@@ -144,6 +149,12 @@ def apply_okrs() -> ResponseReturnValue:
         ]  # fmt: skip
         if dry_run or plan.empty:
             session.rollback()
+        elif plan.removes_every_objective and request.args.get("yes") not in ("1", "true"):
+            session.rollback()
+            raise Confirm(
+                f"this file would archive every objective ({plan.live_objectives}) and keep "
+                "none; send it again with ?yes=1 if that is intended"
+            )
         else:
             apply_plan(session, plan, actor=_actor())
     if not dry_run and not plan.empty:

@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import re
+from typing import NoReturn
 
 from webhooks.errors import Unauthorized
+
+log = logging.getLogger(__name__)
+_SIGNATURE = re.compile(r"^sha256=[0-9a-f]{64}$")
 
 SIGNATURE_HEADER = "X-Hub-Signature"
 
@@ -29,14 +35,36 @@ def authenticate(
     if not secret:
         return
     if signature_header is not None:
+        sent = signature_header.strip().lower()
         expected = signature(secret, body).encode()
-        if not hmac.compare_digest(
-            expected, signature_header.strip().lower().encode("utf-8", "surrogatepass")
-        ):
-            raise Unauthorized("bad signature")
+        if not hmac.compare_digest(expected, sent.encode("utf-8", "surrogatepass")):
+            if not _SIGNATURE.match(sent):
+                _refuse("malformed signature", f"{SIGNATURE_HEADER} is not sha256=<64 hex digits>")
+            _refuse(
+                "bad signature",
+                "the HMAC-SHA256 of the body does not match: a different secret on the webhook "
+                "(OKR_JIRA_WEBHOOK_SECRET), or a proxy that changed the body",
+                len(body),
+            )
         return
-    if token is not None and hmac.compare_digest(
-        token.encode("utf-8", "surrogatepass"), secret.encode()
-    ):
-        return
-    raise Unauthorized("a signature (X-Hub-Signature) or the URL token is required")
+    if token is not None:
+        if hmac.compare_digest(token.encode("utf-8", "surrogatepass"), secret.encode()):
+            return
+        _refuse("bad token", "the URL token is not OKR_JIRA_WEBHOOK_SECRET")
+    _refuse(
+        "missing signature",
+        f"no {SIGNATURE_HEADER} header and no URL token: the webhook in Jira has no secret set",
+    )
+
+
+def _refuse(reason: str, detail: str, body_bytes: int | None = None) -> NoReturn:
+    """Log why (never the secret, the signature or the token sent) and answer 401."""
+    extra: dict[str, object] = {"reason": reason, "detail": detail}
+    if body_bytes is not None:
+        extra["body_bytes"] = body_bytes
+    log.warning("webhooks.refused", extra=extra)
+    raise Unauthorized(
+        "bad signature"
+        if reason in ("bad signature", "malformed signature")
+        else "a signature (X-Hub-Signature) or the URL token is required"
+    )

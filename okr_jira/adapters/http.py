@@ -102,10 +102,7 @@ class PolicyAdapter(HTTPAdapter):
                 if attempt >= policy.max_retries or not safe:
                     raise
                 delay = self._backoff(attempt)
-                log.warning(
-                    "http.retry",
-                    extra={"method": method, "path": shown, "error": type(exc).__name__},
-                )
+                outcome: dict[str, object] = {"error": _describe(exc)}
             else:
                 status = response.status_code
                 self.stats.count(status, retry=attempt > 0, throttled=status == 429)
@@ -122,11 +119,17 @@ class PolicyAdapter(HTTPAdapter):
                     delay = self._backoff(attempt)
                 else:
                     return response
-                log.warning(
-                    "http.retry",
-                    extra={"method": method, "path": shown, "status": status, "delay": delay},
-                )
+                outcome = {"status": status}
                 response.close()
+            # What failed, which try this was and how long until the next one: enough to tell
+            # a flapping proxy from a throttling site. The path never has its query string.
+            log.warning(
+                "http.retry",
+                extra={
+                    "method": method, "path": shown, **outcome,
+                    "attempt": f"{attempt + 1}/{policy.max_retries + 1}", "wait": round(delay, 2),
+                },
+            )  # fmt: skip
             attempt += 1
             policy.sleep(delay)
 
@@ -143,6 +146,22 @@ def _bounded_timeout(asked: Any, limit: float) -> Any:
     if not isinstance(asked, int | float) or asked <= 0:
         return limit
     return min(asked, limit)
+
+
+def _describe(exc: Exception) -> str:
+    """A connection failure in a few words (never the URL, which may carry a secret)."""
+    if _refused(exc):
+        return "connection refused"
+    if isinstance(exc, requests.ConnectTimeout):
+        return "connect timeout"
+    if isinstance(exc, requests.Timeout):
+        return "read timeout"
+    text = repr(exc)
+    if "NameResolutionError" in text or "Name or service not known" in text:
+        return "host name not found"
+    if "RemoteDisconnected" in text or "Connection aborted" in text:
+        return "connection closed by the server"
+    return type(exc).__name__
 
 
 def _refused(exc: Exception) -> bool:

@@ -6,9 +6,13 @@ The group reads nothing itself; commands take settings and the runtime wiring fr
 
 from __future__ import annotations
 
+import inspect
+import re
+
 import click
 
 from okr_jira.cli.app import AppContext
+from okr_jira.cli.audit import audit
 from okr_jira.cli.checkconfig import check_config
 from okr_jira.cli.cycle import cycle
 from okr_jira.cli.db import db
@@ -23,7 +27,8 @@ from okr_jira.cli.webhooks import webhooks
 from okr_jira.logs import configure_logging
 
 
-@click.group()
+# Wide terminals show each command's description on one line; narrow ones wrap it, never cut it.
+@click.group(context_settings={"max_content_width": 120})
 @click.option(
     "--config",
     "config_file",
@@ -41,10 +46,23 @@ def main(ctx: click.Context, config_file: str | None) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
+def _full_short_help(group: click.Group) -> None:
+    """`--help` lists each command with its first sentence, whole: click would cut it at the
+    terminal's width with "..." (a command's own short_help, when set, is kept)."""
+    for command in group.commands.values():
+        if not command.short_help and command.help:
+            first = inspect.cleandoc(command.help).split("\n\n")[0].replace("\n", " ")
+            sentence = re.match(r"(.+?[.!?])(?:\s|$)", first)
+            command.short_help = sentence.group(1) if sentence else first
+        if isinstance(command, click.Group):
+            _full_short_help(command)
+
+
 for _command in (
     validate, lint, apply, tree, why, health, checkin, digest, cycle, sync, remote_links, publish,
-    check_config, serve, worker, scheduler, run, demo, webhooks, db, tokens, export,
+    check_config, serve, worker, scheduler, run, demo, webhooks, db, tokens, export, audit,
 ):  # fmt: skip
     main.add_command(_command)
+_full_short_help(main)
 
 __all__ = ["main"]

@@ -77,9 +77,12 @@ def lint(file: str, as_json: bool) -> None:
 @click.option(
     "--prune", is_flag=True, help="Delete what the file no longer declares (default: archive)."
 )
+@click.option(
+    "--yes", is_flag=True, help="Confirm an apply that archives (or deletes) every objective."
+)
 @pass_app
 @handle_errors
-def apply(app: AppContext, file: str, dry_run: bool, prune: bool) -> None:
+def apply(app: AppContext, file: str, dry_run: bool, prune: bool, yes: bool) -> None:
     """Make the stored OKRs match FILE; every change is audited."""
     from okr_jira.okrs.file import load_okr_document
     from okr_jira.okrs.plan import apply_plan, make_plan
@@ -92,10 +95,21 @@ def apply(app: AppContext, file: str, dry_run: bool, prune: bool) -> None:
         plan = make_plan(session, document.okrs, prune=prune)
         click.echo(plan.summary())
         if dry_run or plan.empty:
+            if dry_run and plan.removes_every_objective:
+                click.echo("This archives every objective: applying it needs --yes.")
             if dry_run:
                 click.echo("Dry run: nothing was changed.")
             session.rollback()
             return
+        if plan.removes_every_objective and not yes:
+            session.rollback()
+            gone = "delete" if prune else "archive"
+            click.echo(
+                f"error: {file} would {gone} every objective ({plan.live_objectives}) and keep "
+                "none. If that is what you want, run again with --yes; nothing was changed.",
+                err=True,
+            )
+            sys.exit(1)
         apply_plan(session, plan, actor=actor())
     # A running scheduler publishes the change once its window has passed.
     request_publish(app.wiring())
@@ -104,7 +118,14 @@ def apply(app: AppContext, file: str, dry_run: bool, prune: bool) -> None:
 
 @click.command()
 @click.option("--cycle", "cycle_key", help="Cycle key (default: the running cycle).")
-@click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), help="Show pace on DATE.")
+@click.option(
+    "--at",
+    "at",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="DATE",
+    help="The tree as it stood on DATE (YYYY-MM-DD), read from the stored progress history "
+    "(snapshots and check-ins up to that day), with the pace of that day.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
 @handle_errors
@@ -145,7 +166,11 @@ class _NegativeNumbers(click.Command):
         return super().parse_args(ctx, args)
 
 
-@click.command(cls=_NegativeNumbers, context_settings={"ignore_unknown_options": True})
+@click.command(
+    cls=_NegativeNumbers,
+    context_settings={"ignore_unknown_options": True},
+    short_help="Check in on an objective or key result: confidence, note, blockers, a value.",
+)
 @click.argument("key")
 @click.argument("value", required=False)
 @click.option("--confidence", help="The team's confidence it will get there, 0 to 10.")
@@ -164,7 +189,7 @@ def checkin(
     retro: str | None,
 ) -> None:
     """The team's check-in on KEY, an objective or a key result: confidence, note, blockers;
-    VALUE is a manual key result's current value (negative values work: `checkin KR -5`)."""
+    VALUE is a 'manual' key result's current value (negative values work: `checkin KR -5`)."""
     from okr_jira.okrs.checkins import record_checkin
     from okr_jira.runtime.jobs import request_publish
     from okr_jira.storage.db import session_scope
@@ -207,20 +232,29 @@ def why(app: AppContext, issue: str, as_json: bool) -> None:
 @pass_app
 @handle_errors
 def export(app: AppContext, cycle_key: str | None, out: str | None) -> None:
-    """Write the stored OKRs as an OKR file that `apply` takes back as a no-op."""
-    import dataclasses
+    """Write the stored OKRs as an OKR file that `apply` takes back as a no-op (archived
+    objectives stay out, and stay archived). With --cycle, that cycle's objectives and the ones
+    they align to: applying that file archives the other cycles' objectives."""
     from pathlib import Path
 
+    from okr_jira.errors import NotFoundError
     from okr_jira.okrs.edit import declared
-    from okr_jira.okrs.export import dump_okr_text
+    from okr_jira.okrs.export import dump_okr_text, one_cycle
     from okr_jira.storage.db import session_scope
 
     with session_scope(app.engine()) as session:
         okrs = declared(session)
     if cycle_key:
-        okrs = dataclasses.replace(
-            okrs, objectives=tuple(o for o in okrs.objectives if o.cycle == cycle_key)
-        )
+        try:
+            okrs, left_out = one_cycle(okrs, cycle_key)
+        except KeyError as exc:
+            raise NotFoundError(exc.args[0]) from None
+        if left_out:
+            click.echo(
+                f"note: {left_out} objective(s) of other cycles left out; applying this file "
+                "would archive them (export without --cycle for a file apply keeps as it is).",
+                err=True,
+            )
     text = dump_okr_text(okrs)
     if out:
         Path(out).write_text(text, encoding="utf-8")

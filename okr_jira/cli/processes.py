@@ -77,6 +77,14 @@ def scheduler(app: AppContext, election_seconds: float) -> None:
 
 @click.command()
 @click.option("--once", is_flag=True, help="One pass of team activity, then exit.")
+@click.option("--rounds", type=click.IntRange(min=1), help="Stop after N rounds (default: Ctrl-C).")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    help="Seconds between rounds.",
+)
 @click.option("--steps", default=8, show_default=True, help="Issues moved per round.")
 @click.option(
     "--preview",
@@ -87,7 +95,7 @@ def scheduler(app: AppContext, election_seconds: float) -> None:
     help="Where the HTML preview goes.",
 )
 @handle_errors
-def demo(once: bool, steps: int, preview_dir: str) -> None:
+def demo(once: bool, rounds: int | None, interval: float, steps: int, preview_dir: str) -> None:
     """The whole product on embedded defaults against the bundled simulator (Ctrl-C stops)."""
     from pathlib import Path
 
@@ -104,4 +112,4 @@ def demo(once: bool, steps: int, preview_dir: str) -> None:
 
         on_stop_signals(the_demo.stop.set)
         click.echo("Ctrl-C stops the demo.")
-    sys.exit(the_demo.run(once=once, steps=steps))
+    sys.exit(the_demo.run(once=once, steps=steps, pause=interval, rounds=rounds))

@@ -15,10 +15,15 @@ class JqlError(ValueError):
     with `"warningMessages": []`.
     """
 
-    def __init__(self, messages: list[str], *, kind: JqlErrorKind = "syntax") -> None:
+    def __init__(
+        self, messages: list[str], *, kind: JqlErrorKind = "syntax", position: int | None = None
+    ) -> None:
         super().__init__("; ".join(messages))
         self.messages = messages
         self.kind: JqlErrorKind = kind
+        # 0-based offset of a syntax error in the query; None: at its end (or not one place).
+        self.position = position
+        self.reason = messages[0] if messages else ""
 
     def response_body(self) -> dict[str, object]:
         if self.kind == "syntax":
@@ -29,4 +34,6 @@ class JqlError(ValueError):
 def syntax_error(text: str, position: int | None = None) -> JqlError:
     """Build Jira's `Error in the JQL Query: ...` message; position is 0-based into the query."""
     where = "" if position is None else f" (line 1, character {position + 1})"
-    return JqlError([f"Error in the JQL Query: {text}{where}"])
+    error = JqlError([f"Error in the JQL Query: {text}{where}"], position=position)
+    error.reason = text  # the message without Jira's prefix and position, for our own errors
+    return error

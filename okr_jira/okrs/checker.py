@@ -16,14 +16,25 @@ from okr_jira.errors import Problem
 class Checker:
     """Walks the parsed YAML, collecting problems with their positions."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, text: str = "") -> None:
         self.file = file
+        self.text = text  # the file's text, to point inside a string (a JQL error's column)
         self.problems: list[Problem] = []
 
     def add(
         self, node: Any, key: str | int | None, path: str, message: str, *, at_key: bool = False
     ) -> None:
         line, col = _position(node, key, at_key=at_key)
+        self.problems.append(Problem(self.file, line, col, path, message))
+
+    def add_in_string(
+        self, node: CommentedMap, key: str, path: str, message: str, offset: int
+    ) -> None:
+        """A problem at character `offset` of the string `node[key]` (a JQL syntax error)."""
+        line, col = _position(node, key)
+        value = node[key]
+        if self.text and isinstance(value, str):
+            line, col = string_position(self.text, line - 1, col - 1, value, offset)
         self.problems.append(Problem(self.file, line, col, path, message))
 
     def mapping(
@@ -155,6 +166,40 @@ def positions(root: Any) -> dict[str, int]:
 
     walk(root, "")
     return out
+
+
+def string_position(text: str, line: int, col: int, value: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of `value[offset]` in the YAML scalar that starts at 0-based
+    (`line`, `col`) of `text`: plain, quoted or block. The parsed value is walked along the raw
+    text, skipping what YAML folds or unescapes; where they part, the last place both agree is
+    the answer. Never a place outside the scalar."""
+    lines = text.split("\n")
+    p = sum(len(s) + 1 for s in lines[:line]) + col
+    quote = text[p] if p < len(text) and text[p] in "'\"" else ""
+    if quote:
+        p += 1
+    elif p < len(text) and text[p] in "|>":  # block scalar: the content starts a line below
+        end = text.find("\n", p)
+        p = len(text) if end < 0 else end + 1
+        while p < len(text) and text[p] == " ":
+            p += 1
+    offset = max(0, min(offset, len(value) - 1))
+    i = 0
+    while i < offset and p < len(text):
+        want, got = value[i], text[p]
+        if want == got:
+            i, p = i + 1, p + 1
+        elif want.isspace():  # a folded line break, or a run of spaces YAML kept as one
+            i += 1
+            while p < len(text) - 1 and text[p] in " \t\r\n":
+                p += 1
+        elif got in " \t\r\n" or (quote and got in "\\" + quote):
+            p += 1  # indentation, or an escape / doubled quote that became one character
+        else:
+            break
+    p = min(p, len(text) - 1)
+    before = text[:p]
+    return before.count("\n") + 1, p - (before.rfind("\n") + 1) + 1
 
 
 def _position(node: Any, key: str | int | None, *, at_key: bool = False) -> tuple[int, int]:

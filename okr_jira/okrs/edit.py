@@ -182,7 +182,7 @@ def _edit(
     focus = change(objectives)
     wanted = dataclasses.replace(current, objectives=tuple(objectives))
     try:
-        okrs = parse_okr_text(dump_okr_text(wanted, header=False), "<edit>")
+        okrs = parse_okr_text(dump_okr_text(wanted, header=False), "<edit>", allow_empty=True)
     except OkrFileError as exc:
         raise EditError([(_field(p.field, focus), p.message) for p in exc.problems]) from None
     plan = make_plan(session, okrs)

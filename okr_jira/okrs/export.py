@@ -8,6 +8,7 @@ rows as okrs. Fields at their defaults are left out, as people write the file.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from typing import Any
 
@@ -127,8 +128,26 @@ def dump_okr_text(okrs: OkrSet, *, header: bool = True) -> str:
     return (_HEADER if header else "") + dump(okr_document(okrs))
 
 
+def one_cycle(okrs: OkrSet, cycle: str) -> tuple[OkrSet, int]:
+    """The objectives of `cycle`, with the objectives of other cycles they align to (so the file
+    stays valid), and how many objectives of other cycles are left out: applying the file would
+    archive those. Raises KeyError naming the cycles there are."""
+    if cycle not in {c.key for c in okrs.cycles}:
+        known = ", ".join(c.key for c in okrs.cycles) or "none"
+        raise KeyError(f"no cycle '{cycle}' (cycles: {known})")
+    by_key = {o.key: o for o in okrs.objectives}
+    keep = {o.key for o in okrs.objectives if o.cycle == cycle}
+    for key in list(keep):
+        parent = by_key[key].parent
+        while parent and parent in by_key and parent not in keep:
+            keep.add(parent)
+            parent = by_key[parent].parent
+    objectives = tuple(o for o in okrs.objectives if o.key in keep)
+    return dataclasses.replace(okrs, objectives=objectives), len(okrs.objectives) - len(keep)
+
+
 def export_okrs(okrs: OkrSet) -> str:
     return dump_okr_text(okrs, header=False)
 
 
-__all__ = ["dump", "dump_okr_text", "export_okrs", "okr_document", "source_map"]
+__all__ = ["dump", "dump_okr_text", "export_okrs", "okr_document", "one_cycle", "source_map"]

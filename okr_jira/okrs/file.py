@@ -16,6 +16,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
 from okr_jira.domain.lint import RULE_IDS, SETTINGS, LintConfig, Setting
@@ -32,6 +33,8 @@ from okr_jira.domain.models import (
     Team,
 )
 from okr_jira.errors import OkrFileError, Problem
+from okr_jira.jql import JqlError, parse_jql
+from okr_jira.jql.lexer import tokenize
 from okr_jira.okrs.checker import Checker, positions
 
 _TOP = ("cycles", "teams", "objectives", "lint")
@@ -54,6 +57,7 @@ _KR = (
 )  # fmt: skip
 _SOURCE = (*SELECTOR_FIELDS, "include", "exclude")
 _LINT = (*RULE_IDS, "activity_verbs")
+_HISTORY = frozenset({"was", "changed"})  # JQL's history operators
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,8 @@ def load_okr_file(path: str | Path) -> OkrSet:
     return load_okr_document(path).okrs
 
 
-def parse_okr_text(text: str, file: str = "<okrs>") -> OkrSet:
-    return parse_okr_document(text, file).okrs
+def parse_okr_text(text: str, file: str = "<okrs>", *, allow_empty: bool = False) -> OkrSet:
+    return parse_okr_document(text, file, allow_empty=allow_empty).okrs
 
 
 def load_okr_document(path: str | Path) -> OkrDocument:
@@ -86,11 +90,18 @@ def load_okr_document(path: str | Path) -> OkrDocument:
     return parse_okr_document(text, str(p))
 
 
-def parse_okr_document(text: str, file: str = "<okrs>") -> OkrDocument:
+def parse_okr_document(
+    text: str, file: str = "<okrs>", *, allow_empty: bool = False
+) -> OkrDocument:
+    """`allow_empty`: a declaration without objectives is fine (an edit that archived the last
+    one); a file an admin applies must declare some, or it would archive everything."""
     yaml = YAML(typ="rt")
+    # A duplicate key is reported with every other problem: the first value is kept to check.
+    yaml.allow_duplicate_keys = True
     try:
+        duplicates = _duplicate_keys(yaml.compose(text), file)
         root = yaml.load(text)
-    except DuplicateKeyError as exc:
+    except DuplicateKeyError as exc:  # still raised for a duplicate among merged keys
         mark = exc.problem_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = (exc.problem or "duplicate key").split("\n")[0]
@@ -117,15 +128,24 @@ def parse_okr_document(text: str, file: str = "<okrs>") -> OkrDocument:
     except (YAMLError, ValueError) as exc:
         message = f"YAML the OKR file cannot hold: {str(exc).splitlines()[0][:160]}"
         raise OkrFileError([Problem(file, 1, 1, "", message)]) from None
+    chk = Checker(file, text)
+    chk.problems.extend(duplicates)
     if root is None:
+        if not allow_empty:
+            chk.add(None, None, "", "the file is empty: an OKR file declares cycles, teams and "
+                    "objectives (see config/okrs.example.yaml)")  # fmt: skip
+            raise OkrFileError(chk.problems)
         root = CommentedMap()
-    chk = Checker(file)
     if not isinstance(root, CommentedMap):
         chk.add(root, None, "", "the file must be a mapping with cycles, teams and objectives")
         raise OkrFileError(chk.problems)
     chk.mapping(root, "", _TOP, ())
     okrs = _build(chk, root)
     lint = _lint(chk, root)
+    if not allow_empty and not okrs.objectives and not root.get("objectives"):
+        # Applied, a file without objectives would archive every stored one.
+        chk.add(root, "objectives" if "objectives" in root else None, "objectives",
+                "the file declares no objectives")  # fmt: skip
     if chk.problems:
         chk.problems.sort(key=lambda p: (p.line, p.column))
         raise OkrFileError(chk.problems)
@@ -152,6 +172,29 @@ def _lint(chk: Checker, root: CommentedMap) -> LintConfig:
         rules[rule] = value
     verbs = chk.strings(m, "activity_verbs", "lint")
     return LintConfig(rules, tuple(v.casefold() for v in verbs))
+
+
+def _duplicate_keys(node: Node | None, file: str, path: str = "") -> list[Problem]:
+    """Every key written twice in one mapping, at the second one, with the first one's line."""
+    out: list[Problem] = []
+    if isinstance(node, MappingNode):
+        first: dict[object, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if not isinstance(key_node, MappingNode | SequenceNode) else None
+            sub = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and key != "<<":
+                mark = key_node.start_mark
+                if key in first:
+                    out.append(Problem(file, mark.line + 1, mark.column + 1, sub,
+                                       f"duplicate key '{key}' (first at line {first[key]}); "
+                                       "the first one is the one checked"))  # fmt: skip
+                else:
+                    first[key] = mark.line + 1
+            out += _duplicate_keys(value_node, file, sub)
+    elif isinstance(node, SequenceNode):
+        for i, item in enumerate(node.value):
+            out += _duplicate_keys(item, file, f"{path}[{i}]")
+    return out
 
 
 def _line_col(text: str, position: int) -> tuple[int, int]:
@@ -272,6 +315,11 @@ def _build(chk: Checker, root: CommentedMap) -> OkrSet:
     )
 
 
+def a_kind(kind: str) -> str:
+    """ "an 'issues'", "a 'manual'": the kind as the file spells it, with the right article."""
+    return f"{'an' if kind[:1] in 'aeiou' else 'a'} '{kind}'"
+
+
 def _check_chains(chk: Checker, parents: dict[str, tuple[str | None, Any, str]], what: str) -> None:
     reported: set[str] = set()
     for start in parents:
@@ -312,11 +360,11 @@ def _key_result(chk: Checker, node: Any, path: str, seq: Any, index: int) -> Key
         chk.add(m, "in_progress_credit", f"{path}.in_progress_credit", "must be between 0 and 1")
         credit = None
     if to_set and kind is not None and kind not in METRIC_KINDS:
-        chk.add(m, "target", f"{path}.target", f"a {kind} key result takes no target")
+        chk.add(m, "target", f"{path}.target", f"{a_kind(kind)} key result takes no target")
     if kind in METRIC_KINDS and not to_set:
         if target is None and (m.get("target") is None):
             chk.add(m, None if "target" not in m else "target", f"{path}.target",
-                    f"a {kind} key result needs a target (a number, or '{TARGET_TO_SET}' "
+                    f"{a_kind(kind)} key result needs a target (a number, or '{TARGET_TO_SET}' "
                     "while the team sets it)")  # fmt: skip
         elif target == (start if start is not None else 0.0):
             chk.add(m, "target", f"{path}.target", "target must differ from start")
@@ -324,12 +372,12 @@ def _key_result(chk: Checker, node: Any, path: str, seq: Any, index: int) -> Key
     if "source" in m and m["source"] is not None:
         source = _source(chk, m, path)
         if kind == "manual":
-            chk.add(m, "source", f"{path}.source", "a manual key result takes no source")
+            chk.add(m, "source", f"{path}.source", "a 'manual' key result takes no source")
     elif kind in ("issues", "issue_count", "field_sum"):
-        chk.add(m, None, f"{path}.source", f"a {kind} key result needs a source")
+        chk.add(m, None, f"{path}.source", f"{a_kind(kind)} key result needs a source")
     field = chk.string(m, "field", path)
     if kind == "field_sum" and field is None:
-        chk.add(m, None, f"{path}.field", "a field_sum key result needs a field")
+        chk.add(m, None, f"{path}.field", "a 'field_sum' key result needs a field")
     if kind is None or key is None:
         return None
     return KeyResult(
@@ -366,6 +414,7 @@ def _source(chk: Checker, kr: CommentedMap, kr_path: str) -> Source | None:
             chk.add(m, "jql", f"{path}.jql", "must be a string")
         else:
             jql = raw.strip()
+            _check_jql(chk, m, f"{path}.jql", raw)
     source = Source(
         jql=jql,
         projects=upper(chk.strings(m, "projects", path)),
@@ -381,6 +430,24 @@ def _source(chk: Checker, kr: CommentedMap, kr_path: str) -> Source | None:
     if not source.has_selector() and "jql" not in m:
         chk.add(kr, "source", path, f"no selector; use one of: {', '.join(SELECTOR_FIELDS)}")
     return source
+
+
+def _check_jql(chk: Checker, m: CommentedMap, path: str, raw: str) -> None:
+    """A JQL syntax error, where it is inside the string. Unknown fields and functions are left
+    to Jira (a custom field this parser does not know is not an error; check-config asks Jira),
+    and so is a query with history operators (WAS, CHANGED and their AFTER / DURING / BY ...
+    predicates), which this parser does not read in full."""
+    lead = len(raw) - len(raw.lstrip())
+    jql = raw.strip()
+    try:
+        if any(t.kind == "word" and t.text.casefold() in _HISTORY for t in tokenize(jql)):
+            return
+        parse_jql(jql)
+    except JqlError as exc:
+        if exc.kind != "syntax":
+            return
+        at = len(jql) - 1 if exc.position is None else exc.position
+        chk.add_in_string(m, "jql", path, f"JQL syntax error: {exc.reason}", lead + at)
 
 
 def _notify(chk: Checker, team: CommentedMap, team_path: str) -> Notify:

@@ -58,6 +58,14 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     # Row values to write: entity -> key -> column values (for add/change/restore).
     upserts: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    live_objectives: int = 0  # objectives stored and not archived before the plan
+    kept_objectives: int = 0  # of those, the ones the file declares again
+
+    @property
+    def removes_every_objective(self) -> bool:
+        """Every live objective would be archived or deleted: almost always the wrong file (an
+        empty one, another site's), so apply asks for a confirmation first."""
+        return self.live_objectives > 0 and self.kept_objectives == 0
 
     def count(self, *actions: str) -> int:
         keys = {(c.entity, c.key) for c in self.changes if c.action in actions}
@@ -112,6 +120,10 @@ def make_plan(session: Session, okrs: OkrSet, *, prune: bool = False) -> Plan:
     wanted = desired_rows(okrs)
     for entity in declared.ENTITIES:
         stored = declared.stored(session=session, entity=entity)
+        if entity == "objective":
+            live = [key for key, row in stored.items() if not row.archived]
+            plan.live_objectives = len(live)
+            plan.kept_objectives = sum(key in wanted[entity] for key in live)
         for key, values in wanted[entity].items():
             row = stored.get(key)
             if row is None:

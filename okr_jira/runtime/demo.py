@@ -3,7 +3,8 @@
 An SQLite file, the Jira + Confluence simulator on a free local port, config/okrs.example.yaml:
 apply, full sync, publish into the simulator's Confluence and write the HTML preview, start the
 webhook receiver and its worker, then move issues through their workflow in the simulated Jira —
-each change arrives as a signed webhook — and print the tree as it changes.
+each change arrives as a signed webhook — and, each round, print the tree, publish what changed and
+rewrite the preview. Work never runs out: done issues are reopened as the teams finish the rest.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from okr_jira.settings import Settings, load_settings
 from okr_jira.storage.db import make_engine, session_scope, upgrade
 from okr_jira.storage.links import open_links
 
-# The workflow the simulated teams follow.
+# The workflow the simulated teams follow; a done issue may come back (reopened) as "To Do".
 NEXT_STATUS = {"To Do": "In Progress", "In Progress": "In Review", "In Review": "Done"}
+REOPENED = "To Do"
 
 
 @dataclass
@@ -54,12 +56,17 @@ class Demo:
         self.rng = random.Random(seed)
         self.stop = threading.Event()
 
-    def run(self, *, once: bool, steps: int = 8, pause: float = 2.0) -> int:
+    def run(
+        self, *, once: bool = False, steps: int = 8, pause: float = 2.0, rounds: int | None = None
+    ) -> int:
+        """Until stopped (Ctrl-C), or `rounds` rounds (`once`: one)."""
         from okr_jira.inbox import run_worker, wait_until_empty
         from okr_jira.runtime.processes import http_server
         from okr_jira.simulator import SimulatorServer, generate
         from okr_jira.simulator.confluence import ConfluenceSim
 
+        if once:
+            rounds = 1
         if not self.paths.okr_file.exists():
             raise OkrJiraError(f"{self.paths.okr_file}: the example OKR file is missing")
         for suffix in ("", "-wal", "-shm"):  # a demo starts from a clean slate
@@ -73,7 +80,7 @@ class Demo:
             settings = self._settings(sim)
             wiring = Wiring(settings, engine)
             upgrade(engine)
-            self.echo(f"Simulated Jira and Confluence at {sim.url}")
+            self._where_to_look(sim)
             self._apply(engine)
             self.echo("\n".join(wiring.syncer().full().lines()))
             self._publish(wiring, "first publish")
@@ -95,18 +102,19 @@ class Demo:
             )
             self.echo(f"Webhook receiver at {hook} (signed with a secret)")
             self._print_tree(wiring, "after the first sync")
-            rounds = 0
+            done = 0
             while not self.stop.is_set():
                 moved = self._team_activity(sim, engine, steps)
                 sim.jira.flush_webhooks(timeout=10)
                 wait_until_empty(engine=engine, timeout=15)
-                rounds += 1
-                self.echo(f"\nRound {rounds}: " + ", ".join(moved))
-                self._print_tree(wiring, f"after round {rounds}")
-                if once:
+                done += 1
+                self.echo(f"\nRound {done}: " + (", ".join(moved) or "nothing to move"))
+                self._print_tree(wiring, f"after round {done}")
+                # Confluence and the preview follow every round, as the scheduler would.
+                self._publish(wiring, f"round {done} publish", brief=True)
+                if rounds is not None and done >= rounds:
                     break
                 self.stop.wait(pause)
-            self._publish(wiring, "publish after the webhooks")
             self.echo(f"\nPreview: {self.paths.preview / 'index.html'}")
             return 0
         finally:
@@ -117,6 +125,18 @@ class Demo:
                 receiver.shutdown()
             sim.stop()
             engine.dispose()
+
+    def _where_to_look(self, sim: object) -> None:
+        """Said once, before the output scrolls: where the results show."""
+        creds = sim.credentials  # type: ignore[attr-defined]
+        self.echo(
+            "Where to look (kept up to date every round):\n"
+            f"  HTML preview:          {self.paths.preview / 'index.html'}\n"
+            f"  Simulated Jira:        {sim.url}  (issues: {sim.url}/browse/KEY)\n"  # type: ignore[attr-defined]
+            f"  Simulated Confluence:  {sim.confluence_url}  (space OKR)\n"  # type: ignore[attr-defined]
+            f"  Simulator sign-in:     {creds.email} / API token {creds.api_token}\n"
+            f"  Database (SQLite):     {self.paths.database}"
+        )
 
     def _settings(self, sim: object) -> Settings:
         creds = sim.credentials  # type: ignore[attr-defined]
@@ -149,28 +169,37 @@ class Demo:
             f"Applied {self.paths.okr_file.name}: {len(okrs.objectives)} objectives, {krs} KRs"
         )
 
-    def _publish(self, wiring: Wiring, label: str) -> None:
+    def _publish(self, wiring: Wiring, label: str, *, brief: bool = False) -> None:
+        """Publish what changed to Confluence, then rewrite the whole preview. `brief`: only
+        the page counts (every round says it)."""
         publisher = wiring.publisher()
         for summary in publish_running_cycles(publisher):
             for line in summary.lines():
-                self.echo(f"{label}: {line.strip()}")
+                if not brief or line.strip().startswith("created "):
+                    self.echo(f"{label}: {line.strip()}")
         written = write_preview(publisher.context(None), self.paths.preview)
         self.echo(f"{label}: wrote {len(written)} preview pages to {self.paths.preview}")
 
     def _team_activity(self, sim: object, engine: Engine, steps: int) -> list[str]:
-        """Move a few in-scope issues one step along the workflow (each sends a webhook)."""
+        """Move up to `steps` in-scope issues one step along the workflow (each sends a webhook).
+        Work keeps coming: as open issues run short a few done ones are reopened (and now and
+        then one anyway), so every round changes something however long the demo runs."""
         jira = sim.jira  # type: ignore[attr-defined]
         with session_scope(engine) as session:
             linked = sorted({k for ks in open_links(session=session).values() for k in ks})
-        open_keys = [
-            k for k in linked if (rec := jira.get(k)) is not None and rec.status in NEXT_STATUS
-        ]
+        status = {k: rec.status for k in linked if (rec := jira.get(k)) is not None}
+        open_keys = [k for k, s in status.items() if s in NEXT_STATUS]
+        done_keys = [k for k, s in status.items() if s == "Done"]
         moved = []
         for key in self.rng.sample(open_keys, min(steps, len(open_keys))):
-            rec = jira.get(key)
-            target = NEXT_STATUS[rec.status]
+            target = NEXT_STATUS[status[key]]
             jira.transition(key, target)
             moved.append(f"{key} -> {target}")
+        short = max(steps - len(moved), 0) if len(open_keys) < 2 * steps else 0
+        reopen = min(len(done_keys), max(short, int(self.rng.random() < 0.25)))
+        for key in self.rng.sample(done_keys, reopen):
+            jira.transition(key, REOPENED)
+            moved.append(f"{key} reopened")
         return moved
 
     def _print_tree(self, wiring: Wiring, label: str) -> None:

@@ -91,6 +91,19 @@ def apply_okr_file(wiring: Wiring) -> bool:
         plan = make_plan(session, document.okrs)
         if plan.empty:
             return False
+        if plan.removes_every_objective:
+            # Nobody is there to confirm: an unattended apply never empties the tree.
+            session.rollback()
+            log.error(
+                "okrfile.refused",
+                extra={
+                    "file": path,
+                    "reason": "the file would archive every objective and keep none; apply it "
+                    "with `okr-jira apply FILE --yes` if that is intended",
+                    "objectives": plan.live_objectives,
+                },
+            )
+            return False
         apply_plan(session, plan, actor=f"okr-file:{path}")
     log.info("okrfile.applied", extra={"file": path, "changes": len(plan.changes)})
     findings = lint_document(document)

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from okr_jira.domain.health import AuditEntry
 from okr_jira.storage.chunks import IN_MAX
+from okr_jira.storage.okrs import load_okrs
 from okr_jira.storage.tables import AuditRow
 
 
@@ -76,6 +77,20 @@ def search(
     if until is not None:
         query = query.where(col(AuditRow.at) < until)
     return list(session.exec(query.order_by(col(AuditRow.id).desc()).limit(limit)))
+
+
+def keys_of(*, session: Session, objective: str | None, kr: str | None) -> list[str] | None:
+    """The entity keys an audit filter means: the KR (and its mapping, keyed the same), the
+    objective with its key results, archived ones included; None: no filter."""
+    if not objective and not kr:
+        return None
+    keys = [kr] if kr else []
+    for o in load_okrs(session=session, include_archived=True).objectives:
+        if o.key == objective:
+            keys += [o.key, *(k.key for k in o.key_results)]
+    if objective and objective not in keys:
+        keys.append(objective)  # an objective deleted (pruned) still has its history
+    return keys
 
 
 def actors(*, session: Session) -> list[str]:

@@ -88,13 +88,7 @@ class Services:
         limit: int = 100,
     ) -> list[AuditRow]:
         with self.session() as session:
-            keys: list[str] | None = None
-            if objective or kr:
-                okrs = load_okrs(session=session, include_archived=True)
-                keys = [kr] if kr else []
-                for o in okrs.objectives:
-                    if o.key == objective:
-                        keys += [o.key, *(k.key for k in o.key_results)]
+            keys = audit.keys_of(session=session, objective=objective, kr=kr)
             return audit.search(
                 session=session, keys=keys, actor=actor,
                 since=_start(since), until=_start(until + dt.timedelta(days=1)) if until else None,
