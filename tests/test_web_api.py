@@ -3,6 +3,7 @@ rule, and edits that `okr-jira export` + `apply` take back as a no-op."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -220,7 +221,7 @@ def test_preview_asks_jira_when_only_jira_can_answer(engine: Engine, cloud_serve
 
 
 def test_edits_are_audited_with_the_token_name_and_export_apply_is_a_no_op(
-    world: WebWorld, db_env: str
+    world: WebWorld, db_env: str, tmp_path: Path
 ) -> None:
     assert call(world, "POST", "/api/v1/objectives", NEW_OBJECTIVE).status_code == 201
     assert call(world, "POST", "/api/v1/key-results", NEW_KR).status_code == 201
@@ -246,8 +247,7 @@ def test_edits_are_audited_with_the_token_name_and_export_apply_is_a_no_op(
         assert make_plan(session, again).empty
     exported = CliRunner().invoke(main, ["export"])
     assert exported.exit_code == 0, exported.output
-    out = world.engine.url.database or "x"
-    path = f"{out}.export.yaml"
+    path = str(tmp_path / "export.yaml")
     with open(path, "w", encoding="utf-8") as f:
         f.write(exported.output)
     plan = CliRunner().invoke(main, ["apply", path, "--dry-run"])
