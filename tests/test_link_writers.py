@@ -59,7 +59,8 @@ def test_upgrading_keeps_the_oldest_of_duplicate_open_links(database_url: str) -
             ):
                 conn.execute(
                     text(
-                        "INSERT INTO kr_issue_link (kr, issue_key, joined_at, left_at, reason, done_when_joined)"
+                        "INSERT INTO kr_issue_link"
+                        " (kr, issue_key, joined_at, left_at, reason, done_when_joined)"
                         " VALUES ('CO-1.1', :issue, :at, :left, 'sync', false)"
                     ),
                     {"issue": issue, "at": T0 + dt.timedelta(minutes=i), "left": left},
