@@ -159,11 +159,10 @@ def test_unregister_removes_only_okr_jiras_webhook(site: SimulatorServer, cli: c
     assert "nothing to remove" in invoke(cli, "webhooks", "unregister").output
 
 
+@pytest.mark.parametrize("site", ["cloud"], indirect=True)  # Cloud only
 def test_cloud_without_admin_rights_says_dynamic_webhooks_need_an_app(
     site: SimulatorServer, cli: click.Group
 ) -> None:
-    if site.flavor != "cloud":
-        pytest.skip("dynamic webhooks are Cloud's")
     site.faults.fail(1, status=403)  # the admin webhook list: not a Jira administrator
     result = invoke(cli, "webhooks", "register", "--url", "https://okr.acme.example")
     assert result.exit_code == 1
@@ -173,11 +172,10 @@ def test_cloud_without_admin_rights_says_dynamic_webhooks_need_an_app(
     assert site.jira.webhooks == []
 
 
+@pytest.mark.parametrize("site", ["cloud"], indirect=True)  # Cloud only
 def test_cloud_oauth_app_gets_one_dynamic_webhook_replaced_when_the_filter_changes(
     site: SimulatorServer, cli: click.Group
 ) -> None:
-    if site.flavor != "cloud":
-        pytest.skip("dynamic webhooks are Cloud's")
     requests.post(f"{site.url}/_sim/jira/oauth-app", json={"enabled": True}, timeout=5)
     site.faults.fail(1, status=403)  # an OAuth app is no Jira administrator
     result = invoke(cli, "webhooks", "register", "--url", "https://okr.acme.example")
@@ -196,3 +194,25 @@ def test_cloud_oauth_app_gets_one_dynamic_webhook_replaced_when_the_filter_chang
     gone = invoke(cli, "webhooks", "unregister")
     assert gone.exit_code == 0, gone.output
     assert site.jira.webhooks == []
+
+
+def test_the_scheduler_keeps_the_filter_on_the_mapped_projects_and_never_creates_one(
+    site: SimulatorServer, engine: Engine
+) -> None:
+    from okr_jira.runtime import jobs
+    from okr_jira.runtime.wiring import Wiring
+    from okr_jira.settings import load_settings
+
+    wiring = Wiring(load_settings(), engine)
+    assert jobs.webhook_filter(wiring) is None
+    assert site.jira.webhooks == []  # nothing registered: nothing created
+    hook = site.jira.register_webhook(
+        "https://okr.acme.example/webhooks/jira", name="okr-jira", jql='project in ("SUP")'
+    )
+    done = jobs.webhook_filter(wiring)
+    assert done is not None and "updated" in done
+    assert hook.jql == EXAMPLE_FILTER and hook.url == "https://okr.acme.example/webhooks/jira"
+    before = site.stats.to_dict()["by_route"].get("PUT /rest/webhooks/1.0/webhook/<hook_id>")
+    assert jobs.webhook_filter(wiring) is None  # up to date: read, nothing written
+    after = site.stats.to_dict()["by_route"].get("PUT /rest/webhooks/1.0/webhook/<hook_id>")
+    assert before == after == 1

@@ -236,6 +236,17 @@ class Registrar:
         self._delete_dynamic(mine)
         return Outcome(True, f"dynamic webhook {created} registered (expires in 30 days)")
 
+    def keep_current(self, *, jql: str, secret: str | None) -> Outcome | None:
+        """The scheduler's upkeep: okr-jira's webhook filtered to `jql` (the projects the OKRs
+        map now), and a dynamic one kept from expiring. Never creates a webhook; None when there
+        was nothing to do (one or two GETs)."""
+        hooks = self.webhooks()
+        if not hooks:
+            return None
+        if all(h.kind == "admin" and h.jql == jql for h in hooks) and len(hooks) == 1:
+            return None
+        return self.register(target_url=hooks[0].url, jql=jql, secret=secret)
+
     def unregister(self) -> list[Webhook]:
         """Remove okr-jira's webhooks; the ones removed."""
         existing = self.webhooks()
