@@ -115,6 +115,11 @@ def register(app: AppContext, url: str | None, manual: bool) -> None:
         click.echo(f"{outcome.message}: {redact_url(target)} for {jql or 'all issues'}")
         if secret is None:
             click.echo("Warning: OKR_JIRA_WEBHOOK_SECRET is not set: deliveries are not signed.")
+        if not jql:
+            click.echo(
+                "Warning: no OKRs map a Jira project yet, so Jira sends every issue's events; "
+                "run `okr-jira webhooks register` again after `okr-jira apply`."
+            )
         return
     click.echo(f"Jira refused the registration: {outcome.message}", err=True)
     click.echo(steps)
