@@ -25,7 +25,11 @@ def _link_permission(jira: JiraAdapter) -> Check:
     )
     if granted:
         return Check(name, "ok", "the account may link issues (OKR_JIRA_JIRA_REMOTE_LINKS=true)")
-    return Check(name, "fail", "OKR_JIRA_JIRA_REMOTE_LINKS=true but the account lacks Link issues")
+    detail = (
+        "OKR_JIRA_JIRA_REMOTE_LINKS=true but the account lacks Link issues: grant it in the "
+        "projects' permission scheme, or set OKR_JIRA_JIRA_REMOTE_LINKS=false"
+    )
+    return Check(name, "fail", detail)
 
 
 def check_jira(
@@ -122,7 +126,10 @@ def check_jira(
         if kr.kind == "field_sum" and kr.field:
             fid = fmap.resolve(kr.field)
             if fid is None:
-                detail = f"KR {kr.key}: Jira has no field named '{kr.field}'"
+                detail = (
+                    f"KR {kr.key}: Jira has no field named '{kr.field}': fix `field` in the "
+                    "OKR file (the name as Jira shows it, or its id)"
+                )
                 out.append(Check("field_sum field", "fail", detail))
             else:
                 out.append(Check("field_sum field", "ok", f"KR {kr.key}: '{kr.field}' is {fid}"))
