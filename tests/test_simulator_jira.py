@@ -410,3 +410,14 @@ def test_small_dataset_has_everything_the_example_okr_file_names() -> None:
     assert "macros" in sim.issues["SUP-7"].labels
     assert any(r.hours_saved for r in records if r.project == "SELF")
     assert all(r.created.year == 2026 and r.created.month >= 10 for r in records)
+
+
+def test_browse_pages_open_without_credentials_and_say_when_an_issue_is_missing(
+    cloud_server: SimulatorServer,
+) -> None:
+    page = requests.get(f"{cloud_server.url}/browse/SUP-4", timeout=5)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    rec = cloud_server.jira.get("SUP-4")
+    assert rec is not None and rec.summary in page.text and rec.status in page.text
+    missing = requests.get(f"{cloud_server.url}/browse/SUP-99999", timeout=5)
+    assert missing.status_code == 404 and "does not exist" in missing.text

@@ -317,6 +317,22 @@ class ConfluenceAdapter:
             raise self._fail("GET", path, response)
         return True
 
+    def operations(self, what: Literal["space", "content"], key: str) -> set[str] | None:
+        """What the account may do to pages, from `expand=operations` on a space (its pages) or
+        a page; None when this Confluence does not say."""
+        path = f"{what}/{key}"
+        payload = self._json(
+            "GET", path, lambda: self.client.get(path, params={"expand": "operations"})
+        )
+        ops = payload.get("operations")
+        if not isinstance(ops, list):
+            return None
+        return {
+            str(op.get("operation"))
+            for op in ops
+            if isinstance(op, dict) and op.get("targetType") in ("page", None)
+        }
+
     # ----- attachments -------------------------------------------------------------------------
 
     def find_attachment(self, page_id: str, filename: str) -> AttachmentRef | None:

@@ -21,6 +21,7 @@ from okr_jira.cli.notify import digest
 from okr_jira.cli.okrs import apply, checkin, export, lint, tree, validate, why
 from okr_jira.cli.processes import demo, run, scheduler, serve, worker
 from okr_jira.cli.publish import publish
+from okr_jira.cli.simulator import simulator
 from okr_jira.cli.sync import remote_links, sync
 from okr_jira.cli.tokens import tokens
 from okr_jira.cli.webhooks import webhooks
@@ -60,7 +61,8 @@ def _full_short_help(group: click.Group) -> None:
 
 for _command in (
     validate, lint, apply, tree, why, health, checkin, digest, cycle, sync, remote_links, publish,
-    check_config, serve, worker, scheduler, run, demo, webhooks, db, tokens, export, audit,
+    check_config, serve, worker, scheduler, run, demo, simulator, webhooks, db, tokens, export,
+    audit,
 ):  # fmt: skip
     main.add_command(_command)
 _full_short_help(main)

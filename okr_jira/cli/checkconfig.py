@@ -18,19 +18,30 @@ from okr_jira.domain.models import OkrSet
     type=click.Path(dir_okay=False),
     help="OKR file whose mappings to check (default: the stored OKRs, else OKR_JIRA_OKR_FILE).",
 )
+@click.option(
+    "--fix",
+    is_flag=True,
+    help="Create what is missing and can be created (the Confluence parent page).",
+)
 @pass_app
 @handle_errors
-def check_config(app: AppContext, okr_file: str | None) -> None:
-    """Check the settings against the live Jira (and Confluence): reachable, credentials,
-    flavor, fields and project permissions. Exits 1 when something is wrong."""
+def check_config(app: AppContext, okr_file: str | None, fix: bool) -> None:
+    """Check the settings against the live Jira and Confluence: what syncing, the webhook and
+    publishing need. Each failure says what to change; exits 1 when something is wrong."""
     from okr_jira.runtime.checkconfig import check_config as run_checks
     from okr_jira.runtime.checkconfig import failed
 
-    checks = run_checks(app.settings, okrs=_okrs(app, okr_file), channels=_channels(app))
+    okrs = _okrs(app, okr_file)
+    checks = run_checks(app.settings, okrs=okrs, channels=_channels(app), fix=fix)
     for check in checks:
         click.echo(check.line())
     if failed(checks):
-        click.echo("Configuration has problems (FAIL above).", err=True)
+        hint = (
+            ""
+            if fix or not any("check-config --fix" in c.detail for c in checks)
+            else " `--fix` creates what can be created."
+        )
+        click.echo(f"Configuration has problems (FAIL above).{hint}", err=True)
         sys.exit(1)
     click.echo("Configuration is fine.")
 

@@ -124,6 +124,31 @@ def incremental_sync(wiring: Wiring) -> None:
     mark_ran(wiring, "incremental_sync")
 
 
+def webhook_filter(wiring: Wiring) -> str | None:
+    """Keep okr-jira's webhook in Jira filtered to the projects the OKRs map now (an apply or
+    the OKR file may have changed them) and a dynamic one from expiring; never registers one.
+    What it did, or None (nothing to do, or Jira would not say: logged)."""
+    from okr_jira.adapters.webhook_registration import Registrar, RegistrationError, jql_filter
+    from okr_jira.domain.selectors import mapped_projects
+
+    with session_scope(wiring.engine) as session:
+        jql = jql_filter(mapped_projects(load_okrs(session=session)))
+    secret = wiring.settings.webhook_secret
+    try:
+        outcome = Registrar(wiring.jira()).keep_current(
+            jql=jql, secret=secret.get_secret_value() if secret else None
+        )
+    except RegistrationError as exc:
+        log.info("webhook.upkeep.skipped %s", exc, extra={"reason": str(exc)})
+        return None
+    mark_ran(wiring, "webhook_filter")
+    if outcome is None:
+        return None
+    level = logging.INFO if outcome.registered else logging.WARNING
+    log.log(level, "webhook.upkeep %s", outcome.message, extra={"outcome": outcome.message})
+    return outcome.message
+
+
 def full_sync(wiring: Wiring) -> None:
     with wiring.sync_lock:
         wiring.syncer().full()

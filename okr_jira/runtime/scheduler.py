@@ -70,6 +70,9 @@ def job_table(wiring: Wiring) -> list[tuple[str, JobFn, Any, dt.timedelta]]:
              IntervalTrigger(minutes=minutes), dt.timedelta(minutes=minutes)),
             ("full_sync", jobs.full_sync,
              CronTrigger(hour=s.full_sync_hour, timezone="UTC"), dt.timedelta(days=1)),
+            # The webhook's JQL filter follows the mapped projects (one or two GETs an hour).
+            ("webhook_filter", jobs.webhook_filter,
+             IntervalTrigger(hours=1), dt.timedelta(hours=1)),
         ]  # fmt: skip
     if confluence:
         # A cheap check of the publish request: often, so a change waits little past its window.

@@ -15,6 +15,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from sqlalchemy import Engine
 
@@ -58,6 +59,19 @@ def retry_policy(settings: Settings) -> RetryPolicy:
         timeout=settings.http_timeout_seconds,
         max_retries=settings.http_max_retries,
         max_in_flight=settings.http_max_in_flight,
+    )
+
+
+def check_policy(settings: Settings) -> RetryPolicy:
+    """`check-config` answers in seconds: a short timeout and one quick retry (a closed port or
+    a wrong host is reported at once, not after the service's patient backoff)."""
+    return RetryPolicy(
+        timeout=min(settings.http_timeout_seconds, 10.0),
+        max_retries=min(settings.http_max_retries, 1),
+        backoff_base=0.2,
+        backoff_cap=1.0,
+        max_retry_after=5.0,
+        max_in_flight=2,
     )
 
 
@@ -133,7 +147,7 @@ def guardrails(settings: Settings) -> GuardrailThresholds:
     )
 
 
-def make_jira(settings: Settings) -> JiraAdapter:
+def make_jira(settings: Settings, *, policy: RetryPolicy | None = None) -> JiraAdapter:
     if not settings.jira_url:
         raise ConfigError("OKR_JIRA_JIRA_URL is not set")
     if settings.jira_token is None:
@@ -145,33 +159,56 @@ def make_jira(settings: Settings) -> JiraAdapter:
         user=settings.jira_user,
         token=settings.jira_token.get_secret_value(),
         flavor=settings.jira_flavor,
-        policy=retry_policy(settings),
+        policy=policy or retry_policy(settings),
     )
 
 
-def make_confluence(settings: Settings, *, stats: RequestStats | None = None) -> ConfluenceAdapter:
-    """The Confluence adapter; with flavor "auto" one probe request decides Cloud or Data Center
-    (see `adapters/confluence_flavor.py`): the client class never follows the host name."""
+def confluence_credentials(settings: Settings) -> tuple[str, str | None, str]:
+    """(url, user, token) of the configured Confluence; ConfigError naming what is missing."""
     if not settings.confluence_url:
         raise ConfigError("OKR_JIRA_CONFLUENCE_URL is not set")
     if settings.confluence_token is None:
         raise ConfigError(
             "OKR_JIRA_CONFLUENCE_TOKEN is not set (Cloud API token or Data Center PAT)"
         )
-    token = settings.confluence_token.get_secret_value()
-    user = settings.confluence_user
-    policy = retry_policy(settings)
+    return (
+        settings.confluence_url,
+        settings.confluence_user,
+        settings.confluence_token.get_secret_value(),
+    )
+
+
+def detect_confluence_flavor(
+    settings: Settings, *, policy: RetryPolicy | None = None
+) -> Literal["cloud", "datacenter"]:
+    """What the configured Confluence answers like, asked even when the flavor is configured
+    (check-config compares the two)."""
+    url, user, token = confluence_credentials(settings)
+    session = make_session(policy or retry_policy(settings))
+    return detect_flavor(url, user=user, token=token, session=session)
+
+
+def make_confluence(
+    settings: Settings,
+    *,
+    stats: RequestStats | None = None,
+    policy: RetryPolicy | None = None,
+    flavor: Literal["cloud", "datacenter"] | None = None,
+) -> ConfluenceAdapter:
+    """The Confluence adapter; with flavor "auto" one probe request decides Cloud or Data Center
+    (see `adapters/confluence_flavor.py`): the client class never follows the host name.
+    `flavor`: already detected (no second probe)."""
+    url, user, token = confluence_credentials(settings)
+    policy = policy or retry_policy(settings)
     stats = stats or RequestStats()
-    flavor = settings.confluence_flavor
-    if flavor == "auto":
-        flavor = detect_flavor(
-            settings.confluence_url, user=user, token=token, session=make_session(policy, stats)
-        )
+    configured = flavor or settings.confluence_flavor
+    if configured == "auto":
+        flavor = detect_flavor(url, user=user, token=token, session=make_session(policy, stats))
+    else:
+        flavor = configured
     if flavor == "cloud" and not user:
         raise ConfigError("Confluence Cloud needs OKR_JIRA_CONFLUENCE_USER (the account e-mail)")
-    client = make_client(
-        flavor, settings.confluence_url, token=token, user=user, policy=policy, stats=stats
-    )
+    client = make_client(flavor, url, token=token, user=user, policy=policy, stats=stats)
     return ConfluenceAdapter(client)
 
 

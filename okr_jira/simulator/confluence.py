@@ -47,6 +47,9 @@ class ConfluenceSim:
         self.pages: dict[str, SimPage] = {}
         self.attachments: dict[str, SimAttachment] = {}
         self.writes: Counter[str] = Counter()
+        # Operations the API user may not do ("create", "update"): a space permission an admin
+        # took away. Refused with 403 and left out of `expand=operations`.
+        self.denied: set[str] = set()
         for key in spaces:
             self.add_space(key)
 
@@ -57,6 +60,23 @@ class ConfluenceSim:
             space = SimSpace(id=next(self._ids), key=key, name=name or f"{key} space")
             self.spaces[key] = space
             return space
+
+    def add_page(self, space_key: str, title: str, body: str = "<p></p>") -> SimPage:
+        """A page someone made by hand at the space's top level (e.g. the space's "OKRs" page)."""
+        storage = {"storage": {"value": body}}
+        payload = {"title": title, "space": {"key": space_key}, "body": storage}
+        with self.lock:
+            page = self.create_page(payload)
+            self.writes["page_create"] -= 1  # not okr-jira's write
+            return page
+
+    def operations(self) -> list[str]:
+        """What the API user may do to pages (`expand=operations` on a space or a page)."""
+        return [op for op in ("read", "create", "update", "delete") if op not in self.denied]
+
+    def _allowed(self, operation: str, what: str) -> None:
+        if operation in self.denied:
+            raise SimError(403, f"User not permitted to {operation} {what}")
 
     def page_by_title(self, space_key: str, title: str) -> SimPage | None:
         with self.lock:
@@ -161,6 +181,7 @@ class ConfluenceSim:
             if not title:
                 raise SimError(400, "Title cannot be empty")
             self.space(space_key)
+            self._allowed("create", f"pages in space {space_key}")
             body = _storage_value(payload)
             self._check_body(body)
             self._check_title_free(space_key, title, None)
@@ -178,6 +199,7 @@ class ConfluenceSim:
     def update_page(self, page_id: str, payload: dict[str, Any]) -> SimPage:
         with self.lock:
             page = self.current_page(page_id)
+            self._allowed("update", f"content {page_id}")
             version = payload.get("version") or {}
             if "number" not in version:
                 raise SimError(400, NO_VERSION_MESSAGE, extra={"data": no_version_data()})

@@ -35,8 +35,12 @@ class ConfluenceShaper:
         self.base = flask.request.host_url.rstrip("/") + context
         self.api = self.base + "/rest/api"
 
-    def space(self, space: SimSpace) -> dict[str, Any]:
-        return {
+    def operations(self, target: str) -> list[dict[str, str]]:
+        """`expand=operations`: what the requesting user may do (a space: to its pages)."""
+        return [{"operation": op, "targetType": target} for op in self.sim.operations()]
+
+    def space(self, space: SimSpace, expand: Collection[str] = ()) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "id": space.id,
             "key": space.key,
             "name": space.name,
@@ -45,6 +49,9 @@ class ConfluenceShaper:
             "_expandable": {"homepage": "", "description": ""},
             "_links": {"webui": f"/spaces/{space.key}", "self": f"{self.api}/space/{space.key}"},
         }
+        if "operations" in expand:
+            out["operations"] = self.operations("page")
+        return out
 
     def version(self, page: SimPage, version: SimVersion) -> dict[str, Any]:
         return {
@@ -83,6 +90,8 @@ class ConfluenceShaper:
             expandable["version"] = ""
         if "history" in expand:
             out["history"] = self.history(page)
+        if "operations" in expand:
+            out["operations"] = self.operations("page")
         if "ancestors" in expand:
             out["ancestors"] = [self.page(p, set()) for p in self.sim.ancestors_of(page)]
         else:

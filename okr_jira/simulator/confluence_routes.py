@@ -235,6 +235,6 @@ def register_confluence_routes(app: flask.Flask, sim: ConfluenceSim, *, prefix: 
     @bp.get(f"{prefix}/space/<key>")
     def space_get(key: str) -> flask.Response:
         with sim.lock:
-            return flask.jsonify(shaper().space(sim.space(key)))
+            return flask.jsonify(shaper().space(sim.space(key), _expand()))
 
     app.register_blueprint(bp)

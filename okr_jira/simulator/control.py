@@ -12,7 +12,9 @@ from okr_jira.simulator.http import body_json, error_response, json_response
 from okr_jira.simulator.jira import JiraSim, SimEvent
 
 
-def register_control_routes(app: Flask, sim: JiraSim | None, faults: Faults, stats: Stats) -> None:
+def register_control_routes(
+    app: Flask, sim: JiraSim | None, faults: Faults, stats: Stats, confluence: Any = None
+) -> None:
     @app.get("/_sim/stats")
     def get_stats() -> Response:
         return json_response(stats.to_dict())
@@ -34,8 +36,27 @@ def register_control_routes(app: Flask, sim: JiraSim | None, faults: Faults, sta
             return error_response(400, f"bad fault spec: {exc}")
         return json_response(faults.to_dict())
 
+    if confluence is not None:
+
+        @app.post("/_sim/confluence/permissions")
+        def confluence_permissions() -> Response:
+            """{"deny": ["create", "update"]}: what the API user may no longer do to pages
+            (an empty list gives every permission back)."""
+            denied = {str(op) for op in body_json().get("deny") or []}
+            unknown = denied - {"create", "update", "delete"}
+            if unknown:
+                return error_response(400, f"unknown operations: {sorted(unknown)}")
+            confluence.denied = denied
+            return json_response({"denied": sorted(denied)})
+
     if sim is None:
         return
+
+    @app.post("/_sim/jira/oauth-app")
+    def oauth_app() -> Response:
+        """{"enabled": true}: the credentials act as an OAuth 2.0 app's (dynamic webhooks)."""
+        sim.oauth_app = bool(body_json().get("enabled", True))
+        return json_response({"oauth_app": sim.oauth_app})
 
     @app.post("/_sim/clock")
     def advance_clock() -> Response:

@@ -68,6 +68,9 @@ class JiraSim:
     deliver: bool = True  # False: mutations only return payloads (and keep them in `outbox`)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     webhooks: list[WebhookRegistration] = field(default_factory=list)
+    # Jira Cloud lets only OAuth 2.0 and Connect apps use dynamic webhooks (/rest/api/3/webhook):
+    # an API token gets 403. True plays such an app's credentials.
+    oauth_app: bool = False
     outbox: list[Payload] = field(default_factory=list)
     changelogs: dict[str, list[Payload]] = field(default_factory=dict)
     children: dict[str, list[str]] = field(default_factory=dict)  # sub-task parent -> keys
@@ -384,6 +387,26 @@ class JiraSim:
             )
             self._next_hook += 1
             self.webhooks.append(hook)
+            return hook
+
+    def update_webhook(
+        self,
+        hook_id: int,
+        *,
+        url: str,
+        events: Iterable[str],
+        jql: str | None,
+        name: str,
+        secret: str | None,
+    ) -> WebhookRegistration | None:
+        """PUT over an admin webhook: every field replaced (the secret only when one is sent)."""
+        with self.lock:
+            hook = next((h for h in self.webhooks if h.id == hook_id), None)
+            if hook is None:
+                return None
+            hook.url, hook.events, hook.jql, hook.name = url, tuple(events), jql or None, name
+            if secret is not None:
+                hook.secret = secret or None
             return hook
 
     def remove_webhook(self, hook_id: int) -> bool:

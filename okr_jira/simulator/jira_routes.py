@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import timedelta
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -31,7 +30,7 @@ from okr_jira.simulator.render import (
     status_json,
     user_json,
 )
-from okr_jira.simulator.webhooks import WebhookRegistration
+from okr_jira.simulator.webhook_routes import register_webhook_routes
 
 REMOVED_SEARCH = (
     "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
@@ -358,125 +357,7 @@ def register_jira_routes(app: Flask, sim: JiraSim) -> None:
             out |= search_expansions(sim, requested, default="*navigable", expand=expand)
             return json_response(out)
 
-    # --- webhook registration ---
-
-    def admin_hook_json(hook: WebhookRegistration) -> dict[str, Any]:
-        return {
-            "self": f"{base_url()}/rest/webhooks/1.0/webhook/{hook.id}",
-            "name": hook.name,
-            "url": hook.url,
-            "events": list(hook.events),
-            "filters": {"issue-related-events-section": hook.jql or ""},
-            "excludeBody": False,
-            "enabled": hook.enabled,
-            "lastUpdatedUser": current_user(),
-            "lastUpdatedDisplayName": sim.users[current_user()].display_name,
-        }
-
-    @app.post("/rest/webhooks/1.0/webhook")
-    def admin_webhook_create() -> Response:
-        body = body_json()
-        url = body.get("url")
-        if not isinstance(url, str) or not url:
-            return error_response(400, "The webhook URL is required.")
-        jql = (body.get("filters") or {}).get("issue-related-events-section") or None
-        if jql:
-            try:
-                sim.parse(jql)
-            except JqlError as exc:
-                return jql_error(exc)
-        hook = sim.register_webhook(
-            url,
-            events=body.get("events")
-            or ("jira:issue_created", "jira:issue_updated", "jira:issue_deleted"),
-            jql=jql,
-            name=str(body.get("name") or ""),
-            secret=body.get("secret") or None,
-        )
-        return json_response(admin_hook_json(hook), 201)
-
-    @app.get("/rest/webhooks/1.0/webhook")
-    def admin_webhook_list() -> Response:
-        return json_response([admin_hook_json(h) for h in sim.webhooks if h.source == "admin"])
-
-    @app.get("/rest/webhooks/1.0/webhook/<int:hook_id>")
-    def admin_webhook_get(hook_id: int) -> Response:
-        hook = next((h for h in sim.webhooks if h.id == hook_id and h.source == "admin"), None)
-        if hook is None:
-            return error_response(404, "Webhook not found.")
-        return json_response(admin_hook_json(hook))
-
-    @app.delete("/rest/webhooks/1.0/webhook/<int:hook_id>")
-    def admin_webhook_delete(hook_id: int) -> Response:
-        if not sim.remove_webhook(hook_id):
-            return error_response(404, "Webhook not found.")
-        return Response(status=204)
-
-    if cloud:
-
-        def expiry_ms() -> int:
-            return int((sim.clock() + timedelta(days=30)).timestamp() * 1000)
-
-        @app.post("/rest/api/3/webhook")
-        def dynamic_webhook_create() -> Response:
-            body = body_json()
-            url = body.get("url")
-            if not isinstance(url, str) or not url:
-                return error_response(400, "Invalid request payload.")
-            results: list[dict[str, Any]] = []
-            for item in body.get("webhooks") or []:
-                jql = item.get("jqlFilter")
-                if not jql:
-                    results.append({"errors": ["The JQL filter is required."]})
-                    continue
-                try:
-                    sim.parse(jql)
-                except JqlError as exc:
-                    results.append({"errors": exc.messages})
-                    continue
-                hook = sim.register_webhook(
-                    url,
-                    events=item.get("events") or (),
-                    jql=jql,
-                    secret=body.get("secret") or None,  # sim extension: sign dynamic deliveries
-                    source="dynamic",
-                )
-                results.append({"createdWebhookId": hook.id})
-            return json_response({"webhookRegistrationResult": results})
-
-        @app.get("/rest/api/3/webhook")
-        def dynamic_webhook_list() -> Response:
-            hooks = [h for h in sim.webhooks if h.source == "dynamic"]
-            start = max(int_value(request.args.get("startAt"), 0), 0)
-            limit = min(max(int_value(request.args.get("maxResults"), 100), 1), 100)
-            page = hooks[start : start + limit]
-            return json_response(
-                {
-                    "maxResults": limit,
-                    "startAt": start,
-                    "total": len(hooks),
-                    "isLast": start + limit >= len(hooks),
-                    "values": [
-                        {
-                            "id": h.id,
-                            "jqlFilter": h.jql,
-                            "events": list(h.events),
-                            "expirationDate": expiry_ms(),
-                        }
-                        for h in page
-                    ],
-                }
-            )
-
-        @app.delete("/rest/api/3/webhook")
-        def dynamic_webhook_delete() -> Response:
-            for hook_id in body_json().get("webhookIds") or []:
-                sim.remove_webhook(int(hook_id))
-            return Response(status=202)
-
-        @app.put("/rest/api/3/webhook/refresh")
-        def dynamic_webhook_refresh() -> Response:
-            return json_response({"expirationDate": expiry_ms()})
+    register_webhook_routes(app, sim, current_user)
 
 
 def _enhanced_issue(

@@ -17,6 +17,7 @@ from flask import Flask, Response, g, request
 from werkzeug.http import http_date
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from okr_jira.simulator.browse import register_browse_routes
 from okr_jira.simulator.control import register_control_routes
 from okr_jira.simulator.faults import Fault, Faults, Stats
 from okr_jira.simulator.http import JSON_TYPE, error_response, json_response
@@ -67,8 +68,8 @@ def create_app(
 
     @app.before_request
     def simulate() -> Response | None:
-        if request.path.startswith("/_sim/"):
-            return None
+        if request.path.startswith(("/_sim/", "/browse/")):
+            return None  # control routes; issue pages a browser opens from a link
         rule = request.url_rule.rule if request.url_rule is not None else request.path
         route = _CONVERTER.sub(r"<\1>", rule)
         stats.count(f"{request.method} {route}")
@@ -101,9 +102,10 @@ def create_app(
     def not_allowed(_: Exception) -> Response:
         return error_response(405, "Method Not Allowed")
 
-    register_control_routes(app, jira, faults, stats)
+    register_control_routes(app, jira, faults, stats, confluence)
     if jira is not None:
         register_jira_routes(app, jira)
+        register_browse_routes(app, jira)
     if confluence is not None:
         from okr_jira.simulator.confluence_routes import register_confluence_routes
 
