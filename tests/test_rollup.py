@@ -1,5 +1,5 @@
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from okr_jira.domain.models import ObjectiveNode
@@ -185,6 +185,7 @@ def test_objective_progress_is_always_within_0_1(krs: list[tuple[float, float]])
     st.lists(st.tuples(st.floats(0, 1), st.floats(-1, 5)), max_size=3),
     st.sampled_from(["key_results", "children", "both"]),
 )
+@example([(0.5, 5e-324)], [], "key_results")  # a weight x progress that underflowed to 0
 def test_the_contributions_of_the_parts_add_up_to_the_objectives_progress(
     krs: list[tuple[float, float]], kids: list[tuple[float, float]], rollup: str
 ) -> None:

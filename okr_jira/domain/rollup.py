@@ -83,21 +83,19 @@ def objective_progress(
     key_results: Sequence[tuple[KeyResult, KrProgress]],
     children: Sequence[ObjectiveNode],
 ) -> float:
-    """Weighted mean per ``rollup`` (key_results | children | both); 0 with nothing to average."""
-    total = weighted = 0.0
+    """Weighted mean per ``rollup`` (key_results | children | both); 0 with nothing to average.
+
+    Summed as share x progress, as `contributions` shows it: weight x progress first would
+    underflow for a tiny weight (5e-324 x 0.5 is 0) and the parts would not add up."""
+    parts: list[tuple[float, float]] = []
     if rollup in ("key_results", "both"):
-        for kr, kr_progress in key_results:
-            weight = max(kr.weight, 0.0)
-            total += weight
-            weighted += weight * _clamp(kr_progress.progress)
+        parts += [(max(kr.weight, 0.0), p.progress) for kr, p in key_results]
     if rollup in ("children", "both"):
-        for child in children:
-            weight = max(child.objective.weight, 0.0)
-            total += weight
-            weighted += weight * _clamp(child.progress)
+        parts += [(max(c.objective.weight, 0.0), c.progress) for c in children]
+    total = sum(weight for weight, _ in parts)
     if total == 0:
         return 0.0
-    return _clamp(weighted / total)
+    return _clamp(sum(weight / total * _clamp(progress) for weight, progress in parts))
 
 
 @dataclass(frozen=True, slots=True)
