@@ -7,10 +7,11 @@ gunicorn command line:
 `bare_app` reads the body and answers 200: what Flask under gunicorn costs, nothing more.
 `durable_app` stores the raw body in the same database okr-jira uses (the engine okr-jira's
 `make_engine` builds: same driver, same SQLite pragmas, same pool) with one INSERT and its commit
-per request, then answers: the least any receiver that acknowledges only what it stored can do.
-On PostgreSQL the INSERT runs in autocommit mode (one round trip, committed durably when it
-returns), as okr-jira's receiver does; on SQLite it waits for the write lock with SQLite's own
-busy handler. No signature check, no parsing, no duplicate detection: a ceiling, not a receiver.
+per request, straight on the driver connection, then answers: the least any receiver that
+acknowledges only what it stored can do. On PostgreSQL the INSERT runs in autocommit mode (one
+round trip, committed durably when it returns), as okr-jira's receiver does; on SQLite it waits
+for the write lock with SQLite's own busy handler. No signature check, no parsing, no duplicate
+detection, no index but the key: a ceiling, not a receiver.
 The database URL is read from OKR_JIRA_DATABASE_URL, as okr-jira reads it.
 """
 
@@ -52,19 +53,25 @@ def bare_app() -> Flask:
 def durable_app() -> Flask:
     app = Flask(__name__)
     engine = make_engine(os.environ["OKR_JIRA_DATABASE_URL"], pool_pre_ping=False)
-    insert = CEILING.insert()
     sqlite = engine.dialect.name == "sqlite"
+    sql = f"INSERT INTO {CEILING.name} (body) VALUES ({'?' if sqlite else '%s'})"
 
     @app.post("/webhooks/jira")
     def receive() -> Response:
-        values = {"body": request.get_data()}
-        if sqlite:
-            with engine.connect() as conn:
-                conn.execute(insert, values)
-                conn.commit()
-        else:
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(insert, values)
+        # The pooled driver connection, the driver's own SQL: nothing between Flask and the INSERT.
+        raw = engine.raw_connection()
+        try:
+            if sqlite:
+                raw.execute(sql, (request.get_data(),))
+                raw.commit()
+            else:
+                raw.driver_connection.autocommit = True
+                try:
+                    raw.execute(sql, (request.get_data(),))
+                finally:
+                    raw.driver_connection.autocommit = False
+        finally:
+            raw.close()
         return Response(_OK, mimetype="application/json")
 
     return app
