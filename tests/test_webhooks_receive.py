@@ -239,6 +239,32 @@ def test_database_outage_answers_503_so_jira_retries(tmp_path: object) -> None:
     assert "nobody" not in resp.get_data(as_text=True)
 
 
+def test_a_pooled_connection_the_server_dropped_answers_503_once_then_is_replaced(
+    database_url: str, engine: Engine
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a server that drops connections: PostgreSQL")
+    settings = Settings(database_url=database_url, webhook_secret=SECRET,
+                        session_secret=SESSION_SECRET)  # fmt: skip
+    receiver = make_engine(database_url, pool_pre_ping=False, pool_size=1)
+    client = create_app(settings, engine=receiver).test_client()
+    first = encode(issue_event("SUP-101"))
+    assert client.post(URL, data=first, headers=headers(first, secret=SECRET)).status_code == 200
+    with receiver.connect() as conn:  # the one pooled connection: its server process
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    with engine.connect() as admin:
+        admin.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+
+    second = encode(issue_event("SUP-102"))
+    lost = client.post(URL, data=second, headers=headers(second, secret=SECRET))
+    again = client.post(URL, data=second, headers=headers(second, secret=SECRET))
+
+    assert lost.status_code == 503  # Jira retries it
+    assert again.status_code == 200
+    assert [r.issue_key for r in stored(engine)] == ["SUP-101", "SUP-102"]
+    receiver.dispose()
+
+
 def test_half_a_utf16_pair_is_replaced_on_receipt_so_the_event_applies(
     client: FlaskClient, engine: Engine
 ) -> None:
