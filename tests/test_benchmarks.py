@@ -62,3 +62,8 @@ def test_a_benchmark_refuses_fewer_than_one_run(runs: str) -> None:
     )
     assert done.returncode == 2
     assert "--runs" in done.stderr
+
+
+def test_bench_web_prints_each_url_against_healthz() -> None:
+    out = run_quick("bench_web.py")
+    assert "p50 / healthz" in out
