@@ -31,7 +31,7 @@ def test_bench_webhooks_prints_the_receiver_against_both_ceilings() -> None:
     assert "(a) HTTP ceiling" in out
     assert "(b) durable ceiling" in out
     assert "throughput okr-jira / durable ceiling" in out
-    assert "p99 at 300/s okr-jira / durable ceiling" in out
+    assert "p99 at a fixed rate okr-jira / durable" in out
 
 
 def test_bench_rollup_prints_the_computation_against_the_read_and_the_naive_evaluator() -> None:
