@@ -33,6 +33,7 @@ from benchargs import verdict
 from okr_jira.adapters.http import RetryPolicy
 from okr_jira.adapters.jira import JiraAdapter
 from okr_jira.adapters.jira_remote_links import RemoteLink, RemoteLinks
+from okr_jira.domain.health import GuardrailThresholds
 from okr_jira.domain.models import PaceThresholds
 from okr_jira.okrs.plan import apply_plan, make_plan
 from okr_jira.simulator import SimulatorServer, generate
@@ -47,6 +48,7 @@ from okr_jira.sync.golden_thread import (
 
 TARGET = LinkTarget(confluence=False, web_url="https://okr.example.com")
 THRESHOLDS = PaceThresholds(on_track=0.1, at_risk=0.25)
+GUARDRAILS = GuardrailThresholds(scope_change=0.25, jump=0.3, stale_checkin_days=14)  # defaults
 
 
 def main() -> int:
@@ -73,7 +75,7 @@ def main() -> int:
         else:
             jira = JiraAdapter(server.url, user=None, token=creds.pat, flavor="datacenter",
                                policy=policy)  # fmt: skip
-        syncer = Syncer(engine, jira, thresholds=THRESHOLDS, time_zone="UTC")
+        syncer = Syncer(engine, jira, thresholds=THRESHOLDS, guardrails=GUARDRAILS, time_zone="UTC")
         started = time.monotonic()
         syncer.full()
         print(f"full sync: {time.monotonic() - started:.1f} s", flush=True)

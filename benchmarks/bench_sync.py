@@ -251,6 +251,7 @@ def after_a_quiet_hour(url: str, flavor: str, db_path: Path) -> tuple[int, int, 
     import datetime as dt
 
     from okr_jira.adapters.jira import JiraAdapter
+    from okr_jira.domain.health import GuardrailThresholds
     from okr_jira.domain.models import PaceThresholds
     from okr_jira.storage.db import make_engine
     from okr_jira.sync import Syncer
@@ -267,6 +268,7 @@ def after_a_quiet_hour(url: str, flavor: str, db_path: Path) -> tuple[int, int, 
     try:
         summary = Syncer(
             engine, jira, thresholds=PaceThresholds(on_track=0.10, at_risk=0.25),
+            guardrails=GuardrailThresholds(scope_change=0.25, jump=0.3, stale_checkin_days=14),
             clock=lambda: dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
         ).incremental()  # fmt: skip
     finally:
@@ -277,7 +279,7 @@ def after_a_quiet_hour(url: str, flavor: str, db_path: Path) -> tuple[int, int, 
 
 def bench(flavor: Flavor, size: Size, latency: float) -> dict[str, float]:
     sim = generate(size, flavor=flavor)  # the same data the simulator process serves
-    okrs = make_okrs(sim)
+    okrs = make_okrs(sim, target=100 if size == "small" else 200)
     kr_count = sum(len(o.key_results) for o in okrs.objectives)
     teams = {t.key: t for t in okrs.teams}
     epic_clause = "parent" if flavor == "cloud" else "Epic Link"
