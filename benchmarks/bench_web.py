@@ -131,7 +131,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.db or f"sqlite:///{tmp}/bench-web.db"
         token = build(url, args.krs)
-        settings = load_settings(None, database_url=url, session_secret="bench-" + "s3cr3t" * 8)
+        settings = load_settings(
+            None, database_url=url, session_secret="bench-" + "s3cr3t" * 8,
+            webhook_secret="bench-webhook-" + "s3cr3t" * 4,
+        )  # fmt: skip
         app = create_app(settings)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
