@@ -11,7 +11,8 @@ and check-ins of the manual KRs, in a temporary SQLite database. Then, each `--r
   refresh    both and the result kept, as a sync's last step does (`refresh_health`).
 
 Run: .venv/bin/python benchmarks/bench_health.py [--runs 5]
-Target: signals under 1 s.
+Goal: signals in less time than the baseline, reading their inputs once (< 1.0x, medians of the
+runs); exits 1 when missed. The 1 s target of earlier figures is printed too (machine-dependent).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchargs import positive_int, verdict
 from sqlalchemy import Engine, insert, update
 
 from okr_jira.domain.guardrails import compute_health
@@ -53,6 +55,7 @@ OBJECTIVES = 1_500
 KEY_RESULTS = 5_000
 RECORDS_PER_KR = 30
 TARGET_MS = 1000.0
+RATIO_GOAL = 1.0  # signals / reading their inputs once: below
 CYCLE = Cycle(key="2026-Q4", name="Q4 2026", start=dt.date(2026, 10, 1), end=dt.date(2026, 12, 31))
 APPLIED = dt.datetime(2026, 9, 28, 9, 0, tzinfo=dt.UTC)
 BASE = dt.datetime(2026, 10, 1, 2, 0, tzinfo=dt.UTC)  # the first sync
@@ -194,7 +197,7 @@ def timed(runs: int, work: Callable[[], Any]) -> tuple[list[float], list[float],
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=positive_int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
@@ -236,15 +239,18 @@ def main() -> int:
     print(f"signals (every rule and the calibration report, pure): median {compute_ms:.0f} ms "
           f"of {args.runs} runs (min {min(compute_times) * 1000:.0f}, max "
           f"{max(compute_times) * 1000:.0f}; CPU {compute_cpu_ms:.0f} ms): "
-          f"{compute_ms / read_ms:.2f}x the read; target < {TARGET_MS:.0f} ms")  # fmt: skip
+          f"{compute_ms / read_ms:.2f}x the read")  # fmt: skip
     print(f"refresh as a sync ends (read + signals + kept): median {_ms(refresh_times):.0f} ms")
     load, cores = os.getloadavg()[0], os.cpu_count() or 1
     if load > cores:
         print(f"note: load average {load:.1f} on {cores} cores: other work shares this machine "
               "and stretches the wall times; the CPU times stretch less")  # fmt: skip
-    ok = compute_ms < TARGET_MS
-    print("OK" if ok else "OVER TARGET")
-    return 0 if ok else 1
+    ratio = compute_ms / read_ms
+    ok = ratio < RATIO_GOAL
+    print(f"goal: signals in less time than reading their inputs once (< {RATIO_GOAL:g}x): "
+          f"{ratio:.2f}x, {'met' if ok else 'MISSED'} (the {TARGET_MS:.0f} ms target: "
+          f"{'met' if compute_ms < TARGET_MS else 'missed'} on this machine)")  # fmt: skip
+    return verdict(ok, quick=False)
 
 
 def _ms(seconds: list[float]) -> float:

@@ -11,7 +11,14 @@ in a temporary SQLite database with the real apply flow, then publishes to the C
                looks the title up with a CQL search, which the simulator does not serve, and would
                send one more request per page. So its figures are a lower bound.
 
-Run: .venv/bin/python benchmarks/bench_publish.py [--objectives 300] [--latency-ms 30]
+Each of `--runs` runs (default 3) does all of it from nothing published; the ratios okr-jira
+(4 in flight) / naive of the same run (requests and wall time of each publish) are reported as
+medians, and the script exits 1 when one misses its goal: an unchanged re-publish sends nothing
+(0x), and every publish takes no longer and (after the first) no more requests than the naive
+one (<= 1.0x). The first publish sends more requests than the baseline (the charts), not more time.
+
+Run: .venv/bin/python benchmarks/bench_publish.py [--objectives 300] [--latency-ms 30] [--runs 3]
+     [--quick]
 """
 
 from __future__ import annotations
@@ -19,12 +26,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from atlassian import ConfluenceServer
+from benchargs import add_runs_and_quick, verdict
 from sqlalchemy import Engine
 from sqlmodel import delete
 
@@ -111,15 +121,8 @@ def adapter(server: SimulatorServer, in_flight: int) -> ConfluenceAdapter:
     )  # fmt: skip
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--objectives", type=int, default=300)
-    parser.add_argument("--latency-ms", type=float, default=30.0)
-    args = parser.parse_args()
-    # atlassian-python-api's update_or_create (the naive baseline) logs an IndexError for every
-    # page at the top of a space (get_parent_content_id); it changes nothing measured here.
-    logging.getLogger("atlassian").setLevel(logging.CRITICAL)
-
+def one_run(args: argparse.Namespace) -> list[tuple[str, str, int, float]]:
+    """okr-jira (4 and 1 in flight) and the naive baseline, each from nothing published."""
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
         upgrade(engine)
@@ -172,12 +175,72 @@ def main() -> None:
         snapshot(engine)
         rows.append((name, "one KR changed", *measure(server, naive)))
         server.stop()
+    return rows
+
+
+OURS, NAIVE = "okr-jira (4 in flight)", "naive update_or_create"
+PHASES = ("first publish", "unchanged", "one KR changed")
+GOALS = (  # (what, key, goal): every ratio okr-jira / naive of the same run, lower is better
+    ("first publish: wall time", ("first publish", "seconds"), 1.0),
+    ("unchanged re-publish: requests", ("unchanged", "requests"), 0.0),
+    ("unchanged re-publish: wall time", ("unchanged", "seconds"), 1.0),
+    ("one KR changed: requests", ("one KR changed", "requests"), 1.0),
+    ("one KR changed: wall time", ("one KR changed", "seconds"), 1.0),
+)
+
+
+def ratios(rows: list[tuple[str, str, int, float]]) -> dict[tuple[str, str], float]:
+    got = {(name, run): (requests, seconds) for name, run, requests, seconds in rows}
+    out = {}
+    for phase in PHASES:
+        ours, naive = got[(OURS, phase)], got[(NAIVE, phase)]
+        out[(phase, "requests")] = ours[0] / naive[0]
+        out[(phase, "seconds")] = ours[1] / naive[1]
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objectives", type=int, default=300)
+    parser.add_argument("--latency-ms", type=float, default=30.0)
+    add_runs_and_quick(parser, "60 objectives at 2 ms")
+    args = parser.parse_args()
+    if args.quick:
+        args.objectives, args.latency_ms, args.runs = 60, 2.0, 1
+    # atlassian-python-api's update_or_create (the naive baseline) logs an IndexError for every
+    # page at the top of a space (get_parent_content_id); it changes nothing measured here.
+    logging.getLogger("atlassian").setLevel(logging.CRITICAL)
 
     print(f"{args.objectives} objective pages + root, {args.latency_ms:g} ms per request")
-    print(f"{'publisher':<26} {'run':<16} {'requests':>9} {'seconds':>8}")
-    for name, run, requests, seconds in rows:
-        print(f"{name:<26} {run:<16} {requests:>9} {seconds:>8.2f}")
+    runs = []
+    for run in range(args.runs):
+        rows = one_run(args)
+        runs.append(rows)
+        print(f"--- run {run + 1} of {args.runs}")
+        print(f"{'publisher':<26} {'run':<16} {'requests':>9} {'seconds':>8}")
+        for name, phase, requests, seconds in rows:
+            print(f"{name:<26} {phase:<16} {requests:>9} {seconds:>8.2f}", flush=True)
+
+    per_run = [ratios(rows) for rows in runs]
+    print(f"\nokr-jira (4 in flight) / naive baseline, median of {len(runs)} runs' ratios")
+    ok = True
+    for what, key, goal in GOALS:
+        value = statistics.median(r[key] for r in per_run)
+        met = value <= goal
+        ok &= met
+        print(f"  {what:<34} {value:6.2f}x  goal <= {goal:g}x  {'met' if met else 'MISSED'}")
+    first_requests = statistics.median(r[("first publish", "requests")] for r in per_run)
+    print(f"  first publish: requests {first_requests:.2f}x (okr-jira also uploads a chart per "
+          "objective and per KR; the baseline uploads none)")  # fmt: skip
+    print("  absolute (this machine), medians:")
+    for name in dict.fromkeys(row[0] for row in runs[0]):
+        for phase in PHASES:
+            cells = [(r, s) for rows in runs for n, p, r, s in rows if n == name and p == phase]
+            print(f"    {name:<26} {phase:<16} "
+                  f"{statistics.median(c[0] for c in cells):>6.0f} requests "
+                  f"{statistics.median(c[1] for c in cells):>7.2f} s")  # fmt: skip
+    return verdict(ok, args.quick)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -10,6 +10,9 @@ after one KR was renamed. The requests are counted by the simulator. Baselines m
 same run: "rewrite all" (POST every link at every sync: what a stateless cron would do, relying
 on the globalId upsert) and "read then diff" (GET each issue's remote links, then write what
 differs: no state kept, but a read per issue).
+Goals (exit 1 when one is missed): nothing changed sends no request (0x read-then-diff); 10
+changed issues cost <= 0.05x rewrite-all and <= 1.5 requests per changed issue; a renamed KR
+costs <= 1 request per linked issue. Request counts are the same in every run: one run suffices.
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_sync import make_okrs
+from benchargs import verdict
 
 from okr_jira.adapters.http import RetryPolicy
 from okr_jira.adapters.jira import JiraAdapter
 from okr_jira.adapters.jira_remote_links import RemoteLink, RemoteLinks
+from okr_jira.domain.health import GuardrailThresholds
 from okr_jira.domain.models import PaceThresholds
 from okr_jira.okrs.plan import apply_plan, make_plan
 from okr_jira.simulator import SimulatorServer, generate
@@ -43,9 +48,10 @@ from okr_jira.sync.golden_thread import (
 
 TARGET = LinkTarget(confluence=False, web_url="https://okr.example.com")
 THRESHOLDS = PaceThresholds(on_track=0.1, at_risk=0.25)
+GUARDRAILS = GuardrailThresholds(scope_change=0.25, jump=0.3, stale_checkin_days=14)  # defaults
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flavor", choices=("cloud", "datacenter"), default="cloud")
     parser.add_argument("--size", choices=("small", "medium"), default="small")
@@ -69,7 +75,7 @@ def main() -> None:
         else:
             jira = JiraAdapter(server.url, user=None, token=creds.pat, flavor="datacenter",
                                policy=policy)  # fmt: skip
-        syncer = Syncer(engine, jira, thresholds=THRESHOLDS, time_zone="UTC")
+        syncer = Syncer(engine, jira, thresholds=THRESHOLDS, guardrails=GUARDRAILS, time_zone="UTC")
         started = time.monotonic()
         syncer.full()
         print(f"full sync: {time.monotonic() - started:.1f} s", flush=True)
@@ -133,6 +139,20 @@ def main() -> None:
             f"{rows[4][2] / max(rows[5][2], 1):.4f}x; nothing changed: ours {rows[1][2]} vs "
             f"read-then-diff {rows[3][2]} (target: 0, and about 1 request per changed link)"
         )
+        renamed_n, renamed_sent = rows[6][1], rows[6][2]
+        goals = (  # (what, value, goal): lower is better; request counts do not vary between runs
+            ("nothing changed: requests / read-then-diff baseline", rows[1][2] / rows[3][2], 0.0),
+            ("10 issues changed: requests / rewrite-all baseline",
+             rows[4][2] / max(rows[5][2], 1), 0.05),
+            ("10 issues changed: requests per changed issue", rows[4][2] / rows[4][1], 1.5),
+            ("1 KR renamed: requests per linked issue", renamed_sent / max(renamed_n, 1), 1.0),
+        )  # fmt: skip
+        ok = True
+        for what, value, goal in goals:
+            met = value <= goal
+            ok &= met
+            print(f"  {what:<52} {value:7.3f}x  goal <= {goal:g}x  {'met' if met else 'MISSED'}")
+        return verdict(ok, quick=False)
     finally:
         server.stop()
         engine.dispose()
@@ -179,4 +199,4 @@ def _rename_one(engine: object, okrs: object) -> int:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

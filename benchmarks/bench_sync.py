@@ -1,7 +1,7 @@
 """Benchmark `okr-jira sync` against the simulator in another process, beside a naive baseline.
 
     .venv/bin/python benchmarks/bench_sync.py [--flavor cloud|datacenter] [--size medium]
-        [--latency-ms 30] [--large]
+        [--latency-ms 30] [--runs 3] [--large] [--quick]
 
 Generates 200+ KRs over the simulator's projects, epics, labels, components and versions (every
 selector, local raw JQL and a few JQL clauses only Jira answers), then measures, each sync in its
@@ -9,6 +9,11 @@ own process (ru_maxrss, CPU from wait4): `sync --full`, an incremental sync with
 one after 10 changed issues, and the naive baseline (one paged JQL search per KR with default
 fields, as a cron script over atlassian-python-api would do). The flavor is configured, as the
 README advises; one more first full sync on a fresh database runs with `auto`.
+Everything runs `--runs` times (a fresh simulator and database each time); the ratios (requests
+against the bound ceil(issues / page size), requests and wall time against the naive baseline of
+the same run) are reported as medians, and the script exits 1 when one misses its goal: full sync
+<= 1.1x the bound, fewer requests and less wall time than the naive baseline (<= 1.0x),
+incremental syncs <= 2 requests idle and <= 5 after 10 changes.
 `--large` adds the memory check of a full sync of the large dataset (latency 0: memory does not
 depend on it).
 """
@@ -20,6 +25,7 @@ import json
 import math
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from benchargs import add_runs_and_quick, verdict
 
 from okr_jira.domain.models import Cycle, KeyResult, KrKind, Objective, OkrSet, Source, Team
 from okr_jira.domain.selectors import source_to_jql
@@ -244,6 +251,7 @@ def after_a_quiet_hour(url: str, flavor: str, db_path: Path) -> tuple[int, int, 
     import datetime as dt
 
     from okr_jira.adapters.jira import JiraAdapter
+    from okr_jira.domain.health import GuardrailThresholds
     from okr_jira.domain.models import PaceThresholds
     from okr_jira.storage.db import make_engine
     from okr_jira.sync import Syncer
@@ -260,6 +268,7 @@ def after_a_quiet_hour(url: str, flavor: str, db_path: Path) -> tuple[int, int, 
     try:
         summary = Syncer(
             engine, jira, thresholds=PaceThresholds(on_track=0.10, at_risk=0.25),
+            guardrails=GuardrailThresholds(scope_change=0.25, jump=0.3, stale_checkin_days=14),
             clock=lambda: dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
         ).incremental()  # fmt: skip
     finally:
@@ -268,9 +277,9 @@ def after_a_quiet_hour(url: str, flavor: str, db_path: Path) -> tuple[int, int, 
     return summary.requests, summary.issues_read, summary.krs_changed
 
 
-def bench(flavor: Flavor, size: Size, latency: float) -> None:
+def bench(flavor: Flavor, size: Size, latency: float) -> dict[str, float]:
     sim = generate(size, flavor=flavor)  # the same data the simulator process serves
-    okrs = make_okrs(sim)
+    okrs = make_okrs(sim, target=100 if size == "small" else 200)
     kr_count = sum(len(o.key_results) for o in okrs.objectives)
     teams = {t.key: t for t in okrs.teams}
     epic_clause = "parent" if flavor == "cloud" else "Epic Link"
@@ -325,32 +334,49 @@ def bench(flavor: Flavor, size: Size, latency: float) -> None:
             print(f"{name:<32}{sent_n:>9}{nums['issues']:>9}{r['wall']:>9.2f}{r['cpu']:>8.2f}"
                   f"{r['rss_mb']:>9.0f}")  # fmt: skip
         firsts = (
-            (rows[0], f"first, flavor set to {flavor}, learns the fields"),
-            (rows[1], "nightly, site known"),
-            (rows[5], "first, flavor auto"),
+            ("full_first", rows[0], f"first, flavor set to {flavor}, learns the fields"),
+            ("full_nightly", rows[1], "nightly, site known"),
+            ("full_auto", rows[5], "first, flavor auto"),
         )
-        for full, what in firsts:
+        out: dict[str, float] = {}
+        for key, full, what in firsts:
             union = full[2]["issues"]
             needed = math.ceil(union / PAGE[flavor])
+            out[key] = full[1] / needed
             print(
                 f"full sync ({what}): {full[1]} requests for {union} issues; strictly needed "
                 f"ceil({union}/{PAGE[flavor]}) = {needed}; ratio {full[1] / needed:.2f} "
                 "(target <= 1.1)"
             )
         first, base = rows[0], rows[4]
+        out |= {
+            "naive_requests": first[1] / base[1],
+            "naive_issues": first[2]["issues"] / base[2]["issues"],
+            "naive_wall": first[3]["wall"] / base[3]["wall"],
+            "naive_cpu": first[3]["cpu"] / base[3]["cpu"],
+            "wall_first": first[3]["wall"],
+            "wall_naive": base[3]["wall"],
+            "requests_naive": base[1],
+            "requests_first": first[1],
+            "incr_idle": rows[2][1],
+            "incr_ten": rows[3][1],
+            "quiet_requests": quiet[0],
+            "quiet_changed": quiet[2],
+        }
         print(
-            f"first full sync vs naive baseline (same run): requests {first[1] / base[1]:.2f}x, "
-            f"issues read {first[2]['issues'] / base[2]['issues']:.2f}x, "
-            f"wall {first[3]['wall'] / base[3]['wall']:.2f}x, "
-            f"cpu {first[3]['cpu'] / base[3]['cpu']:.2f}x"
+            f"first full sync vs naive baseline (same run): requests {out['naive_requests']:.2f}x, "
+            f"issues read {out['naive_issues']:.2f}x, wall {out['naive_wall']:.2f}x, "
+            f"cpu {out['naive_cpu']:.2f}x"
         )
         print(f"incremental, nothing changed: {rows[2][1]} requests (target <= 2)")
         print(f"incremental, 10 changed: {rows[3][1]} requests (target <= 5)")
         print(
             f"incremental after a quiet hour (simulated clock): {quiet[0]} requests, {quiet[1]} "
             f"issues re-read unchanged, {quiet[2]} key results changed (target <= 2 requests, 0 "
-            "changed)"
+            "changed)",
+            flush=True,
         )
+        return out
     finally:
         proc.terminate()
         proc.wait(10)
@@ -376,20 +402,62 @@ def bench_large_memory(flavor: Flavor) -> None:
         proc.wait(10)
 
 
-def main() -> None:
+GOALS = (  # (key, what, goal, higher is better); ratios measured within each run
+    ("full_first", "first full sync: requests / ceil(issues / page)", 1.1, False),
+    ("full_nightly", "nightly full sync: requests / ceil(issues / page)", 1.1, False),
+    ("full_auto", "first full sync, flavor auto: requests / bound", 1.1, False),
+    ("naive_requests", "first full sync / naive baseline: requests", 1.0, False),
+    ("naive_wall", "first full sync / naive baseline: wall time", 1.0, False),
+    ("incr_idle", "incremental, nothing changed: requests", 2, False),
+    ("incr_ten", "incremental, 10 issues changed: requests", 5, False),
+    ("quiet_requests", "incremental after a quiet hour: requests", 2, False),
+    ("quiet_changed", "incremental after a quiet hour: KRs changed", 0, False),
+)
+
+
+def report(results: list[dict[str, float]]) -> bool:
+    def med(key: str) -> float:
+        return statistics.median(r[key] for r in results)
+
+    print(f"\nmedians of {len(results)} runs (ratios: the median of each run's ratio)")
+    ok = True
+    for key, what, goal, higher in GOALS:
+        value = med(key)
+        met = value >= goal if higher else value <= goal
+        ok &= met
+        shown = f"{value:.2f}x" if isinstance(goal, float) else f"{value:g}"
+        print(f"  {what:<52} {shown:>7}  goal {'>=' if higher else '<='} {goal:<4} "
+              f"{'met' if met else 'MISSED'}")  # fmt: skip
+    print(f"  first full sync / naive baseline, other ratios: issues read "
+          f"{med('naive_issues'):.2f}x, CPU {med('naive_cpu'):.2f}x")  # fmt: skip
+    print(f"  absolute (this machine): first full sync {med('wall_first'):.1f} s for "
+          f"{med('requests_first'):.0f} requests; naive baseline {med('wall_naive'):.1f} s for "
+          f"{med('requests_naive'):.0f} requests")  # fmt: skip
+    return ok
+
+
+def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--naive":
         naive(*sys.argv[2:5])
-        return
+        return 0
     parser = argparse.ArgumentParser()
     parser.add_argument("--flavor", choices=("cloud", "datacenter"), default="cloud")
     parser.add_argument("--size", choices=("small", "medium", "large"), default="medium")
     parser.add_argument("--latency-ms", type=float, default=30.0)
     parser.add_argument("--large", action="store_true", help="also the large-dataset memory run")
+    add_runs_and_quick(parser, "the small dataset at 2 ms")
     args = parser.parse_args()
-    bench(args.flavor, args.size, args.latency_ms)
+    if args.quick:
+        args.size, args.latency_ms, args.runs = "small", 2.0, 1
+    results = []
+    for run in range(args.runs):
+        print(f"--- run {run + 1} of {args.runs}", flush=True)
+        results.append(bench(args.flavor, args.size, args.latency_ms))
+    ok = report(results)
     if args.large:
         bench_large_memory(args.flavor)
+    return verdict(ok, args.quick)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -3,9 +3,10 @@ objectives, progress recorded as a sync records it, read from progress_latest), 
 on loopback, beside a baseline measured in the same run: the same app answering a static file
 and /healthz.
 
-    .venv/bin/python benchmarks/bench_web.py [--krs 2000] [--requests 60] [--db URL]
+    .venv/bin/python benchmarks/bench_web.py [--krs 2000] [--requests 60] [--db URL] [--runs 3]
 
-Prints p50/p95 per URL. Goal: p95 <= 150 ms for the tree page and the API.
+Prints p50/p95 per URL (medians of the runs) and p50 as a ratio to /healthz. Goal: p95 <= 150 ms
+for the tree page and the API; still an absolute figure (exit 1 when missed).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchargs import add_runs_and_quick, verdict  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from okr_jira.domain.models import Cycle, KeyResult, Objective, OkrSet, Source, Team  # noqa: E402
@@ -107,44 +109,61 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def main() -> None:
+GOAL_P95_MS = 150.0
+
+
+def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--krs", type=int, default=2000)
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
+    add_runs_and_quick(parser, "200 KRs, 10 requests per URL")
     args = parser.parse_args()
+    if args.quick:
+        args.krs, args.requests, args.runs = 200, 10, 1
+    urls = (
+        ("baseline: static file", "/assets/app.css"),
+        ("baseline: /healthz", "/healthz"),
+        (f"tree page ({args.krs} KRs)", "/"),
+        (f"GET /api/v1/tree ({args.krs} KRs)", "/api/v1/tree"),
+    )
+    runs: list[dict[str, tuple[float, float]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         url = args.db or f"sqlite:///{tmp}/bench-web.db"
         token = build(url, args.krs)
         settings = load_settings(
-            None,
-            database_url=url,
-            session_secret="bench-" + "s3cr3t" * 8,
-            webhook_secret="bench-webhook-" + "0123456789" * 2,
-        )
+            None, database_url=url, session_secret="bench-" + "s3cr3t" * 8,
+            webhook_secret="bench-webhook-" + "s3cr3t" * 4,
+        )  # fmt: skip
         app = create_app(settings)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         port = server.server_port
         try:
-            rows = []
-            for label, path in (
-                ("baseline: static file", "/assets/app.css"),
-                ("baseline: /healthz", "/healthz"),
-                (f"tree page ({args.krs} KRs)", "/"),
-                (f"GET /api/v1/tree ({args.krs} KRs)", "/api/v1/tree"),
-            ):
-                values = timings(port, path, token, args.requests)
-                rows.append((label, statistics.median(values), pct(values, 0.95)))
+            for _ in range(args.runs):
+                got = {}
+                for label, path in urls:
+                    values = timings(port, path, token, args.requests)
+                    got[label] = (statistics.median(values), pct(values, 0.95))
+                runs.append(got)
         finally:
             server.shutdown()
-    print(f"{'what':40} {'p50 ms':>8} {'p95 ms':>8}")
-    for label, p50, p95 in rows:
-        print(f"{label:40} {p50:8.1f} {p95:8.1f}")
-    worst = max(p95 for label, _, p95 in rows if "baseline" not in label)
-    print(f"goal p95 <= 150 ms: {'met' if worst <= 150 else 'NOT met'} (worst {worst:.1f} ms)")
+
+    def med(label: str, i: int) -> float:
+        return statistics.median(r[label][i] for r in runs)
+
+    print(f"medians of {len(runs)} runs")
+    print(f"{'what':40} {'p50 ms':>8} {'p95 ms':>8} {'p50 / healthz':>14}")
+    for label, _ in urls:
+        ratio = statistics.median(r[label][0] / r["baseline: /healthz"][0] for r in runs)
+        print(f"{label:40} {med(label, 0):8.1f} {med(label, 1):8.1f} {ratio:13.1f}x")
+    worst = max(med(label, 1) for label, _ in urls if "baseline" not in label)
+    ok = worst <= GOAL_P95_MS
+    print(f"goal p95 <= {GOAL_P95_MS:.0f} ms (absolute: no ceiling defined for a page yet): "
+          f"{'met' if ok else 'MISSED'} (worst {worst:.1f} ms)")  # fmt: skip
+    return verdict(ok, args.quick)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

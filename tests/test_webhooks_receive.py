@@ -239,6 +239,59 @@ def test_database_outage_answers_503_so_jira_retries(tmp_path: object) -> None:
     assert "nobody" not in resp.get_data(as_text=True)
 
 
+def test_a_signed_event_gets_the_same_answer_whichever_way_the_app_takes(
+    client: FlaskClient, engine: Engine
+) -> None:
+    # Without a query string the receiver answers before Flask builds a request
+    # (webhooks/fastpath.py); with one, the Flask route answers. Same answers, same rows.
+    answers = []
+    for n, query in enumerate(("", "?via=flask", "", "?via=flask")):
+        body = encode(issue_event(f"SUP-{101 + n // 2}"))
+        resp = client.post(URL + query, data=body, headers=headers(body, secret=SECRET))
+        answers.append((resp.status_code, resp.get_data(), sorted(resp.headers.items())))
+    fast, flask_route, fast_again, flask_again = answers
+    assert fast == flask_route
+    assert fast_again == flask_again
+    assert [r.issue_key for r in stored(engine)] == ["SUP-101", "SUP-101", "SUP-102", "SUP-102"]
+    bad = encode(issue_event("SUP-103"))
+    refused = client.post(URL, data=bad, headers=headers(bad, secret="not-the-secret"))
+    assert refused.status_code == 401
+    assert refused.get_json()["error"] == "unauthorized"
+
+
+def test_a_pooled_connection_the_server_dropped_is_replaced(
+    database_url: str, engine: Engine
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a server that drops connections: PostgreSQL")
+    settings = Settings(database_url=database_url, webhook_secret=SECRET,
+                        session_secret=SESSION_SECRET)  # fmt: skip
+    receiver = make_engine(database_url, pool_pre_ping=False, pool_size=1)
+    client = create_app(settings, engine=receiver).test_client()
+
+    def post(key: str, query: str = "") -> int:
+        body = encode(issue_event(key))
+        return client.post(URL + query, data=body, headers=headers(body, secret=SECRET)).status_code
+
+    def drop_the_pooled_connection() -> None:
+        with receiver.connect() as conn:  # the one pooled connection: its server process
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with engine.connect() as admin:
+            admin.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+
+    assert post("SUP-101") == 200
+    drop_the_pooled_connection()
+    # The common path drops the dead connection and hands the event to the route, which stores
+    # it on a new one: Jira sees no error.
+    assert post("SUP-102") == 200
+    drop_the_pooled_connection()
+    # The route alone answers 503 (Jira retries), and the next delivery finds a new connection.
+    assert post("SUP-103", "?via=flask") == 503
+    assert post("SUP-103", "?via=flask") == 200
+    assert [r.issue_key for r in stored(engine)] == ["SUP-101", "SUP-102", "SUP-103"]
+    receiver.dispose()
+
+
 def test_half_a_utf16_pair_is_replaced_on_receipt_so_the_event_applies(
     client: FlaskClient, engine: Engine
 ) -> None:

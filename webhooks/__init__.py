@@ -22,6 +22,7 @@ from okr_jira.web import SECURITY_SCHEMES, init_web
 from okr_jira.web.errors import validation_error
 from webhooks.admin import AdminState, admin
 from webhooks.errors import register_error_handlers
+from webhooks.fastpath import FastPath
 from webhooks.routes import WebhookState, bp
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,8 @@ def create_app(
     init_web(app, wiring)
     register_error_handlers(app)
     app.after_request(_security_headers)
+    # Signed JSON events answered before Flask builds a request (webhooks/fastpath.py).
+    app.wsgi_app = FastPath(app.wsgi_app, app.extensions["okr_jira"])  # type: ignore[method-assign]
     return app
 
 

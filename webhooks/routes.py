@@ -22,6 +22,7 @@ from webhooks.bodies import read_body
 from webhooks.errors import BadPayload, UnsupportedMediaType
 from webhooks.metrics import render_metrics
 from webhooks.payloads import (
+    Envelope,
     PayloadError,
     decode_body,
     delivery_id,
@@ -34,8 +35,8 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("webhooks", __name__)
 DELIVERY_HEADER = "X-Atlassian-Webhook-Identifier"
-_STORED = b'{"status":"stored"}\n'
-_DUPLICATE = b'{"status":"duplicate"}\n'
+STORED_ANSWER = b'{"status":"stored"}\n'
+DUPLICATE_ANSWER = b'{"status":"duplicate"}\n'
 
 
 @dataclass(frozen=True)
@@ -59,22 +60,40 @@ def receive(token: str | None = None) -> tuple[Response, int]:
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("send the event as application/json")
     raw = read_body(st.max_bytes)
-    authenticate(
-        secret=st.secret,
-        body=raw,
+    envelope, created = accept(
+        st,
+        raw,
         signature_header=request.headers.get(SIGNATURE_HEADER),
         token=token if token is not None else request.args.get("token"),
+        delivery_header=request.headers.get(DELIVERY_HEADER),
     )
+    if created is None:
+        log.info("webhooks.ignored", extra={"event": envelope.event_type})
+        return jsonify({"status": "ignored", "event": envelope.event_type}), 202
+    # The hot path's answer is a constant: no JSON encoding per request.
+    answer = STORED_ANSWER if created else DUPLICATE_ANSWER
+    return Response(answer, mimetype="application/json"), 200
+
+
+def accept(
+    st: WebhookState,
+    raw: bytes,
+    *,
+    signature_header: str | None,
+    token: str | None,
+    delivery_header: str | None,
+) -> tuple[Envelope, bool | None]:
+    """Authenticate, parse and, for an event okr-jira keeps, commit it to the inbox: the envelope
+    and whether it was new (None: an event okr-jira ignores, nothing stored). Raises ApiError
+    (401, 400) or DBAPIError, which the app's error handlers answer."""
+    authenticate(secret=st.secret, body=raw, signature_header=signature_header, token=token)
     try:
         data = decode_body(raw)
-        envelope = parse_envelope(
-            data, delivery=delivery_id(request.headers.get(DELIVERY_HEADER), raw)
-        )
+        envelope = parse_envelope(data, delivery=delivery_id(delivery_header, raw))
     except PayloadError as exc:
         raise BadPayload(str(exc)) from None
     if not envelope.stored:
-        log.info("webhooks.ignored", extra={"event": envelope.event_type})
-        return jsonify({"status": "ignored", "event": envelope.event_type}), 202
+        return envelope, None
     try:
         body = raw.decode("utf-8-sig")
     except UnicodeDecodeError:  # JSON in UTF-16/32: keep it as UTF-8 text
@@ -94,8 +113,7 @@ def receive(token: str | None = None) -> tuple[Response, int]:
     )
     if not created:
         log.info("webhooks.duplicate", extra={"event": envelope.event_type})
-    # The hot path's answer is a constant: no JSON encoding per request.
-    return Response(_STORED if created else _DUPLICATE, mimetype="application/json"), 200
+    return envelope, created
 
 
 @bp.get("/healthz")

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, func, text, update
+from sqlalchemy import Engine, Table, bindparam, func, text, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from okr_jira.storage.chunks import rows_in
@@ -61,58 +61,117 @@ def store_event(
     issue_id: str | None = None,
     event_ts: int | None = None,
 ) -> bool:
-    """Commit one raw event; False when this delivery id is already stored (a Jira retry)."""
-    values = {
-        "delivery_id": delivery_id, "received_at": utcnow(), "event_type": event_type,
-        "issue_key": issue_key, "issue_id": issue_id, "event_ts": event_ts, "body": body,
-        "status": PENDING, "attempts": 0,
-    }  # fmt: skip
-    stmt = _insert_statement(engine.dialect.name)
-    if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            created = _sqlite_insert(conn, stmt, values)
-            conn.commit()
-        return created
-    # One statement in autocommit mode: one round trip instead of BEGIN, INSERT and COMMIT, and
-    # as durable when it returns (synchronous_commit stays on), so still before the 2xx.
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        return conn.execute(stmt, values).first() is not None
+    """Commit one raw event; False when this delivery id is already stored (a Jira retry).
+
+    The receiver's hot path: one prepared statement on the pooled driver connection, without
+    SQLAlchemy's per-statement work (compiled-cache lookup, result objects), which cost more than
+    the INSERT itself. Driver errors come out as SQLAlchemy's DBAPIError, as everywhere else, and a
+    connection found dead is dropped from the pool.
+    """
+    insert = _raw_insert(engine.dialect)
+    values = insert.values(
+        delivery_id=delivery_id, received_at=utcnow(), event_type=event_type, issue_key=issue_key,
+        issue_id=issue_id, event_ts=event_ts, body=body, status=PENDING, attempts=0,
+    )  # fmt: skip
+    raw = None
+    try:
+        raw = engine.raw_connection()  # unlike engine.connect(), raises the driver's own errors
+        return insert.run(raw, values)
+    except insert.dbapi_error as exc:
+        invalidated = raw is not None and engine.dialect.is_disconnect(
+            exc, raw.dbapi_connection, None
+        )
+        if invalidated and raw is not None:
+            raw.invalidate()
+        raise DBAPIError.instance(
+            insert.sql, None, exc, insert.dbapi_error, hide_parameters=True,
+            connection_invalidated=invalidated, dialect=engine.dialect,
+        ) from exc  # fmt: skip
+    finally:
+        if raw is not None:
+            raw.close()
 
 
-def _sqlite_insert(conn: Connection, stmt: Any, values: dict[str, Any]) -> bool:
+_INSERTED = (
+    "delivery_id", "received_at", "event_type", "issue_key", "issue_id", "event_ts", "body",
+    "status", "attempts",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _RawInsert:
+    """INSERT ... ON CONFLICT (delivery_id) DO NOTHING RETURNING id in the driver's own SQL, with
+    the columns' bind processors (how SQLAlchemy would store each value), built once per dialect."""
+
+    sql: str
+    processors: tuple[tuple[str, Any], ...]
+    sqlite: bool
+    dbapi_error: type[Any]  # the driver's Error class
+
+    def values(self, **given: Any) -> dict[str, Any]:
+        for name, process in self.processors:
+            if given[name] is not None:
+                given[name] = process(given[name])
+        return given
+
+    def run(self, raw: Any, values: dict[str, Any]) -> bool:
+        if self.sqlite:
+            created = _sqlite_insert(raw, self.sql, values)
+            raw.commit()
+            return created
+        # One statement in autocommit mode: one round trip instead of BEGIN, INSERT and COMMIT,
+        # and as durable when it returns (synchronous_commit stays on), so still before the 2xx.
+        driver = raw.driver_connection
+        driver.autocommit = True
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(self.sql, values)
+                return cursor.fetchone() is not None
+            finally:
+                cursor.close()
+        finally:
+            if not driver.closed:
+                driver.autocommit = False
+
+
+@functools.cache
+def _raw_insert(dialect: Any) -> _RawInsert:
+    sqlite = dialect.name == "sqlite"
+    marks = [f":{c}" if sqlite else f"%({c})s" for c in _INSERTED]
+    sql = (
+        f"INSERT INTO {EVENTS.name} ({', '.join(_INSERTED)}) VALUES ({', '.join(marks)}) "
+        "ON CONFLICT (delivery_id) DO NOTHING RETURNING id"
+    )
+    processors = tuple(
+        (name, process)
+        for name in _INSERTED
+        if (process := EVENTS.c[name].type.bind_processor(dialect)) is not None
+    )
+    return _RawInsert(sql, processors, sqlite, dialect.loaded_dbapi.Error)
+
+
+def _sqlite_insert(raw: Any, sql: str, values: dict[str, Any]) -> bool:
     """Insert, waiting for SQLite's write lock by polling every half millisecond.
 
     SQLite's own busy handler sleeps 1, 2, 5, 10, ... up to 100 ms between tries, so a receiver
     that finds the lock taken (by the worker, or the other gunicorn worker) oversleeps by up to
     that much after it is free. The engine's busy timeout still bounds the wait.
     """
-    # PRAGMAs straight on the driver connection: through SQLAlchemy they cost more than the insert.
-    raw = conn.connection.dbapi_connection
-    assert raw is not None
     saved = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
     raw.execute("PRAGMA busy_timeout = 0")
     deadline = time.monotonic() + saved / 1000
     try:
         while True:
             try:
-                return conn.execute(stmt, values).first() is not None
-            except OperationalError as exc:
-                if "locked" not in str(exc.orig) or time.monotonic() > deadline:
+                return raw.execute(sql, values).fetchone() is not None
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
                     raise
-                conn.rollback()
+                raw.rollback()
                 time.sleep(0.0005)
     finally:
         raw.execute(f"PRAGMA busy_timeout = {saved}")
-
-
-@functools.cache
-def _insert_statement(dialect: str) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once: the receiver's hot path only
-    binds values (SQLAlchemy caches the compiled form)."""
-    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-    return (
-        insert(EVENTS).on_conflict_do_nothing(index_elements=["delivery_id"]).returning(EVENTS.c.id)
-    )
 
 
 # --- claiming and marking ------------------------------------------------------------------------
