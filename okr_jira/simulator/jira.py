@@ -82,6 +82,7 @@ class JiraSim:
         self._old_keys: dict[str, str] = {}
         self._version = 0
         self._cache: OrderedDict[tuple[str, int, str | None], list[str]] = OrderedDict()
+        self._parsed: dict[tuple[str, int], JqlQuery] = {}
         self._next_id = 10000
         self._next_change = 10000
         self._next_hook = 1
@@ -117,9 +118,16 @@ class JiraSim:
 
     def parse(self, jql: str) -> JqlQuery:
         """Parse and validate values like Jira; raises JqlError."""
+        with self.lock:
+            cached = self._parsed.get((jql, self._version))
+        if cached is not None:
+            return cached  # every page of a search sends the same (maybe long) JQL
         query = parse_jql(jql)
         with self.lock:
             check_values(query, self._exists)
+            if len(self._parsed) > 64:
+                self._parsed.clear()
+            self._parsed[(jql, self._version)] = query
         return query
 
     def search(self, jql: str, *, current_user: str | None = None) -> list[str]:
