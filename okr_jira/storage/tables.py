@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -119,7 +127,18 @@ class KrIssueLinkRow(SQLModel, table=True):
     """Scope history: when an issue joined and left a KR, and whether it was done then."""
 
     __tablename__ = "kr_issue_link"
-    __table_args__ = (Index("ix_kr_issue_link_open", "kr", "issue_key", "left_at"),)
+    __table_args__ = (
+        Index("ix_kr_issue_link_open", "kr", "issue_key", "left_at"),
+        # The open links of an issue, answered from the index alone (migration 0009).
+        Index(
+            "ix_kr_issue_link_open_by_issue",
+            "issue_key",
+            "kr",
+            "id",
+            postgresql_where=text("left_at IS NULL"),
+            sqlite_where=text("left_at IS NULL"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     kr: str = Field(max_length=64, index=True)
     issue_key: str = Field(max_length=64, index=True)
@@ -230,6 +249,13 @@ class WebhookEventRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("delivery_id", name="uq_webhook_event_delivery"),
         Index("ix_webhook_event_pending", "status", "id"),
+        # What the workers claim: a few pages whatever the applied history (migration 0009).
+        Index(
+            "ix_webhook_event_pending_only",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: str = Field(max_length=200)
