@@ -8,9 +8,11 @@ For each site size, the simulator (a lazy site: simulator/huge.py) runs in its o
 Measured per size: a full sync (requests against the bound ceil(issues / page), wall, peak RSS),
 an idle incremental sync (requests), one webhook event transitioning one issue (time, the KRs it
 moved, the SQL statements and rows it took), then at the largest size the rollup of the cycle
-(evaluate_cycle) and the publish plan (Publisher.plan). Exits 1 when a goal is missed:
-full sync <= 1.1x the bound and < 1 GB; idle incremental <= 2 requests; the webhook moving only
-its issue's KRs, its statements and rows the same at every size; rollup and publish plan < 5 s.
+(stored_cycle: the tree from recorded progress; evaluate_cycle, progress recomputed from
+every linked issue, is printed beside it) and the publish plan (Publisher.plan). Exits 1 when a
+goal is missed: full sync <= 1.1x the bound and < 1 GB; idle incremental <= 2 requests; the
+webhook moving only its issue's KRs, its statements and rows the same at every size; rollup and
+publish plan < 5 s.
 `--quick`: 5,000 and 20,000 issues, a smoke test of the whole script in a minute or two.
 """
 
@@ -21,6 +23,7 @@ import datetime as dt
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -211,16 +214,23 @@ def webhook_cost(db_url: str, sim: JiraSim, key: str) -> dict[str, Any]:
 def rollup_and_plan(db_url: str) -> dict[str, float]:
     from okr_jira.publish import ContextOptions, Publisher
     from okr_jira.report import evaluate_cycle
+    from okr_jira.report.stored import stored_cycle
     from okr_jira.storage.db import make_engine, session_scope
 
     engine = make_engine(db_url)
     now = dt.datetime.now(dt.UTC)
-    times = []
-    for _ in range(3):
+    times: list[float] = []
+    while len(times) < 3 and sum(times) < 60:  # a slow one is measured once: the goal is missed
+        started = time.monotonic()
+        with session_scope(engine) as session:
+            stored_cycle(session=session, cycle=CYCLE.key, now=now, thresholds=THRESHOLDS)
+        times.append(time.monotonic() - started)
+    recompute: list[float] = []
+    while len(recompute) < 3 and sum(recompute) < 60:
         started = time.monotonic()
         with session_scope(engine) as session:
             evaluate_cycle(session=session, cycle=CYCLE.key, now=now, thresholds=THRESHOLDS)
-        times.append(time.monotonic() - started)
+        recompute.append(time.monotonic() - started)
 
     def no_confluence() -> Any:
         raise SystemExit("planning asked Confluence")
@@ -228,15 +238,20 @@ def rollup_and_plan(db_url: str) -> dict[str, float]:
     publisher = Publisher(engine, no_confluence, space="OKR", parent=None,
                           options=ContextOptions(thresholds=THRESHOLDS, space_key="OKR"),
                           clock=lambda: now)  # fmt: skip
-    plans = []
+    plans: list[float] = []
     pages = 0
-    for _ in range(3):
+    while len(plans) < 3 and sum(plans) < 60:
         started = time.monotonic()
         plan = publisher.plan(CYCLE.key)
         plans.append(time.monotonic() - started)
         pages = len(plan.pages)
     engine.dispose()
-    return {"rollup": sorted(times)[1], "plan": sorted(plans)[1], "pages": pages}
+    return {
+        "rollup": statistics.median(times),
+        "recompute": statistics.median(recompute),
+        "plan": statistics.median(plans),
+        "pages": pages,
+    }
 
 
 # --- main ----------------------------------------------------------------------------------------
@@ -335,9 +350,13 @@ def main() -> None:
           "(goal: <= 1.5x statements and rows, <= 3x time)")  # fmt: skip
     if growth["statements"] > 1.5 or growth["rows"] > 1.5 or growth["seconds"] > 3:
         misses.append("the webhook's cost grows with the site's size")
-    print(f"rollup of {results[largest]['krs']:,} KRs (evaluate_cycle, median of 3): "
-          f"{timing['rollup']:.2f} s (goal < {SECONDS_GOAL:g} s)")  # fmt: skip
-    print(f"publish plan (Publisher.plan, {timing['pages']:.0f} pages to write, median of 3): "
+    print(
+        f"rollup of {results[largest]['krs']:,} KRs (the tree from recorded progress, "
+        f"stored_cycle, median): {timing['rollup']:.2f} s (goal < {SECONDS_GOAL:g} s)"
+    )
+    print(f"progress recomputed from every linked issue (evaluate_cycle, as a sync ends): "
+          f"{timing['recompute']:.2f} s (no goal)")  # fmt: skip
+    print(f"publish plan (Publisher.plan, {timing['pages']:.0f} pages to write, median): "
           f"{timing['plan']:.2f} s (goal < {SECONDS_GOAL:g} s)")  # fmt: skip
     for name in ("rollup", "plan"):
         if timing[name] >= SECONDS_GOAL:

@@ -184,7 +184,8 @@ def cycle_scope_history(
     )
     spans: dict[str, list[LinkSpan]] = defaultdict(list)
     issues: dict[str, IssueFacts] = {}
-    rows = session.connection().execute(query).fetchall()
+    # Row by row, never every row at once: a large site's cycle has millions of links.
+    rows = session.connection().execute(query)
     for kr, key, joined, done, left, known, points, seconds, resolved in rows:
         spans[kr].append(LinkSpan(key, moment(joined), bool(done), moment(left)))  # type: ignore[arg-type]
         if known is not None and key not in issues:
