@@ -44,7 +44,6 @@ from okr_jira.domain.models import (
     Source,
     Team,
 )
-from okr_jira.simulator.catalog import ISSUE_TYPES
 from okr_jira.simulator.datagen import generate_lazy
 from okr_jira.simulator.huge import LazyIssues
 from okr_jira.simulator.jira import JiraSim
@@ -60,48 +59,42 @@ CYCLE = Cycle("2026-Q4", "Q4 2026", dt.date(2026, 10, 1), dt.date(2026, 12, 31))
 THRESHOLDS = PaceThresholds(on_track=0.10, at_risk=0.25)
 MEMORY_GOAL_MB = 1000.0
 SECONDS_GOAL = 5.0
+LIST_SIZE = 100  # issues per listed-issues KR
 
 
 # --- the OKR set ---------------------------------------------------------------------------------
 
 
 def make_okrs(sim: JiraSim, target: int) -> OkrSet:
-    """About `target` KRs over every project: one per issue type (together they cover every
-    issue, so the union is the whole site), per component and label, one per epic, and the rest
-    KRs of a few named issues. Every KR is limited to its team's project."""
+    """About `target` KRs of a size that does not grow with the site, like a real large site's:
+    half of them each an epic (about 40 issues; every other one summing story points), half
+    each a list of 100 issues, the lists together covering every issue (so the union is the
+    whole site, and the request bound is ceil(issues / page)). Every KR is limited to its
+    team's project."""
     lazy = sim.issues
     assert isinstance(lazy, LazyIssues)
     total = sum(lazy.counts.values())
     krs: dict[str, list[KeyResult]] = {p: [] for p in sim.projects}
+    points = "Story Points" if sim.flavor == "datacenter" else "Story point estimate"
 
     def add(project: str, source: Source, kind: str = "issues", **extra: Any) -> None:
         n = len(krs[project]) + 1
-        krs[project].append(KeyResult(key=f"{project}-K{n}", title=f"KR {n}", kind=kind,  # type: ignore[arg-type]
-                                      source=source, **extra))  # fmt: skip
+        kr = KeyResult(key=f"{project}-K{n}", title=f"KR {n}", kind=kind,  # type: ignore[arg-type]
+                       source=source, **extra)  # fmt: skip
+        krs[project].append(kr)
 
-    for key, project in sim.projects.items():
-        share = lazy.counts[key] / total
-        budget = max(int(target * share), 12)
-        for itype in ISSUE_TYPES:
-            add(key, Source(issue_types=(itype,)), kind="issue_count", start=0, target=100)
-        for comp in project.components:
-            add(key, Source(components=(comp,)))
-        for label in ("reliability", "customer", "tech-debt"):
-            add(key, Source(labels=(label,)))
-        for n, epic in enumerate(lazy.epic_keys[key]):
-            if len(krs[key]) >= budget:
-                break
+    for key in sim.projects:
+        count = lazy.counts[key]
+        for first in range(1, count + 1, LIST_SIZE):
+            numbers = range(first, min(first + LIST_SIZE, count + 1))
+            add(key, Source(projects=(key,), issues=tuple(f"{key}-{n}" for n in numbers)))
+        budget = max(int(target * count / total) - len(krs[key]), 2)
+        for n, epic in enumerate(lazy.epic_keys[key][:budget]):
             if n % 2:
-                add(key, Source(projects=(key,), epics=(epic,)), kind="field_sum",
-                    field="Story Points" if sim.flavor == "datacenter" else
-                    "Story point estimate", start=0, target=40)  # fmt: skip
+                add(key, Source(projects=(key,), epics=(epic,)), kind="field_sum", field=points,
+                    start=0, target=40)  # fmt: skip
             else:
                 add(key, Source(projects=(key,), epics=(epic,)))
-        number = 1
-        while len(krs[key]) < budget:
-            keys = tuple(f"{key}-{number + i * 7}" for i in range(5))
-            add(key, Source(projects=(key,), issues=keys))
-            number += 37
     objectives = []
     for key, items in krs.items():
         for i in range(0, len(items), 5):
@@ -182,7 +175,7 @@ def webhook_cost(db_url: str, sim: JiraSim, key: str) -> dict[str, Any]:
     from okr_jira.inbox.worker import WorkerOptions, process_batch
     from okr_jira.storage.db import make_engine, session_scope
     from okr_jira.storage.inbox import store_event
-    from okr_jira.storage.links import open_links
+    from okr_jira.storage.links import open_link_ids
     from webhooks.payloads import parse_envelope
 
     rec = sim.get(key)
@@ -195,9 +188,7 @@ def webhook_cost(db_url: str, sim: JiraSim, key: str) -> dict[str, Any]:
                 body=json.dumps(payload), issue_key=envelope.issue_key,
                 issue_id=envelope.issue_id, event_ts=envelope.event_ts)  # fmt: skip
     with session_scope(engine) as session:
-        links = open_links(session=session, krs=None)
-    own = {kr for kr, keys in links.items() if key in keys}
-    del links
+        own = {kr for kr, _ in open_link_ids(session=session, issues=[key])}
     counter = Counter()
     counter.attach(engine)
     started = time.monotonic()

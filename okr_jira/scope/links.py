@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
-from okr_jira.domain.matching import Decisions, KrMatcher, RemoteMatch
+from okr_jira.domain.matching import Decisions, KrMatcher, RemoteMatch, decide_scope
 from okr_jira.domain.models import IssueSnapshot
 from okr_jira.storage.links import Join, Leave, open_link_ids, write_changes
 
@@ -95,12 +95,11 @@ def relink(
     unknown: list[Pair] = []
     for issue in issues:
         known = (decided or {}).get(issue.key) if not issue.deleted else None
+        if known is None:
+            known = decide_scope(matchers, [issue], now=now, remote=remote)[issue.key]
         for m in matchers:
             kr = m.kr.key
-            if known is not None and kr in known:
-                verdict = known[kr]
-            else:
-                verdict = m.decide(issue, now=now, remote=remote)
+            verdict = known[kr] if kr in known else m.decide(issue, now=now, remote=remote)
             if verdict is None:
                 unknown.append((kr, issue.key))
                 continue
