@@ -27,9 +27,7 @@ def lazy(sim: JiraSim) -> LazyIssues:
 def brute_force(sim: JiraSim, jql: str) -> set[str]:
     query = parse_jql(jql)
     return {
-        key
-        for key in list(sim.issues)
-        if query.matches(sim.view(sim.issues[key]), now=sim.clock())
+        key for key in list(sim.issues) if query.matches(sim.view(sim.issues[key]), now=sim.clock())
     }
 
 
