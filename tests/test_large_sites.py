@@ -65,6 +65,7 @@ def test_changes_to_a_huge_site_stick_and_its_searches_find_them() -> None:
     "jql",
     [
         "project = MOB AND issuetype = Bug",
+        "project in (SUP, Mobile, HR)",
         "project in (SUP, HR) AND updated >= '2026-11-01'",
         "key in (SUP-5, MOB-7, HR-30) AND statusCategory != Done",
         "parent = SUP-40 OR labels = crash",

@@ -274,6 +274,28 @@ class LazyIssues(MutableMapping[str, IssueRecord]):
             if projects is None or rec.project in projects:
                 yield rec
 
+    def whole_projects(self, query: JqlQuery) -> list[str] | None:
+        """The answer to `project in (...)` and nothing else, newest first, made without a
+        single issue (what a full sync of a huge site asks); None for any other query."""
+        where = query.where
+        if query.order_by or not isinstance(where, Clause) or where.field.name != "project":
+            return None
+        values = _values(where)
+        if where.op not in ("=", "in") or values is None:
+            return None
+        named = {v.upper() for v in values}
+        chosen = {p for p in self.projects if p in named}
+        chosen |= {p.key for p in self.projects.values() if p.name.upper() in named}
+        found = [(rec.id, rec.key) for rec in self.overrides.values() if rec.project in chosen]
+        for project in chosen:
+            first = self.first_id[project]
+            for n in range(1, self.counts[project] + 1):
+                key = f"{project}-{n}"
+                if key not in self.gone and key not in self.overrides:
+                    found.append((first + n - 1, key))
+        found.sort(reverse=True)
+        return [key for _, key in found]
+
     def _updated_column(self, project: str) -> array[float]:
         column = self._updated.get(project)
         if column is None:

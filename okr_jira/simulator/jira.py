@@ -142,6 +142,11 @@ class JiraSim:
             if hit is not None:
                 self._cache.move_to_end(cache_key)
                 return hit
+            whole = self._lazy.whole_projects(query) if self._lazy is not None else None
+            if whole is not None:
+                if cacheable:
+                    self._cache[cache_key] = whole
+                return whole
             records: Iterable[IssueRecord] = (
                 self._lazy.candidates(query, now=now)
                 if self._lazy is not None
