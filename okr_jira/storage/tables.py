@@ -153,6 +153,9 @@ class ProgressSnapshotRow(SQLModel, table=True):
     """Time series of KR and objective progress (kind = 'kr' | 'objective')."""
 
     __tablename__ = "progress_snapshot"
+    # On PostgreSQL, migration 0009 adds ix_progress_snapshot_point: (id) INCLUDE the columns the
+    # tree reads, for an index-only join from progress_latest (not declared here: INCLUDE is
+    # PostgreSQL's, and SQLite finds a row by id in the table itself).
     __table_args__ = (Index("ix_progress_snapshot_subject", "kind", "subject", "taken_at"),)
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=16)
