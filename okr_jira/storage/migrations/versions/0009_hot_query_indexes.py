@@ -54,7 +54,6 @@ def upgrade() -> None:
         sqlite_where=_PENDING,
     )
 
-
     if op.get_bind().dialect.name == "postgresql":
         op.create_index(
             "ix_progress_snapshot_point",
