@@ -48,10 +48,8 @@ def reconcile(
     `changed`: issues whose state changed, so a KR they stay in counts as changed too.
     """
     change = ScopeChange()
-    joins = [
-        Join(kr, issue, joined_done(issue), reason)
-        for kr, issue in sorted(set(wanted) - current.keys())
-    ]
+    # The pairs themselves, not copies: a first full sync of a large site joins millions.
+    new_pairs = sorted((wanted if isinstance(wanted, set) else set(wanted)) - current.keys())
     leaves = []
     for pair, link_id in sorted(current.items()):
         if pair in wanted:
@@ -62,9 +60,9 @@ def reconcile(
         leaves.append(Leave(link_id, done, why))
         change.left.append(pair)
         change.krs.add(pair[0])
-    for join in joins:
-        change.joined.append((join.kr, join.issue))
-        change.krs.add(join.kr)
+    change.joined.extend(new_pairs)
+    change.krs.update(kr for kr, _ in new_pairs)
+    joins = (Join(kr, issue, joined_done(issue), reason) for kr, issue in new_pairs)
     write_changes(session=session, joins=joins, leaves=leaves, at=now)
     return change
 

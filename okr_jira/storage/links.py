@@ -10,6 +10,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Table, delete, func, or_
@@ -71,17 +72,19 @@ def open_link_ids(
 
 
 def write_changes(
-    *, session: Session, joins: Sequence[Join], leaves: Sequence[Leave], at: dt.datetime
+    *, session: Session, joins: Iterable[Join], leaves: Sequence[Leave], at: dt.datetime
 ) -> None:
-    """Open a link per join and close the links of `leaves`, all at `at`."""
+    """Open a link per join and close the links of `leaves`, all at `at`. The rows of `joins`
+    are built a batch at a time: a first full sync of a large site opens millions."""
     conn = session.connection()
-    rows = [
-        {"kr": j.kr, "issue_key": j.issue, "joined_at": at, "done_when_joined": j.done,
-         "reason": j.reason}
-        for j in joins
-    ]  # fmt: skip
-    for batch in chunked(rows, _INSERT_BATCH):
-        conn.execute(sa_insert(LINKS), batch)
+    pending = iter(joins)
+    while batch := list(islice(pending, _INSERT_BATCH)):
+        rows = [
+            {"kr": j.kr, "issue_key": j.issue, "joined_at": at, "done_when_joined": j.done,
+             "reason": j.reason}
+            for j in batch
+        ]  # fmt: skip
+        conn.execute(sa_insert(LINKS), rows)
     groups: dict[tuple[bool | None, str], list[int]] = defaultdict(list)
     for leave in leaves:
         groups[(leave.done, leave.reason)].append(leave.link_id)
