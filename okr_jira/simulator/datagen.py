@@ -1,4 +1,4 @@
-"""Deterministic Jira data shaped after config/okrs.example.yaml, in three sizes."""
+"""Deterministic Jira data shaped after config/okrs.example.yaml, in four sizes (huge: lazy)."""
 
 from __future__ import annotations
 
