@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from okr_jira.domain.models import IssueSnapshot, KeyResult, OkrSet
-from okr_jira.domain.selectors import matches
+from okr_jira.domain.selectors import matches, scope_applies
 from okr_jira.domain.snapshot_view import SnapshotView
 from okr_jira.jql import LOCAL_FIELDS, JqlError, JqlQuery, is_local_subset, parse_jql
 from okr_jira.jql.query import BoolOp, Clause, Node
@@ -139,8 +139,29 @@ def decide_scope(
     now: dt.datetime,
     remote: RemoteMatch | None = None,
 ) -> Decisions:
-    """Which KRs each issue belongs in (the webhook worker decides before it takes any lock)."""
-    return {
-        issue.key: {m.kr.key: m.decide(issue, now=now, remote=remote) for m in matchers}
-        for issue in issues
-    }
+    """Which KRs each issue belongs in (the webhook worker decides before it takes any lock).
+
+    A KR limited to projects (`project_bound`) is decided False for an issue of another project
+    without evaluating its rule: with 20,000 KRs, an issue is judged by its projects' KRs only."""
+    bounds = [(m, project_bound(m)) for m in matchers]
+    out: Decisions = {}
+    for issue in issues:
+        project = issue.project.upper()
+        out[issue.key] = {
+            m.kr.key: (
+                False
+                if bound is not None and not m.error and project not in bound
+                else m.decide(issue, now=now, remote=remote)
+            )
+            for m, bound in bounds
+        }
+    return out
+
+
+def project_bound(m: KrMatcher) -> frozenset[str] | None:
+    """The projects outside which the KR selects nothing (None: it may select any issue)."""
+    source = m.kr.source
+    if source is None or source.include:
+        return None
+    projects = m.scope_projects if scope_applies(source) else source.projects
+    return frozenset(p.upper() for p in projects) or None

@@ -73,7 +73,7 @@ class _Compiled:
         if source.jql and jql_match is None:
             raise ValueError("source has jql: pass jql_match to evaluate it")
         projects = source.projects
-        if _scope_applies(source):
+        if scope_applies(source):
             projects = tuple(scope_projects)
         return cls(
             projects=_upper(projects),
@@ -238,7 +238,8 @@ def _members(index: dict[str, set[int]], values: frozenset[str] | None) -> list[
     return [index[v] for v in values if v in index]
 
 
-def _scope_applies(source: Source) -> bool:
+def scope_applies(source: Source) -> bool:
+    """The team's projects limit a source that names no projects, issues, epics or JQL."""
     return not (source.projects or source.issues or source.epics or source.jql)
 
 
@@ -297,7 +298,7 @@ def source_to_jql(
     for a source that selects nothing: an empty JQL would ask Jira for every issue.
     """
     clauses: list[str] = []
-    projects = tuple(scope_projects) if _scope_applies(source) else source.projects
+    projects = tuple(scope_projects) if scope_applies(source) else source.projects
     for field, values in (
         ("project", projects),
         (_jql_field(epic_clause), source.epics),

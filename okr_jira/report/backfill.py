@@ -24,6 +24,7 @@ from okr_jira.domain.days import day_end, days, local_day
 from okr_jira.domain.models import Cycle, KeyResult, KrProgress, Objective, PaceThresholds
 from okr_jira.domain.progress import compute_kr_progress
 from okr_jira.domain.rollup import build_tree, iter_nodes
+from okr_jira.report.evaluate import KR_CHUNK
 from okr_jira.storage.checkins import checkin_history
 from okr_jira.storage.issues import progress_snapshots
 from okr_jira.storage.okrs import (
@@ -33,6 +34,8 @@ from okr_jira.storage.okrs import (
     unresolved_mappings,
 )
 from okr_jira.storage.progress import first_recorded, progress_as_of, record_backfill
+
+_POINTS_AT_ONCE = 20_000  # reconstructed points written per statement batch
 
 
 def backfill_history(
@@ -72,10 +75,14 @@ def _backfill_cycle(
     ends = [day_end(day, tz) for day in span]
     states = _reconstructed(session, krs, first_kr, span, ends)
     points: list[dict[str, Any]] = []
+    written = 0
     for kr in krs:
         for n, state in enumerate(states.get(kr.key, ())):
             if state is not None and span[n] < first_kr.get(kr.key, dt.date.max):
                 points.append(_point("kr", kr.key, cycle, span[n], ends[n], state, thresholds))
+        if len(points) >= _POINTS_AT_ONCE:
+            written += record_backfill(session=session, points=points)
+            points = []
     recorded = [kr.key for kr in krs if kr.key in first_kr]
     for n, day in enumerate(span):
         wanted = [o for o in objectives if day < first_objective.get(o.key, dt.date.max)]
@@ -108,7 +115,7 @@ def _backfill_cycle(
             points.append(
                 _point("objective", node.objective.key, cycle, day, ends[n], point, thresholds)
             )
-    return record_backfill(session=session, points=points)
+    return written + record_backfill(session=session, points=points)
 
 
 def _reconstructed(
@@ -132,11 +139,15 @@ def _reconstructed(
     ]
     out: dict[str, list[KrProgress | None]] = {}
     if sourced:
-        scoped = progress_snapshots(
-            session=session, krs=[kr.key for kr in sourced], with_dates=True
-        )
-        for kr in sourced:
-            out[kr.key] = list(reconstruct(kr, scoped.get(kr.key, []), ends, field_id=kr.field))
+        for n in range(0, len(sourced), KR_CHUNK):
+            # A chunk of KRs at a time: never every linked issue of a large site in memory.
+            chunk = sourced[n : n + KR_CHUNK]
+            scoped = progress_snapshots(
+                session=session, krs=[kr.key for kr in chunk], with_dates=True
+            )
+            for kr in chunk:
+                out[kr.key] = list(reconstruct(kr, scoped.get(kr.key, []), ends, field_id=kr.field))
+            del scoped
     manual = [kr for kr in needed if kr.kind == "manual"]
     checkins = checkin_history(session=session, krs=[kr.key for kr in manual])
     for kr in manual:

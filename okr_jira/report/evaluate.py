@@ -13,7 +13,7 @@ import logging
 from sqlmodel import Session
 
 from okr_jira.domain.days import UTC_NAME, day_end, local_day, zone
-from okr_jira.domain.models import KeyResult, KrProgress, OkrSet, PaceThresholds
+from okr_jira.domain.models import IssueSnapshot, KeyResult, KrProgress, OkrSet, PaceThresholds
 from okr_jira.domain.progress import compute_kr_progress
 from okr_jira.domain.report import CycleReport
 from okr_jira.domain.rollup import build_tree
@@ -33,6 +33,9 @@ from okr_jira.storage.tables import utcnow
 log = logging.getLogger(__name__)
 
 
+KR_CHUNK = 1_000  # KRs whose issues are read at once (kr_states, the backfill)
+
+
 def site_zone(name: str | None) -> tuple[str, dt.tzinfo]:
     """(name, zone) of the site's time zone; an unknown name is logged and read as UTC."""
     try:
@@ -50,12 +53,17 @@ def kr_states(
     if not wanted:
         return {}
     keys = [kr.key for kr in wanted]
-    scoped = progress_snapshots(session=session, krs=keys)
     checkins = latest_values(session=session, krs=keys)
     errors = mapping_errors(session=session)
     unsynced = unresolved_mappings(session=session)
     out: dict[str, KrProgress] = {}
-    for kr in wanted:
+    scoped: dict[str, list[IssueSnapshot]] = {}
+    for n, kr in enumerate(wanted):
+        if n % KR_CHUNK == 0:
+            # The issues of a chunk of KRs at a time: a site of a million issues in 20,000 KRs
+            # never has every linked snapshot in memory at once.
+            chunk = keys[n : n + KR_CHUNK]
+            scoped = progress_snapshots(session=session, krs=chunk)
         if kr.key in unsynced and kr.key not in errors:
             # Zero matches before the first sync would read as "done" for a decreasing target.
             out[kr.key] = KrProgress(

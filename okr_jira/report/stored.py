@@ -28,7 +28,7 @@ from okr_jira.storage.tables import utcnow
 _CACHE: dict[str, tuple[str, OkrSet]] = {}
 
 
-def _declaration(session: Session) -> OkrSet:
+def declared_okrs(session: Session) -> OkrSet:
     """The stored declaration, kept in memory while its version (moved by every apply and edit)
     stays the same: reading 2,000 key results and their sources costs more than the tree."""
     version = state.DECLARATION_VERSION.get(session=session)
@@ -59,7 +59,7 @@ def stored_cycle(
         return evaluate_cycle(
             session=session, cycle=the_cycle.key, on=day, thresholds=thresholds, now=generated
         )
-    declared = _declaration(session)
+    declared = declared_okrs(session)
     objectives = [o for o in declared.objectives if o.cycle == the_cycle.key]
     points = latest_points(session=session, kind="kr")
     errors = mapping_errors(session=session)

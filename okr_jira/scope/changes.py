@@ -16,9 +16,10 @@ from sqlmodel import Session
 from okr_jira.domain.matching import Decisions, KrMatcher, RemoteMatch, compile_matchers
 from okr_jira.domain.models import IssueSnapshot, OkrSet, PaceThresholds
 from okr_jira.report.record import record_affected
+from okr_jira.report.stored import declared_okrs
 from okr_jira.scope.links import ScopeChange, relink
 from okr_jira.storage.issues import mark_deleted, upsert_snapshots
-from okr_jira.storage.okrs import load_okrs, mapping_errors
+from okr_jira.storage.okrs import mapping_errors
 from okr_jira.storage.tables import utcnow
 
 
@@ -31,7 +32,9 @@ class ScopeRules:
 
 
 def load_rules(*, session: Session) -> ScopeRules:
-    okrs = load_okrs(session=session)
+    # The declaration is read again only when it changed: 20,000 KRs take a second to load, and
+    # the worker reads the rules for every batch.
+    okrs = declared_okrs(session)
     return ScopeRules(okrs, compile_matchers(okrs, mapping_errors(session=session)))
 
 

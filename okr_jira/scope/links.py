@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
-from okr_jira.domain.matching import Decisions, KrMatcher, RemoteMatch
+from okr_jira.domain.matching import Decisions, KrMatcher, RemoteMatch, decide_scope
 from okr_jira.domain.models import IssueSnapshot
 from okr_jira.storage.links import Join, Leave, open_link_ids, write_changes
 
@@ -48,10 +48,8 @@ def reconcile(
     `changed`: issues whose state changed, so a KR they stay in counts as changed too.
     """
     change = ScopeChange()
-    joins = [
-        Join(kr, issue, joined_done(issue), reason)
-        for kr, issue in sorted(set(wanted) - current.keys())
-    ]
+    # The pairs themselves, not copies: a first full sync of a large site joins millions.
+    new_pairs = sorted((wanted if isinstance(wanted, set) else set(wanted)) - current.keys())
     leaves = []
     for pair, link_id in sorted(current.items()):
         if pair in wanted:
@@ -62,9 +60,9 @@ def reconcile(
         leaves.append(Leave(link_id, done, why))
         change.left.append(pair)
         change.krs.add(pair[0])
-    for join in joins:
-        change.joined.append((join.kr, join.issue))
-        change.krs.add(join.kr)
+    change.joined.extend(new_pairs)
+    change.krs.update(kr for kr, _ in new_pairs)
+    joins = (Join(kr, issue, joined_done(issue), reason) for kr, issue in new_pairs)
     write_changes(session=session, joins=joins, leaves=leaves, at=now)
     return change
 
@@ -95,12 +93,11 @@ def relink(
     unknown: list[Pair] = []
     for issue in issues:
         known = (decided or {}).get(issue.key) if not issue.deleted else None
+        if known is None:
+            known = decide_scope(matchers, [issue], now=now, remote=remote)[issue.key]
         for m in matchers:
             kr = m.kr.key
-            if known is not None and kr in known:
-                verdict = known[kr]
-            else:
-                verdict = m.decide(issue, now=now, remote=remote)
+            verdict = known[kr] if kr in known else m.decide(issue, now=now, remote=remote)
             if verdict is None:
                 unknown.append((kr, issue.key))
                 continue

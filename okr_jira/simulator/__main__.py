@@ -17,6 +17,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--flavor", choices=("cloud", "datacenter"), default="cloud")
     parser.add_argument("--size", choices=tuple(SIZES), default="small")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--issues", type=int, default=None, help="a lazy site of this many issues (like huge)"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency-ms", type=float, default=0.0)
@@ -24,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--with-confluence", action="store_true")
     args = parser.parse_args(argv)
 
-    jira = generate(args.size, seed=args.seed, flavor=args.flavor)
+    jira = generate(args.size, seed=args.seed, flavor=args.flavor, count=args.issues)
     confluence = None
     if args.with_confluence:
         from okr_jira.simulator.confluence import ConfluenceSim

@@ -1,4 +1,4 @@
-"""Deterministic Jira data shaped after config/okrs.example.yaml, in three sizes."""
+"""Deterministic Jira data shaped after config/okrs.example.yaml, in four sizes (huge: lazy)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from okr_jira.simulator.catalog import Flavor
+from okr_jira.simulator.huge import LazyIssues
 from okr_jira.simulator.jira import JiraSim
 from okr_jira.simulator.records import IssueRecord, Project, User
 
-Size = Literal["small", "medium", "large"]
-SIZES: dict[str, int] = {"small": 300, "medium": 10_000, "large": 100_000}
+Size = Literal["small", "medium", "large", "huge"]
+SIZES: dict[str, int] = {"small": 300, "medium": 10_000, "large": 100_000, "huge": 1_000_000}
 CYCLE_START = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
 CYCLE_END = datetime(2026, 12, 31, 18, 0, tzinfo=UTC)
 # The generated history ends here, so no issue is "updated" in the future of a real clock (an
@@ -70,9 +71,17 @@ def make_users(rng: random.Random) -> dict[str, User]:
 
 
 def generate(
-    size: Size = "small", *, seed: int = 0, flavor: Flavor = "cloud", deliver: bool = True
+    size: Size = "small",
+    *,
+    seed: int = 0,
+    flavor: Flavor = "cloud",
+    deliver: bool = True,
+    count: int | None = None,
 ) -> JiraSim:
-    """A JiraSim with ~300 / ~10,000 / ~100,000 issues; same seed, same data."""
+    """A JiraSim with ~300 / ~10,000 / ~100,000 issues; same seed, same data. `huge` (or any
+    `count` of issues) makes a lazy site: issues generated from their keys (simulator/huge.py)."""
+    if size == "huge" or count is not None:
+        return generate_lazy(count or SIZES["huge"], seed=seed, flavor=flavor, deliver=deliver)
     rng = random.Random(f"{seed}:{size}")
     total = SIZES[size]
     users = make_users(rng)
@@ -132,6 +141,38 @@ def generate(
                 stories.append(key)
     _pin_okr_examples(issues)
     return JiraSim(flavor=flavor, projects=projects, users=users, issues=issues, deliver=deliver)
+
+
+def generate_lazy(
+    total: int, *, seed: int = 0, flavor: Flavor = "cloud", deliver: bool = True
+) -> JiraSim:
+    """A site of `total` issues made on access from their keys, never all held at once."""
+    users = make_users(random.Random(seed))
+    projects: dict[str, Project] = {}
+    counts: dict[str, int] = {}
+    epics: dict[str, tuple[int, ...]] = {}
+    comp_id, version_id = 10000, 10000
+    for pidx, (pkey, pname, share, comps, versions) in enumerate(_PROJECTS):
+        components = {c: comp_id + i for i, c in enumerate(comps)}
+        comp_id += len(comps)
+        vers = {v: version_id + i for i, v in enumerate(versions)}
+        version_id += len(versions)
+        count = max(int(total * share), 25)
+        projects[pkey] = Project(10000 + pidx, pkey, pname, components, vers, count + 1)
+        counts[pkey] = count
+        epics[pkey] = tuple(sorted({*_EPICS[pkey], *range(40, count + 1, 60)}))
+    lazy = LazyIssues(
+        seed=seed,
+        projects=projects,
+        counts=counts,
+        epics=epics,
+        people=[u for u in users if u != "okr-bot"],
+        words=_WORDS,
+        verbs=_VERBS,
+        start=CYCLE_START,
+        history_end=min(AS_OF, datetime.now(UTC)),
+    )
+    return JiraSim(flavor=flavor, projects=projects, users=users, issues=lazy, deliver=deliver)
 
 
 def _issue_type(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +20,7 @@ from okr_jira.simulator.catalog import (
     custom_fields,
     field_list,
 )
+from okr_jira.simulator.huge import LazyIssues
 from okr_jira.simulator.records import IssueRecord, IssueView, Project, User
 from okr_jira.simulator.remote_links import RemoteLink, RemoteLinkStore
 from okr_jira.simulator.render import issue_json, jira_time, user_json
@@ -59,7 +60,8 @@ class JiraSim:
     flavor: Flavor
     projects: dict[str, Project] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)  # by User.name
-    issues: dict[str, IssueRecord] = field(default_factory=dict)  # by current key
+    # by current key; a `LazyIssues` (simulator/huge.py) for sites too big to hold
+    issues: MutableMapping[str, IssueRecord] = field(default_factory=dict)
     bot: str = "okr-bot"  # User.name of the API user
     time_zone: str = "Etc/UTC"  # every user's profile zone (/myself `timeZone`)
     base_url: str = "http://jira.sim.invalid"  # set by SimulatorServer.start()
@@ -83,9 +85,16 @@ class JiraSim:
         self._old_keys: dict[str, str] = {}
         self._version = 0
         self._cache: OrderedDict[tuple[str, int, str | None], list[str]] = OrderedDict()
+        self._parsed: dict[tuple[str, int], JqlQuery] = {}
         self._next_id = 10000
         self._next_change = 10000
         self._next_hook = 1
+        self._lazy: LazyIssues | None = None
+        if isinstance(self.issues, LazyIssues):
+            # Ids of generated issues follow from their keys; new ones come after them.
+            self._lazy = self.issues
+            self._next_id = self.issues.next_id
+            return
         for rec in self.issues.values():
             self._index(rec)
         self._next_id = max(self._by_id, default=9999) + 1
@@ -97,6 +106,8 @@ class JiraSim:
             rec = self.issues.get(key_or_id.upper())
             if rec is None and key_or_id.isdigit():
                 key = self._by_id.get(int(key_or_id))
+                if key is None and self._lazy is not None:
+                    key = self._lazy.id_key(int(key_or_id))
                 rec = self.issues.get(key) if key else None
             if rec is None and (new := self._old_keys.get(key_or_id.upper())):
                 rec = self.issues.get(new)
@@ -110,9 +121,16 @@ class JiraSim:
 
     def parse(self, jql: str) -> JqlQuery:
         """Parse and validate values like Jira; raises JqlError."""
+        with self.lock:
+            cached = self._parsed.get((jql, self._version))
+        if cached is not None:
+            return cached  # every page of a search sends the same (maybe long) JQL
         query = parse_jql(jql)
         with self.lock:
             check_values(query, self._exists)
+            if len(self._parsed) > 64:
+                self._parsed.clear()
+            self._parsed[(jql, self._version)] = query
         return query
 
     def search(self, jql: str, *, current_user: str | None = None) -> list[str]:
@@ -127,9 +145,19 @@ class JiraSim:
             if hit is not None:
                 self._cache.move_to_end(cache_key)
                 return hit
+            whole = self._lazy.whole_projects(query) if self._lazy is not None else None
+            if whole is not None:
+                if cacheable:
+                    self._cache[cache_key] = whole
+                return whole
+            records: Iterable[IssueRecord] = (
+                self._lazy.candidates(query, now=now)
+                if self._lazy is not None
+                else self.issues.values()
+            )
             views = [
                 v
-                for v in (self.view(r) for r in self.issues.values())
+                for v in (self.view(r) for r in records)
                 if query.matches(v, now=now, current_user=current_user)
             ]
             # Without ORDER BY Jira lists the newest issues first.
@@ -247,6 +275,7 @@ class JiraSim:
                 if name == "parent":
                     self._relink(rec.key, old, value)
             rec.updated = now
+            self.issues[rec.key] = rec  # a lazy site keeps what changed
             self._version += 1
             return self._emit("jira:issue_updated", event_type, rec, items, now)
 
@@ -366,6 +395,7 @@ class JiraSim:
             )  # fmt: skip
             return
         rec.updated = now
+        self.issues[rec.key] = rec
         self._version += 1
         self._emit("jira:issue_updated", "issue_updated", rec, [item], now)
 
@@ -445,11 +475,14 @@ class JiraSim:
             self.children.setdefault(new, []).append(key)
 
     def _rekey_references(self, old_key: str, new_key: str) -> None:
-        for other in self.issues.values():
+        for other in list(self.issues.values()) if self._lazy is None else self.issues.values():
+            if old_key not in (other.epic, other.parent):
+                continue
             if other.epic == old_key:
                 other.epic = new_key
             if other.parent == old_key:
                 other.parent = new_key
+            self.issues[other.key] = other
         if old_key in self.children:
             self.children[new_key] = self.children.pop(old_key)
         for kids in self.children.values():

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Table, bindparam, func, text, update
+from sqlalchemy import Engine, Table, bindparam, func, literal, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
@@ -191,7 +191,9 @@ def claim(*, session: Session, limit: int) -> list[Event]:
     one worker SQLite allows (which re-checks them under the write lock: `still_pending`)."""
     query = (
         sa_select(*_CLAIM_COLUMNS)
-        .where(EVENTS.c.status == PENDING)
+        # Written into the SQL, not bound: the planner then matches the partial index of
+        # pending events (ix_webhook_event_pending_only) even in a generic plan.
+        .where(EVENTS.c.status == literal(PENDING, literal_execute=True))
         .order_by(EVENTS.c.id)
         .limit(limit)
     )

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, bindparam
+from sqlalchemy import Table, bindparam, func
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlmodel import Session
@@ -297,3 +297,21 @@ def candidate_snapshots(
     for row in rows_in(conn, live, SNAPSHOTS.c.key, sorted(set(keys) - set(found))):
         found[row.key] = codec.snapshot_from_row(row)
     return [found[k] for k in sorted(found)]
+
+
+def live_keys_in_projects(*, session: Session, projects: Sequence[str]) -> set[str]:
+    """Keys of the stored, not deleted, issues of `projects`."""
+    query = sa_select(SNAPSHOTS.c.key).where(
+        SNAPSHOTS.c.project.in_(list(projects)), SNAPSHOTS.c.deleted.is_(False)
+    )
+    return set(session.connection().execute(query).scalars())
+
+
+def count_live_in_projects(*, session: Session, projects: Sequence[str]) -> int:
+    """How many stored, not deleted, issues `projects` hold (an index-only count)."""
+    query = (
+        sa_select(func.count())
+        .select_from(SNAPSHOTS)
+        .where(SNAPSHOTS.c.project.in_(list(projects)), SNAPSHOTS.c.deleted.is_(False))
+    )
+    return int(session.connection().execute(query).scalar_one())

@@ -10,6 +10,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Table, delete, func, or_
@@ -72,22 +73,24 @@ def open_link_ids(
 
 
 def write_changes(
-    *, session: Session, joins: Sequence[Join], leaves: Sequence[Leave], at: dt.datetime
+    *, session: Session, joins: Iterable[Join], leaves: Sequence[Leave], at: dt.datetime
 ) -> None:
-    """Open a link per join and close the links of `leaves`, all at `at`."""
+    """Open a link per join and close the links of `leaves`, all at `at`. The rows of `joins`
+    are built a batch at a time: a first full sync of a large site opens millions."""
     conn = session.connection()
-    rows = [
-        {"kr": j.kr, "issue_key": j.issue, "joined_at": at, "done_when_joined": j.done,
-         "reason": j.reason}
-        for j in joins
-    ]  # fmt: skip
     insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
     # A link another writer opened meanwhile stays the one open link (see the unique index).
     statement = insert(LINKS).on_conflict_do_nothing(
         index_elements=["kr", "issue_key"], index_where=LINKS.c.left_at.is_(None)
     )
-    for batch in chunked(rows, _INSERT_BATCH):
-        conn.execute(statement, batch)
+    pending = iter(joins)
+    while batch := list(islice(pending, _INSERT_BATCH)):
+        rows = [
+            {"kr": j.kr, "issue_key": j.issue, "joined_at": at, "done_when_joined": j.done,
+             "reason": j.reason}
+            for j in batch
+        ]  # fmt: skip
+        conn.execute(statement, rows)
     groups: dict[tuple[bool | None, str], list[int]] = defaultdict(list)
     for leave in leaves:
         groups[(leave.done, leave.reason)].append(leave.link_id)
@@ -190,7 +193,8 @@ def cycle_scope_history(
     )
     spans: dict[str, list[LinkSpan]] = defaultdict(list)
     issues: dict[str, IssueFacts] = {}
-    rows = session.connection().execute(query).fetchall()
+    # Row by row, never every row at once: a large site's cycle has millions of links.
+    rows = session.connection().execute(query)
     for kr, key, joined, done, left, known, points, seconds, resolved in rows:
         spans[kr].append(LinkSpan(key, moment(joined), bool(done), moment(left)))  # type: ignore[arg-type]
         if known is not None and key not in issues:

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -127,6 +135,11 @@ class KrIssueLinkRow(SQLModel, table=True):
             "ux_kr_issue_link_open_once", "kr", "issue_key", unique=True,
             sqlite_where=text("left_at IS NULL"), postgresql_where=text("left_at IS NULL"),
         ),
+        # The open links of an issue, answered from the index alone (migration 0009).
+        Index(
+            "ix_kr_issue_link_open_by_issue", "issue_key", "kr", "id",
+            postgresql_where=text("left_at IS NULL"), sqlite_where=text("left_at IS NULL"),
+        ),
     )  # fmt: skip
     id: int | None = Field(default=None, primary_key=True)
     kr: str = Field(max_length=64, index=True)
@@ -142,6 +155,9 @@ class ProgressSnapshotRow(SQLModel, table=True):
     """Time series of KR and objective progress (kind = 'kr' | 'objective')."""
 
     __tablename__ = "progress_snapshot"
+    # On PostgreSQL, migration 0009 adds ix_progress_snapshot_point: (id) INCLUDE the columns the
+    # tree reads, for an index-only join from progress_latest (not declared here: INCLUDE is
+    # PostgreSQL's, and SQLite finds a row by id in the table itself).
     __table_args__ = (Index("ix_progress_snapshot_subject", "kind", "subject", "taken_at"),)
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=16)
@@ -238,6 +254,13 @@ class WebhookEventRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("delivery_id", name="uq_webhook_event_delivery"),
         Index("ix_webhook_event_pending", "status", "id"),
+        # What the workers claim: a few pages whatever the applied history (migration 0009).
+        Index(
+            "ix_webhook_event_pending_only",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: str = Field(max_length=200)

@@ -13,21 +13,19 @@ from sqlmodel import Session
 
 from okr_jira.adapters.jira import JiraError
 from okr_jira.adapters.jira_fields import FieldMap, parse_issue
-from okr_jira.domain.matching import KrMatcher, compile_matchers
-from okr_jira.domain.models import IssueSnapshot, OkrSet
-from okr_jira.domain.selectors import IssueIndex
-from okr_jira.domain.snapshot_view import SnapshotView
-from okr_jira.jql import JqlQuery
+from okr_jira.domain.matching import compile_matchers
+from okr_jira.domain.models import OkrSet
 from okr_jira.report.backfill import backfill_history
 from okr_jira.report.evaluate import evaluate_cycle, site_zone
 from okr_jira.report.record import record_report
-from okr_jira.scope.links import Pair, ScopeChange, reconcile
+from okr_jira.scope.links import ScopeChange, reconcile
 from okr_jira.storage import state
 from okr_jira.storage.db import session_scope
 from okr_jira.storage.issues import snapshots, upsert_snapshots
 from okr_jira.storage.links import open_link_ids
 from okr_jira.storage.okrs import load_okrs, resolve_mappings
 from okr_jira.sync.facts import install_stored_facts, refresh_facts, site_time_zone
+from okr_jira.sync.members import ScopeCollector
 from okr_jira.sync.plan import (
     REFUSED,
     SyncPlan,
@@ -53,29 +51,35 @@ def full_sync(s: Syncer) -> SyncSummary:
     plan = make_plan(s.jira, compile_matchers(okrs))
     if stored is not None:
         request_fields(plan, s.jira.fields())  # known: mark unknown fields first
-    returned: dict[str, IssueSnapshot] = {}
+    matchers = {m.kr.key: m for m in compile_matchers(okrs)}
+    collector = None
     attempts = 0
     while plan.queries:
+        collector = ScopeCollector(
+            {kr: m for kr, m in matchers.items() if kr in plan.queries}, set(plan.remote), now
+        )
         try:
-            _read_union(s, plan, returned, summary)
+            _read_union(s, plan, collector, summary)
             break
         except JiraError as exc:
             if exc.status not in REFUSED or attempts > 0:
                 raise
             attempts += 1
             find_bad_queries(s.jira, plan)
+    if collector is None:
+        collector = ScopeCollector({}, set(), now)
     # Jira's clock when the read started (our clock plus the skew its answers showed): what
     # changed after it, the next sync reads.
     facts = refresh_facts(s.engine, s.jira, stored, now, s.clock())
     _, tz = site_zone(site_time_zone(s.engine, s.jira, s.time_zone))
     mark = now + dt.timedelta(seconds=float(facts.get("clock_offset") or 0.0))
-    matchers = {m.kr.key: m for m in compile_matchers(okrs)}
-    remote_members = full_remote(s.jira, plan, matchers, returned, now)
+    remote_members = full_remote(s.jira, plan, collector.candidates)
     with session_scope(s.engine) as session:
-        change = _rebuild_links(session, okrs, plan, matchers, returned, remote_members, now)
+        change = _rebuild_links(session, okrs, plan, collector, remote_members, now)
         summary.krs_changed = len(change.krs)
         summary.joined, summary.left = len(change.joined), len(change.left)
-        returned.clear()  # progress is computed from storage: free the snapshots first
+        del change
+        collector.wanted.clear()  # progress is computed from storage: free the pairs first
         resolve_mappings(session=session, planned=plan.sources, errors=plan.errors, at=now)
         state.WATERMARK.set(mark, session=session)
         state.FULL_SYNC_STARTED.set(None, session=session)
@@ -90,9 +94,8 @@ def full_sync(s: Syncer) -> SyncSummary:
     return s.finish(summary)
 
 
-def _read_union(
-    s: Syncer, plan: SyncPlan, returned: dict[str, IssueSnapshot], summary: SyncSummary
-) -> None:
+def _read_union(s: Syncer, plan: SyncPlan, collector: ScopeCollector, summary: SyncSummary) -> None:
+    """Page through the union, storing each page and judging it (ScopeCollector) as it comes."""
     union = plan.union()
     total = None
     if s.progress is not None and s.jira.flavor == "cloud":
@@ -109,65 +112,53 @@ def _read_union(
         snaps = [parse_issue(raw, fmap, plan.numbers) for raw in page.issues]
         with session_scope(s.engine) as session:
             upsert_snapshots(session=session, snapshots=snaps, now=s.clock())
-        for snap in snaps:
-            returned[snap.key] = snap
+        collector.add(snaps)
         read += len(snaps)
         summary.issues_read += len(snaps)
         if s.progress:
             s.progress("reading issues", read, total)
+    collector.flush()
 
 
 def _rebuild_links(
     session: Session,
     okrs: OkrSet,
     plan: SyncPlan,
-    matchers: dict[str, KrMatcher],
-    returned: dict[str, IssueSnapshot],
+    collector: ScopeCollector,
     remote_members: dict[str, set[str]],
     now: dt.datetime,
 ) -> ScopeChange:
     """Every KR's scope as the issues just read say; a broken mapping keeps its last scope."""
-    index = IssueIndex(returned.values())
+    read, done = collector.read, collector.done
     links = open_link_ids(session=session)
-    known = snapshots(session=session, keys={issue for _, issue in links} - returned.keys())
-    known.update(returned)
+    known = snapshots(session=session, keys={issue for _, issue in links} - read)
     sourced = [kr for o in okrs.objectives for kr in o.key_results if kr.source is not None]
     active = {kr.key for kr in sourced}
     decided = {kr.key for kr in sourced if kr.key not in plan.errors}
-    wanted: set[Pair] = set()
-    for kr in sourced:
-        if kr.key not in decided:
-            continue
-        m = matchers[kr.key]
-        if kr.key in plan.remote:
-            members = {k for k in remote_members.get(kr.key, set()) if k in returned}
-        else:
-            query = m.query
+    wanted = collector.wanted
+    if decided != set(collector.matchers):
+        wanted = {p for p in wanted if p[0] in decided}
+    for kr, members in remote_members.items():
+        if kr in decided:
+            wanted.update((kr, k) for k in members if k in read)
 
-            def jql_match(snap: IssueSnapshot, q: JqlQuery | None = query) -> bool:
-                return q is None or q.matches(SnapshotView(snap), now=now)
-
-            chosen = index.select(
-                kr.source,  # type: ignore[arg-type]
-                scope_projects=m.scope_projects,
-                jql_match=jql_match if m.query is not None else None,
-            )
-            members = {snap.key for snap in chosen}
-        wanted.update((kr.key, key) for key in members)
+    def is_done(key: str) -> bool | None:
+        if key in read:
+            return key in done
+        last = known.get(key)
+        return last.status_category == "done" if last else None
 
     def left_as(kr: str, key: str) -> tuple[bool | None, str]:
         if kr not in active:
             # KRs that no longer exist (archived) keep their history but no open links.
             return None, "key result archived or unmapped"
-        last = known.get(key)
-        done = last.status_category == "done" if last else None
-        return done, "sync" if key in returned else "no longer matches (or deleted)"
+        return is_done(key), "sync" if key in read else "no longer matches (or deleted)"
 
     return reconcile(
         session=session,
         current={p: i for p, i in links.items() if p[0] in decided or p[0] not in active},
         wanted=wanted,
-        joined_done=lambda key: known[key].status_category == "done",
+        joined_done=lambda key: key in done,
         left_as=left_as,
         changed=(),
         now=now,

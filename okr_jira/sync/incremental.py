@@ -23,7 +23,13 @@ from okr_jira.scope.links import ScopeChange, relink
 from okr_jira.storage import state
 from okr_jira.storage.chunks import chunked
 from okr_jira.storage.db import session_scope
-from okr_jira.storage.issues import differing, mark_deleted, upsert_snapshots
+from okr_jira.storage.issues import (
+    count_live_in_projects,
+    differing,
+    live_keys_in_projects,
+    mark_deleted,
+    upsert_snapshots,
+)
 from okr_jira.storage.links import open_links
 from okr_jira.storage.okrs import load_okrs, mapping_errors, unresolved_mappings
 from okr_jira.sync.facts import read_facts
@@ -120,9 +126,19 @@ def _incremental(s: Syncer, watermark: dt.datetime, skew: dt.timedelta) -> SyncS
     newest = max((snap.updated for snap in changed.values() if snap.updated), default=None)
     change, _, scope_now = _apply(s, okrs, plan, changed, [], now)
     deleted = 0
-    if expected != len(scope_now):
+    # A shortened union (plan.union) reads some projects whole: their stored issues count too.
+    wide = plan.wide_projects()
+    ours = len(scope_now)
+    if wide:
+        with session_scope(s.engine) as session:
+            ours = count_live_in_projects(session=session, projects=wide)
+        ours += sum(1 for k in scope_now if k.rsplit("-", 1)[0] not in wide)
+    if expected != ours:
         # Something left or joined without showing up above: deleted, moved to a project we do
         # not read, or matched by time-relative JQL. Only now are keys listed.
+        if wide:
+            with session_scope(s.engine) as session:
+                scope_now |= live_keys_in_projects(session=session, projects=wide)
         current = {k.upper() for k in s.jira.search_keys(union)}
         fetched, gone, moved = _fetch_differences(
             s, plan, fmap, fields, sorted(scope_now - current), sorted(current - scope_now)

@@ -6,15 +6,20 @@ what the admin needs), and what it accepts but cannot answer exactly is marked r
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from okr_jira.adapters.jira import JiraAdapter
 from okr_jira.adapters.jira_fields import FieldMap, epic_clause
 from okr_jira.domain.matching import KrMatcher
-from okr_jira.domain.selectors import jql_value, source_to_jql
+from okr_jira.domain.selectors import jql_value, scope_applies, source_to_jql
 from okr_jira.storage.codec import source_to_json
 
 KEY_LIST_MAX = 500  # keys in one JQL `key in (...)` clause
+# Above this many distinct KR queries, the union is shortened (SyncPlan.union): thousands of KRs
+# would otherwise make a JQL Jira evaluates clause by clause for every issue of the site.
+UNION_MAX = 1_000
+_SINGLE_IN = re.compile(r'^(\w+|"[^"()]+") in \(([^()]*)\)$')
 REFUSED = (400, 403, 404)  # Jira's answers to JQL it will not run
 
 
@@ -28,10 +33,45 @@ class SyncPlan:
     remote: set[str]  # KRs whose JQL only Jira can answer
     sources: dict[str, str] = field(default_factory=dict)  # kr -> source JSON planned with
     summed: dict[str, str] = field(default_factory=dict)  # kr -> field name it sums
+    # kr -> the projects its JQL is limited to (a `project in` clause ANDed, no include)
+    bounds: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def union(self) -> str:
-        """One JQL for every KR's issues: each issue is read once."""
-        return " OR ".join(f"({q})" for q in dict.fromkeys(self.queries.values()))
+        """One JQL for every KR's issues: each issue is read once. With more than UNION_MAX
+        distinct queries it is shortened: the KRs limited to projects read those projects whole
+        (their issues are then judged locally, as always), and `field in (...)` queries on the
+        same field are merged into one clause."""
+        distinct = list(dict.fromkeys(self.queries.values()))
+        if len(distinct) <= UNION_MAX:
+            return " OR ".join(f"({q})" for q in distinct)
+        projects = dict.fromkeys(self.wide_projects())
+        merged: dict[str, dict[str, None]] = {}
+        rest: dict[str, None] = {}
+        for kr, jql in self.queries.items():
+            if self.bounds.get(kr) and kr not in self.remote:
+                continue
+            single = _SINGLE_IN.match(jql)
+            if single:
+                values = (v.strip() for v in single.group(2).split(","))
+                merged.setdefault(single.group(1), {}).update(dict.fromkeys(values))
+            else:
+                rest[jql] = None
+        parts = []
+        if projects:
+            parts.append(f"project in ({key_list(list(projects))})")
+        parts += [f"{name} in ({', '.join(values)})" for name, values in merged.items()]
+        parts += [f"({q})" for q in rest]
+        return " OR ".join(parts)
+
+    def wide_projects(self) -> list[str]:
+        """The projects the union reads whole (none unless it is shortened)."""
+        if len(set(self.queries.values())) <= UNION_MAX:
+            return []
+        out: dict[str, None] = {}
+        for kr in self.queries:
+            if kr not in self.remote:
+                out.update(dict.fromkeys(self.bounds.get(kr, ())))
+        return list(out)
 
     def set_aside(self, kr: str, error: str) -> None:
         """Mark a KR's mapping as broken: it keeps its last known scope."""
@@ -77,6 +117,9 @@ def make_plan(
         if not m.local:
             plan.remote.add(kr.key)
         plan.queries[kr.key] = jql
+        projects = m.scope_projects if scope_applies(kr.source) else kr.source.projects
+        if projects and not kr.source.include:
+            plan.bounds[kr.key] = tuple(projects)
     return plan
 
 

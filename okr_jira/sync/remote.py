@@ -4,7 +4,6 @@ possible, keys only.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 
@@ -56,15 +55,11 @@ def ask_remote(
 def full_remote(
     jira: JiraAdapter,
     plan: SyncPlan,
-    matchers: Mapping[str, KrMatcher],
-    returned: Mapping[str, IssueSnapshot],
-    now: dt.datetime,
+    found: Mapping[str, set[str]],
 ) -> dict[str, set[str]]:
-    """Members of every remote KR among the issues a full sync read."""
-    candidates = {
-        kr: {s.key for s in returned.values() if matchers[kr].may_match(s, now=now)}
-        for kr in plan.remote
-    }
+    """Members of every remote KR among the candidates a full sync found in what it read
+    (sync/members.py)."""
+    candidates = {kr: found.get(kr, set()) for kr in plan.remote}
     try:
         return ask_remote(jira, plan, candidates, restrict=False)
     except JiraError as exc:
