@@ -25,6 +25,15 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def signed_right(secret: str | None, body: bytes, signature_header: str) -> bool:
+    """Whether the signature is right, without logging or raising (the fast path's pre-check:
+    a refusal is left to the route, so it is logged once)."""
+    if not secret:
+        return False
+    sent = signature_header.strip().lower().encode("utf-8", "surrogatepass")
+    return hmac.compare_digest(signature(secret, body).encode(), sent)
+
+
 def authenticate(
     *, secret: str | None, body: bytes, signature_header: str | None, token: str | None
 ) -> None:

@@ -16,6 +16,7 @@ import io
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from webhooks.auth import signed_right
 from webhooks.routes import DUPLICATE_ANSWER, STORED_ANSWER, WebhookState, accept
 
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -36,6 +37,8 @@ class FastPath:
         environ["wsgi.input"] = io.BytesIO(raw)
         if len(raw) != length:  # the client sent less than it announced
             return self.app(environ, start_response)
+        if not signed_right(self.state.secret, raw, environ["HTTP_X_HUB_SIGNATURE"]):
+            return self.app(environ, start_response)  # the route refuses it, and logs why once
         try:
             _, created = accept(
                 self.state,
