@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import NamedTuple
 
 from sqlmodel import Session
 
 from okr_jira.domain.days import UTC_NAME, day_end, local_day, zone
-from okr_jira.domain.models import IssueSnapshot, KeyResult, KrProgress, OkrSet, PaceThresholds
+from okr_jira.domain.models import (
+    Cycle,
+    IssueSnapshot,
+    KeyResult,
+    KrProgress,
+    OkrSet,
+    PaceThresholds,
+)
 from okr_jira.domain.progress import compute_kr_progress
 from okr_jira.domain.report import CycleReport
 from okr_jira.domain.rollup import build_tree
@@ -80,6 +88,24 @@ def kr_states(
     return out
 
 
+class ReadingDay(NamedTuple):
+    generated: dt.datetime  # when the report is made
+    tz: dt.tzinfo  # the site's zone: where the teams work
+    today: dt.date  # today there
+    day: dt.date  # the day the report is for (`on`, or today)
+    cycle: Cycle  # the cycle it reads
+
+
+def reading_day(
+    *, session: Session, cycle: str | None, on: dt.date | None, now: dt.datetime | None
+) -> ReadingDay:
+    generated = now or utcnow()
+    _, tz = site_zone(state.SITE_TIME_ZONE.get(session=session))
+    today = local_day(generated, tz)
+    day = on or today
+    return ReadingDay(generated, tz, today, day, get_cycle(session=session, key=cycle, on=day))
+
+
 def evaluate_cycle(
     *,
     session: Session,
@@ -88,11 +114,7 @@ def evaluate_cycle(
     thresholds: PaceThresholds,
     now: dt.datetime | None = None,
 ) -> CycleReport:
-    generated = now or utcnow()
-    _, tz = site_zone(state.SITE_TIME_ZONE.get(session=session))
-    today = local_day(generated, tz)
-    day = on or today
-    the_cycle = get_cycle(session=session, key=cycle, on=day)
+    generated, tz, today, day, the_cycle = reading_day(session=session, cycle=cycle, on=on, now=now)
     declared = load_okrs(session=session)
     objectives = [o for o in declared.objectives if o.cycle == the_cycle.key]
     krs = [kr for o in objectives for kr in o.key_results]

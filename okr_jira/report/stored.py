@@ -9,21 +9,18 @@ import datetime as dt
 
 from sqlmodel import Session
 
-from okr_jira.domain.days import local_day
 from okr_jira.domain.models import KrProgress, OkrSet, PaceThresholds
 from okr_jira.domain.report import CycleReport
 from okr_jira.domain.rollup import build_tree
-from okr_jira.report.evaluate import evaluate_cycle, site_zone
+from okr_jira.report.evaluate import evaluate_cycle, reading_day
 from okr_jira.storage import state
 from okr_jira.storage.okrs import (
     cycle_frozen_at,
-    get_cycle,
     load_okrs,
     mapping_errors,
     unresolved_mappings,
 )
 from okr_jira.storage.progress import latest_points
-from okr_jira.storage.tables import utcnow
 
 _CACHE: dict[str, tuple[str, OkrSet]] = {}
 
@@ -50,11 +47,7 @@ def stored_cycle(
     thresholds: PaceThresholds,
     now: dt.datetime | None = None,
 ) -> CycleReport:
-    generated = now or utcnow()
-    _, tz = site_zone(state.SITE_TIME_ZONE.get(session=session))
-    today = local_day(generated, tz)  # as evaluate_cycle: the day where the teams work
-    day = on or today
-    the_cycle = get_cycle(session=session, key=cycle, on=day)
+    generated, _, today, day, the_cycle = reading_day(session=session, cycle=cycle, on=on, now=now)
     if day < today or cycle_frozen_at(session=session, key=the_cycle.key):
         return evaluate_cycle(
             session=session, cycle=the_cycle.key, on=day, thresholds=thresholds, now=generated
