@@ -17,9 +17,9 @@ from okr_jira.simulator.catalog import (
     PRIORITIES,
     STATUSES,
     Flavor,
-    custom_fields,
     field_list,
 )
+from okr_jira.simulator.changelog import change_items, item, status_items
 from okr_jira.simulator.huge import LazyIssues
 from okr_jira.simulator.records import IssueRecord, IssueView, Project, User
 from okr_jira.simulator.remote_links import RemoteLink, RemoteLinkStore
@@ -242,8 +242,8 @@ class JiraSim:
             self.issues[rec.key] = rec
             self._version += 1
             items = [
-                self._item("summary", None, None, None, summary),
-                self._item("status", None, None, STATUSES[status].id, status),
+                item("summary", None, None, None, summary),
+                item("status", None, None, STATUSES[status].id, status),
             ]
             if self.flavor != "cloud":
                 items = []  # Data Center sends no changelog on issue_created
@@ -267,10 +267,10 @@ class JiraSim:
                     if value not in STATUSES:
                         raise ValueError(f"unknown status {value!r}")
                     event_type = "issue_generic"
-                    items.extend(self._status_items(rec, old, value, now))
+                    items.extend(status_items(rec, old, value, now))
                 elif name == "assignee" and event_type == "issue_updated":
                     event_type = "issue_assigned"
-                items.extend(self._change_items(rec, name, old, value))
+                items.extend(change_items(self, rec, name, old, value))
                 setattr(rec, name, value)
                 if name == "parent":
                     self._relink(rec.key, old, value)
@@ -302,10 +302,8 @@ class JiraSim:
             self._rekey_references(old_key, new_key)
             self._version += 1
             items = [
-                self._item(
-                    "project", str(old_project.id), old_project.name, str(target.id), target.name
-                ),
-                self._item("Key", None, old_key, None, new_key, field_id="key"),
+                item("project", str(old_project.id), old_project.name, str(target.id), target.name),
+                item("Key", None, old_key, None, new_key, field_id="key"),
             ]
             return self._emit("jira:issue_updated", "issue_moved", rec, items, now)
 
@@ -379,7 +377,7 @@ class JiraSim:
                 return None
             return f'This issue links to "{link.object.get("title")}"'
 
-        item = self._item(
+        change = item(
             "RemoteIssueLink",
             str(old.id) if old else None,
             words(old),
@@ -391,13 +389,13 @@ class JiraSim:
             self._next_change += 1
             self.changelogs.setdefault(rec.key, []).append(
                 {"id": change_id, "author": self.user_payload(), "created": jira_time(now),
-                 "items": [item]}
+                 "items": [change]}
             )  # fmt: skip
             return
         rec.updated = now
         self.issues[rec.key] = rec
         self._version += 1
-        self._emit("jira:issue_updated", "issue_updated", rec, [item], now)
+        self._emit("jira:issue_updated", "issue_updated", rec, [change], now)
 
     # --- webhook registrations ---------------------------------------------------------
 
@@ -490,148 +488,6 @@ class JiraSim:
         if old_key in self.changelogs:
             self.changelogs[new_key] = self.changelogs.pop(old_key)
 
-    def _item(
-        self,
-        field_name: str,
-        from_id: str | None,
-        from_string: str | None,
-        to_id: str | None,
-        to_string: str | None,
-        *,
-        field_id: str | None = None,
-        custom: bool = False,
-    ) -> Payload:
-        return {
-            "field": field_name,
-            "fieldtype": "custom" if custom else "jira",
-            "fieldId": field_id or field_name,
-            "from": from_id,
-            "fromString": from_string,
-            "to": to_id,
-            "toString": to_string,
-        }
-
-    def _status_items(self, rec: IssueRecord, old: str, new: str, now: datetime) -> list[Payload]:
-        items = []
-        was_done = STATUSES[old].category == "done"
-        is_done = STATUSES[new].category == "done"
-        if STATUSES[old].category != STATUSES[new].category:
-            rec.status_changed = now
-        if is_done and not was_done:
-            rec.resolved = now
-            items.append(self._item("resolution", None, None, "10000", "Done"))
-        elif was_done and not is_done:
-            rec.resolved = None
-            items.append(self._item("resolution", "10000", "Done", None, None))
-        return items
-
-    def _change_items(self, rec: IssueRecord, name: str, old: Any, new: Any) -> list[Payload]:
-        cf = custom_fields(self.flavor)
-        proj = self.projects[rec.project]
-
-        def key_id(key: str | None) -> str | None:
-            other = self.get(key) if key else None
-            return str(other.id) if other else None
-
-        match name:
-            case "status":
-                return [self._item("status", STATUSES[old].id, old, STATUSES[new].id, new)]
-            case "labels":
-                return [
-                    self._item("labels", None, " ".join(old) or None, None, " ".join(new) or None)
-                ]
-            case "components":
-                return [
-                    self._item(
-                        "Component",
-                        _ids(proj.components, old),
-                        ", ".join(old) or None,
-                        _ids(proj.components, new),
-                        ", ".join(new) or None,
-                        field_id="components",
-                    )
-                ]
-            case "fix_versions":
-                return [
-                    self._item(
-                        "Fix Version",
-                        _ids(proj.versions, old),
-                        ", ".join(old) or None,
-                        _ids(proj.versions, new),
-                        ", ".join(new) or None,
-                        field_id="fixVersions",
-                    )
-                ]
-            case "epic":
-                if self.flavor == "cloud":
-                    return [
-                        self._item(
-                            "IssueParentAssociation",
-                            key_id(old),
-                            old,
-                            key_id(new),
-                            new,
-                            field_id="parent",
-                        )
-                    ]
-                return [
-                    self._item(
-                        "Epic Link",
-                        key_id(old),
-                        old,
-                        key_id(new),
-                        new,
-                        field_id=cf.epic_link,
-                        custom=True,
-                    )
-                ]
-            case "parent":
-                return [self._item("Parent", key_id(old), old, key_id(new), new, field_id="parent")]
-            case "story_points":
-                return [
-                    self._item(
-                        cf.story_points_name,
-                        None,
-                        _num(old),
-                        None,
-                        _num(new),
-                        field_id=cf.story_points,
-                        custom=True,
-                    )
-                ]
-            case "hours_saved":
-                return [
-                    self._item(
-                        "Hours Saved",
-                        None,
-                        _num(old),
-                        None,
-                        _num(new),
-                        field_id=cf.hours_saved,
-                        custom=True,
-                    )
-                ]
-            case "estimate_seconds":
-                return [
-                    self._item("timeoriginalestimate", _num(old), _num(old), _num(new), _num(new))
-                ]
-            case "priority":
-                return [self._item("priority", PRIORITIES[old][0], old, PRIORITIES[new][0], new)]
-            case "issue_type":
-                return [self._item("issuetype", ISSUE_TYPES[old].id, old, ISSUE_TYPES[new].id, new)]
-            case "assignee":
-
-                def who(n: str | None) -> tuple[str | None, str | None]:
-                    u = self.users.get(n or "")
-                    if u is None:
-                        return None, None
-                    return (u.account_id if self.flavor == "cloud" else u.name), u.display_name
-
-                (fid, fname), (tid, tname) = who(old), who(new)
-                return [self._item("assignee", fid, fname, tid, tname)]
-            case _:
-                return [self._item(name, None, old, None, new)]
-
     def _emit(
         self,
         event: str,
@@ -691,13 +547,3 @@ def _tupled(values: dict[str, Any]) -> dict[str, Any]:
         k: tuple(v) if k in ("labels", "components", "fix_versions") else v
         for k, v in values.items()
     }
-
-
-def _ids(by_name: dict[str, int], names: tuple[str, ...]) -> str | None:
-    return ", ".join(str(by_name[n]) for n in names if n in by_name) or None
-
-
-def _num(value: float | int | None) -> str | None:
-    if value is None:
-        return None
-    return str(int(value)) if float(value).is_integer() else str(value)
