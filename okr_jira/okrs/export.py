@@ -25,7 +25,7 @@ from okr_jira.domain.models import (
     Source,
     Team,
 )
-from okr_jira.okrs.file import TARGET_TO_SET
+from okr_jira.okrs.file_key_results import TARGET_TO_SET
 
 
 def number(value: float) -> int | float:

@@ -6,8 +6,7 @@ fixes a file in one pass. Nothing here touches storage: an invalid file can neve
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,43 +20,24 @@ from ruamel.yaml.reader import ReaderError
 
 from okr_jira.domain.lint import RULE_IDS, SETTINGS, LintConfig, Setting
 from okr_jira.domain.models import (
-    KR_KINDS,
-    METRIC_KINDS,
-    SELECTOR_FIELDS,
     Cycle,
-    KeyResult,
-    Notify,
     Objective,
     OkrSet,
-    Source,
     Team,
 )
 from okr_jira.errors import OkrFileError, Problem
-from okr_jira.jql import JqlError, parse_jql
-from okr_jira.jql.lexer import tokenize
 from okr_jira.okrs.checker import Checker, positions
+from okr_jira.okrs.file_key_results import key_result, positive
+from okr_jira.okrs.file_notify import team_notify
 
 _TOP = ("cycles", "teams", "objectives", "lint")
 _CYCLE = ("key", "name", "start", "end")
 _TEAM = ("key", "name", "parent", "jira_projects", "notify")
-_NOTIFY = ("slack", "teams", "email")
-_WEBHOOK = ("webhook_env",)
-# An environment variable's name, as POSIX shells accept it.
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
-# A key result's target while the team has not set it (a rollover leaves it so).
-TARGET_TO_SET = "tbd"
 _OBJECTIVE = (
     "key", "cycle", "team", "title", "parent", "weight", "rollup", "description",
     "cross_cycle", "carried_from", "key_results",
 )  # fmt: skip
-_KR = (
-    "key", "title", "kind", "start", "target", "unit", "weight", "indicator", "weight_by",
-    "in_progress_credit", "default_weight", "field", "done_only", "source", "carried_from",
-)  # fmt: skip
-_SOURCE = (*SELECTOR_FIELDS, "include", "exclude")
 _LINT = (*RULE_IDS, "activity_verbs")
-_HISTORY = frozenset({"was", "changed"})  # JQL's history operators
 
 
 @dataclass(frozen=True)
@@ -231,7 +211,7 @@ def _build(chk: Checker, root: CommentedMap) -> OkrSet:
             name=name or "",
             parent=chk.string(m, "parent", path),
             jira_projects=tuple(p.upper() for p in chk.strings(m, "jira_projects", path)),
-            notify=_notify(chk, m, path),
+            notify=team_notify(chk, m, path),
         )
         if key in teams:
             chk.add(m, "key", f"{path}.key", f"duplicate team key '{key}'")
@@ -256,10 +236,10 @@ def _build(chk: Checker, root: CommentedMap) -> OkrSet:
             chk.add(m, "cycle", f"{path}.cycle", f"cycle '{cycle}' does not exist")
         if team_key and team_key not in teams:
             chk.add(m, "team", f"{path}.team", f"team '{team_key}' does not exist")
-        weight = _positive(chk, m, "weight", path)
+        weight = positive(chk, m, "weight", path)
         krs = []
         for j, kr_node in chk.sequence(m, "key_results"):
-            kr = _key_result(chk, kr_node, f"{path}.key_results[{j}]", m["key_results"], j)
+            kr = key_result(chk, kr_node, f"{path}.key_results[{j}]", m["key_results"], j)
             if kr is None:
                 continue
             if kr.key in kr_keys:
@@ -315,11 +295,6 @@ def _build(chk: Checker, root: CommentedMap) -> OkrSet:
     )
 
 
-def a_kind(kind: str) -> str:
-    """ "an 'issues'", "a 'manual'": the kind as the file spells it, with the right article."""
-    return f"{'an' if kind[:1] in 'aeiou' else 'a'} '{kind}'"
-
-
 def _check_chains(chk: Checker, parents: dict[str, tuple[str | None, Any, str]], what: str) -> None:
     reported: set[str] = set()
     for start in parents:
@@ -334,162 +309,3 @@ def _check_chains(chk: Checker, parents: dict[str, tuple[str | None, Any, str]],
             _, m, path = parents[key]
             chain = " -> ".join([*loop, key])
             chk.add(m, "parent", f"{path}.parent", f"{what} parent chain forms a cycle: {chain}")
-
-
-def _positive(chk: Checker, m: CommentedMap, name: str, path: str, default: float = 1.0) -> float:
-    value = chk.number(m, name, path)
-    if value is None:
-        return default
-    if value <= 0:
-        chk.add(m, name, f"{path}.{name}", "must be greater than 0")
-        return default
-    return value
-
-
-def _key_result(chk: Checker, node: Any, path: str, seq: Any, index: int) -> KeyResult | None:
-    m = chk.mapping(node, path, _KR, ("key", "title", "kind"), seq, index)
-    if m is None:
-        return None
-    kind = chk.choice(m, "kind", path, KR_KINDS, None)
-    key = chk.string(m, "key", path)
-    start = chk.number(m, "start", path)
-    to_set = isinstance(m.get("target"), str) and m["target"].strip().lower() == TARGET_TO_SET
-    target = None if to_set else chk.number(m, "target", path)
-    credit = chk.number(m, "in_progress_credit", path)
-    if credit is not None and not 0 <= credit <= 1:
-        chk.add(m, "in_progress_credit", f"{path}.in_progress_credit", "must be between 0 and 1")
-        credit = None
-    if to_set and kind is not None and kind not in METRIC_KINDS:
-        chk.add(m, "target", f"{path}.target", f"{a_kind(kind)} key result takes no target")
-    if kind in METRIC_KINDS and not to_set:
-        if target is None and (m.get("target") is None):
-            chk.add(m, None if "target" not in m else "target", f"{path}.target",
-                    f"{a_kind(kind)} key result needs a target (a number, or '{TARGET_TO_SET}' "
-                    "while the team sets it)")  # fmt: skip
-        elif target == (start if start is not None else 0.0):
-            chk.add(m, "target", f"{path}.target", "target must differ from start")
-    source = None
-    if "source" in m and m["source"] is not None:
-        source = _source(chk, m, path)
-        if kind == "manual":
-            chk.add(m, "source", f"{path}.source", "a 'manual' key result takes no source")
-    elif kind in ("issues", "issue_count", "field_sum"):
-        chk.add(m, None, f"{path}.source", f"{a_kind(kind)} key result needs a source")
-    field = chk.string(m, "field", path)
-    if kind == "field_sum" and field is None:
-        chk.add(m, None, f"{path}.field", "a 'field_sum' key result needs a field")
-    if kind is None or key is None:
-        return None
-    return KeyResult(
-        key=key,
-        title=chk.string(m, "title", path) or "",
-        kind=kind,  # type: ignore[arg-type]
-        start=start if start is not None else (0.0 if kind in METRIC_KINDS else None),
-        target=target,
-        unit=chk.string(m, "unit", path),
-        weight=_positive(chk, m, "weight", path),
-        indicator=chk.choice(m, "indicator", path, ("leading", "lagging"), None),  # type: ignore[arg-type]
-        weight_by=chk.choice(m, "weight_by", path, ("count", "story_points", "estimate"), "count"),  # type: ignore[arg-type]
-        in_progress_credit=credit or 0.0,
-        default_weight=_positive(chk, m, "default_weight", path),
-        field=field,
-        done_only=chk.boolean(m, "done_only", path),
-        source=source,
-        carried_from=chk.string(m, "carried_from", path),
-    )
-
-
-def _source(chk: Checker, kr: CommentedMap, kr_path: str) -> Source | None:
-    path = f"{kr_path}.source"
-    m = chk.mapping(kr["source"], path, _SOURCE, (), kr, "source")
-    if m is None:
-        return None
-    upper: Callable[[tuple[str, ...]], tuple[str, ...]] = lambda t: tuple(s.upper() for s in t)  # noqa: E731
-    jql = None
-    if "jql" in m:
-        raw = m["jql"]
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            chk.add(m, "jql", f"{path}.jql", "JQL must not be empty")
-        elif not isinstance(raw, str):
-            chk.add(m, "jql", f"{path}.jql", "must be a string")
-        else:
-            jql = raw.strip()
-            _check_jql(chk, m, f"{path}.jql", raw)
-    source = Source(
-        jql=jql,
-        projects=upper(chk.strings(m, "projects", path)),
-        epics=upper(chk.strings(m, "epics", path)),
-        issues=upper(chk.strings(m, "issues", path)),
-        labels=chk.strings(m, "labels", path),
-        components=chk.strings(m, "components", path),
-        issue_types=chk.strings(m, "issue_types", path),
-        fix_versions=chk.strings(m, "fix_versions", path),
-        include=upper(chk.strings(m, "include", path)),
-        exclude=upper(chk.strings(m, "exclude", path)),
-    )
-    if not source.has_selector() and "jql" not in m:
-        chk.add(kr, "source", path, f"no selector; use one of: {', '.join(SELECTOR_FIELDS)}")
-    return source
-
-
-def _check_jql(chk: Checker, m: CommentedMap, path: str, raw: str) -> None:
-    """A JQL syntax error, where it is inside the string. Unknown fields and functions are left
-    to Jira (a custom field this parser does not know is not an error; check-config asks Jira),
-    and so is a query with history operators (WAS, CHANGED and their AFTER / DURING / BY ...
-    predicates), which this parser does not read in full."""
-    lead = len(raw) - len(raw.lstrip())
-    jql = raw.strip()
-    try:
-        if any(t.kind == "word" and t.text.casefold() in _HISTORY for t in tokenize(jql)):
-            return
-        parse_jql(jql)
-    except JqlError as exc:
-        if exc.kind != "syntax":
-            return
-        at = len(jql) - 1 if exc.position is None else exc.position
-        chk.add_in_string(m, "jql", path, f"JQL syntax error: {exc.reason}", lead + at)
-
-
-def _notify(chk: Checker, team: CommentedMap, team_path: str) -> Notify:
-    """A team's channels. Webhook URLs are secrets: the file names their environment variables."""
-    if team.get("notify") is None:
-        return Notify()
-    path = f"{team_path}.notify"
-    m = chk.mapping(team["notify"], path, _NOTIFY, (), team, "notify")
-    if m is None:
-        return Notify()
-    envs: dict[str, str | None] = {}
-    for service in ("slack", "teams"):
-        if m.get(service) is None:
-            envs[service] = None
-            continue
-        where = f"{path}.{service}"
-        node = m[service]
-        if isinstance(node, str):
-            chk.add(m, service, where, _URL_HINT if "://" in node else
-                    "must be a mapping: {webhook_env: NAME}")  # fmt: skip
-            envs[service] = None
-            continue
-        sub = chk.mapping(node, where, _WEBHOOK, _WEBHOOK, m, service)
-        name = chk.string(sub, "webhook_env", where) if sub is not None else None
-        if name is not None and not _ENV_NAME.match(name):
-            chk.add(sub, "webhook_env", f"{where}.webhook_env",
-                    _URL_HINT if "://" in name else
-                    "must be the name of an environment variable (letters, digits, _)")  # fmt: skip
-            name = None
-        envs[service] = name
-    emails = chk.strings(m, "email", path)
-    for i, address in enumerate(emails):
-        if not _EMAIL.match(address):
-            chk.add(m["email"], i, f"{path}.email[{i}]", "must be an e-mail address")
-    return Notify(
-        slack_env=envs["slack"],
-        teams_env=envs["teams"],
-        email=tuple(a for a in emails if _EMAIL.match(a)),
-    )
-
-
-_URL_HINT = (
-    "a webhook URL is a secret and never goes in the OKR file: put it in an environment "
-    "variable and name the variable here ({webhook_env: NAME})"
-)
