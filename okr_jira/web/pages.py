@@ -2,7 +2,7 @@
 that create, edit and archive objectives and key results, check-ins, the audit log, sign-in.
 
 Every form posts to the page itself with a CSRF token; forms are read into the API's pydantic
-models and handed to the same service functions, so a page and the API cannot disagree.
+models (web/forms.py) and handed to the same service functions, so a page and the API cannot disagree.
 """
 
 from __future__ import annotations
@@ -44,6 +44,16 @@ from okr_jira.web.auth import (
     sign_in,
 )
 from okr_jira.web.errors import classify
+from okr_jira.web.forms import (
+    KR_FIELDS,
+    OBJECTIVE_FIELDS,
+    SOURCE_LISTS,
+    blank_to_null,
+    error_status,
+    form_errors,
+    posted,
+    source_from_form,
+)
 from okr_jira.web.service import Services, filtered_nodes
 from okr_jira.web.tree_rows import PACE_LABELS, tree_fragment
 
@@ -52,10 +62,6 @@ pages = Blueprint(
     static_url_path="/assets",
 )  # fmt: skip
 PUBLIC = ("pages.signin", "pages.static")
-SOURCE_LISTS = (
-    "projects", "epics", "issues", "labels", "components", "issue_types", "fix_versions",
-    "include", "exclude",
-)  # fmt: skip
 Page = str | Response | WResponse | tuple[str, int]
 
 
@@ -115,25 +121,6 @@ def _globals() -> dict[str, Any]:
         "pace_labels": PACE_LABELS,
         "file_rules": services().wiring.settings.okr_file,
     }
-
-
-def _errors(exc: ValidationError | OkrJiraError | Exception) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    if isinstance(exc, ValidationError):
-        for err in exc.errors(include_url=False, include_input=False):
-            field = ".".join(str(p) for p in err["loc"]) or "form"
-            out.setdefault(field, []).append(err["msg"])
-        return out
-    _status, _code, message, problems = classify(exc)
-    for p in problems:
-        out.setdefault(p["field"] or "form", []).append(p["message"])
-    if not problems:
-        out.setdefault("form", []).append(message)
-    return out
-
-
-def _status_of(exc: Exception) -> int:
-    return 422 if isinstance(exc, ValidationError) else classify(exc)[0]
 
 
 # --- sign-in -------------------------------------------------------------------------------------
@@ -233,7 +220,7 @@ def audit() -> Page:
     try:
         query = s.AuditQuery.model_validate(args)
     except ValidationError as exc:
-        errors, query = _errors(exc), s.AuditQuery()
+        errors, query = form_errors(exc), s.AuditQuery()
     svc = services()
     rows = svc.audit(
         objective=query.objective, kr=query.kr, actor=query.actor, since=query.since,
@@ -261,50 +248,20 @@ def mapping(key: str) -> Page:
     errors: dict[str, list[str]] = {}
     preview = None
     try:
-        source = _source_from_form(form)
+        source = source_from_form(form)
         if request.form.get("action") == "save":
             svc.save_source(key, source.to_domain(), actor=actor(require("admin")))
             return redirect(url_for("pages.key_result", key=key, saved="mapping"))
         preview = svc.preview(key, source.to_domain())
     except (ValidationError, OkrJiraError) as exc:
-        errors = _errors(exc)
+        errors = form_errors(exc)
         return render_template(
             "mapping.html", d=detail, form=form, errors=errors, preview=None
-        ), _status_of(exc)
+        ), error_status(exc)
     return render_template("mapping.html", d=detail, form=form, errors=errors, preview=preview)
 
 
-def _source_from_form(form: dict[str, str]) -> s.SourceIn:
-    data: dict[str, Any] = {
-        n: [v.strip() for v in form.get(n, "").replace("\n", ",").split(",") if v.strip()]
-        for n in SOURCE_LISTS
-    }
-    if form.get("jql", "").strip():
-        data["jql"] = form["jql"]
-    return s.SourceIn.model_validate(data)
-
-
 # --- objectives and key results ------------------------------------------------------------------
-
-OBJECTIVE_FIELDS = ("key", "cycle", "team", "title", "parent", "weight", "rollup", "description")
-KR_FIELDS = (
-    "key", "title", "kind", "start", "target", "unit", "weight", "indicator", "weight_by",
-    "in_progress_credit", "default_weight", "field",
-)  # fmt: skip
-
-
-def _form(fields: tuple[str, ...]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in fields:
-        value = request.form.get(name, "").strip()
-        if value:
-            out[name] = value
-    return out
-
-
-def _blank_to_null(form: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
-    """An edit form sends every field: a blank optional field clears it."""
-    return {name: form.get(name) for name in fields}
 
 
 @pages.route("/objectives/new", methods=["GET", "POST"])
@@ -318,15 +275,15 @@ def new_objective() -> Page:
             "parent": request.args.get("parent", ""),
         }
         return render_template("objective_form.html", form=form, errors={}, **context)
-    form = _form(OBJECTIVE_FIELDS)
+    form = posted(OBJECTIVE_FIELDS)
     form["cross_cycle"] = request.form.get("cross_cycle") == "on"
     try:
         body = s.ObjectiveCreate.model_validate(form)
         svc.create_objective(body.model_dump(), actor=actor(require("admin")))
     except (ValidationError, OkrJiraError) as exc:
         return render_template(
-            "objective_form.html", form=form, errors=_errors(exc), **context
-        ), _status_of(exc)
+            "objective_form.html", form=form, errors=form_errors(exc), **context
+        ), error_status(exc)
     return redirect(url_for("pages.objective", key=body.key))
 
 
@@ -341,7 +298,7 @@ def edit_objective(key: str) -> Page:
         form = {n: getattr(o, n) for n in OBJECTIVE_FIELDS} | {"cross_cycle": o.cross_cycle}
         return render_template("objective_form.html", form=form, errors={}, **context)
     fields = tuple(n for n in OBJECTIVE_FIELDS if n != "key")
-    form = _blank_to_null(_form(fields), fields)
+    form = blank_to_null(posted(fields), fields)
     form["cross_cycle"] = request.form.get("cross_cycle") == "on"
     try:
         changes = s.ObjectiveUpdate.model_validate(form).model_dump()
@@ -350,8 +307,8 @@ def edit_objective(key: str) -> Page:
         svc.update_objective(key, changes, actor=actor(require("admin")))
     except (ValidationError, OkrJiraError) as exc:
         return render_template(
-            "objective_form.html", form={**form, "key": key}, errors=_errors(exc), **context
-        ), _status_of(exc)
+            "objective_form.html", form={**form, "key": key}, errors=form_errors(exc), **context
+        ), error_status(exc)
     return redirect(url_for("pages.objective", key=key))
 
 
@@ -373,7 +330,7 @@ def new_key_result(key: str) -> Page:
     context = {"objective": detail.node.objective, "editing": None}
     if request.method == "GET":
         return render_template("kr_form.html", form={"kind": "issues"}, errors={}, **context)
-    form = _form(KR_FIELDS)
+    form = posted(KR_FIELDS)
     form["done_only"] = request.form.get("done_only") == "on"
     try:
         body = s.KeyResultCreate.model_validate({**form, "objective": key})
@@ -382,8 +339,8 @@ def new_key_result(key: str) -> Page:
         svc.create_key_result(key, values, actor=actor(require("admin")))
     except (ValidationError, OkrJiraError) as exc:
         return render_template(
-            "kr_form.html", form=form, errors=_errors(exc), **context
-        ), _status_of(exc)
+            "kr_form.html", form=form, errors=form_errors(exc), **context
+        ), error_status(exc)
     target = "pages.mapping" if body.kind != "manual" else "pages.key_result"
     return redirect(url_for(target, key=body.key))
 
@@ -399,15 +356,15 @@ def edit_key_result(key: str) -> Page:
         form = {n: getattr(kr, n) for n in KR_FIELDS} | {"done_only": kr.done_only}
         return render_template("kr_form.html", form=form, errors={}, **context)
     fields = tuple(n for n in KR_FIELDS if n != "key")
-    form = _blank_to_null(_form(fields), fields)
+    form = blank_to_null(posted(fields), fields)
     form["done_only"] = request.form.get("done_only") == "on"
     try:
         body = s.KeyResultFields.model_validate(form)
         svc.update_key_result(key, body.changes(), actor=actor(require("admin")))
     except (ValidationError, OkrJiraError) as exc:
         return render_template(
-            "kr_form.html", form={**form, "key": key}, errors=_errors(exc), **context
-        ), _status_of(exc)
+            "kr_form.html", form={**form, "key": key}, errors=form_errors(exc), **context
+        ), error_status(exc)
     return redirect(url_for("pages.key_result", key=key))
 
 
@@ -441,8 +398,8 @@ def checkin(key: str) -> Page:
                                    f"{key} progress over time")  # fmt: skip
         return render_template(
             "key_result.html", d=detail, status=status, chart=Markup(chart),
-            errors=_errors(exc), form=form,
-        ), _status_of(exc)  # fmt: skip
+            errors=form_errors(exc), form=form,
+        ), error_status(exc)  # fmt: skip
     return redirect(url_for("pages.key_result", key=key, saved="checkin"))
 
 
