@@ -2,7 +2,8 @@
 that create, edit and archive objectives and key results, check-ins, the audit log, sign-in.
 
 Every form posts to the page itself with a CSRF token; forms are read into the API's pydantic
-models (web/forms.py) and handed to the same service functions, so a page and the API cannot disagree.
+models (web/forms.py) and handed to the same service functions, so a page and the API cannot
+disagree.
 """
 
 from __future__ import annotations
