@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 from sqlmodel import Session
@@ -24,7 +24,8 @@ from okr_jira.domain.health import (
     PastCycle,
     Signal,
 )
-from okr_jira.domain.models import Cycle, Objective
+from okr_jira.domain.models import Cycle
+from okr_jira.domain.rollup import tree_chunks
 from okr_jira.report.evaluate import KR_CHUNK
 from okr_jira.storage import audit, health, links, progress
 from okr_jira.storage.checkins import checkin_times
@@ -82,7 +83,7 @@ def cycle_health(
     points), and for the overlaps between teams the open scope of shared issues only."""
     common = _common_inputs(session, cycle, now)
     signals: list[Signal] = []
-    for part in _objective_chunks(common.objectives, chunk):
+    for part in tree_chunks(common.objectives, chunk):
         keys = [kr.key for o in part for kr in o.key_results]
         scope, issues = links.cycle_scope_history(session=session, cycle=cycle.key, krs=keys)
         history = progress.cycle_points(session=session, cycle=cycle.key, krs=keys)
@@ -91,20 +92,6 @@ def cycle_health(
         del scope, issues, history, inputs
     shared = links.cycle_shared_scope(session=session, cycle=cycle.key)
     return health_report(replace(common, scope=shared), signals)
-
-
-def _objective_chunks(objectives: Sequence[Objective], size: int) -> Iterator[list[Objective]]:
-    """The objectives in runs of about `size` key results (an objective is never split)."""
-    part: list[Objective] = []
-    count = 0
-    for objective in objectives:
-        part.append(objective)
-        count += len(objective.key_results)
-        if count >= size:
-            yield part
-            part, count = [], 0
-    if part:
-        yield part
 
 
 def _recorded(session: Session, cycle: str, krs: list[str], now: dt.datetime) -> dict[str, float]:

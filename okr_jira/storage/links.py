@@ -80,15 +80,25 @@ def open_scope_keys(*, session: Session, krs: Collection[str]) -> Iterator[str]:
 
 
 def open_link_ids(
-    *, session: Session, issues: Iterable[str] | None = None
+    *, session: Session, issues: Iterable[str] | None = None, krs: Iterable[str] | None = None
 ) -> dict[tuple[str, str], int]:
-    """(KR, issue) -> id of every open link (of `issues` only, when given)."""
+    """(KR, issue) -> id of every open link (of `issues` only, or of `krs` only, when given)."""
     query = sa_select(LINKS.c.id, LINKS.c.kr, LINKS.c.issue_key).where(LINKS.c.left_at.is_(None))
     conn = session.connection()
-    rows: Iterable[Any] = (
-        conn.execute(query) if issues is None else rows_in(conn, query, LINKS.c.issue_key, issues)
-    )
+    rows: Iterable[Any]
+    if issues is not None:
+        rows = rows_in(conn, query, LINKS.c.issue_key, issues)
+    elif krs is not None:
+        rows = rows_in(conn, query, LINKS.c.kr, krs)
+    else:
+        rows = conn.execute(query)
     return {(kr, key): link_id for link_id, kr, key in rows}
+
+
+def krs_with_open_links(*, session: Session) -> set[str]:
+    """The KRs that have an issue in their scope now."""
+    query = sa_select(LINKS.c.kr).where(LINKS.c.left_at.is_(None)).distinct()
+    return set(session.connection().execute(query).scalars())
 
 
 def write_changes(
