@@ -81,7 +81,10 @@ def full_sync(s: Syncer) -> SyncSummary:
             session, okrs, plan, collector, remote_members, now, s.chunk
         )
         summary.krs_changed, summary.joined, summary.left = krs, joined, left
-        collector.wanted.clear()  # progress is computed from storage: free the pairs first
+        # Progress is computed from storage: let the pairs and the keys read go first.
+        collector.wanted.clear()
+        collector.read.clear()
+        collector.done.clear()
         resolve_mappings(session=session, planned=plan.sources, errors=plan.errors, at=now)
         state.WATERMARK.set(mark, session=session)
         state.FULL_SYNC_STARTED.set(None, session=session)
