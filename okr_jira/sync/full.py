@@ -1,9 +1,10 @@
 """Full sync: read the union of every KR's query, then rebuild every KR's scope.
 
 Each page is stored as it arrives (a large site never sits in memory twice); the links are
-rebuilt, the mapping errors stored, the watermark moved and progress recorded in one transaction,
-the links, the reconstructed history and (after it) the health a chunk of KRs at a time
-(Syncer.chunk), so a large site's pairs, days and scope history are never all in memory.
+rebuilt, the mapping errors stored, the watermark moved and progress recorded in one transaction.
+The links and the reconstructed history are worked on a chunk of KRs at a time (Syncer.chunk;
+progress reads the issues of 1,000 KRs at a time), and so is the health after them: a large
+site's pairs, days and scope history are never all in memory at once.
 """
 
 from __future__ import annotations
