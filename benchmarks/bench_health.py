@@ -6,9 +6,10 @@ snapshots, their scope history (one stay per issue and KR, 2 % of the issues als
 another team, joins and leaves after the baseline, a few backfills), 30 progress records per KR
 and check-ins of the manual KRs, in a temporary SQLite database. Then, each `--runs` times:
 
-  baseline   reading the inputs from storage once (`health_inputs`: what a sync pays first);
+  baseline   reading the inputs from storage once (`health_inputs`);
   signals    `compute_health` over those inputs: every rule and the calibration report (pure);
-  refresh    both and the result kept, as a sync's last step does (`refresh_health`).
+  refresh    both and the result kept, as a sync's last step does (`refresh_health`: the scope
+             and progress history read 1,000 KRs at a time, the overlaps from shared issues).
 
 Run: .venv/bin/python benchmarks/bench_health.py [--runs 5]
 Goal: signals in less time than the baseline, reading their inputs once (< 1.0x, medians of the

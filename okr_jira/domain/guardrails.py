@@ -53,16 +53,29 @@ BACKFILL_GRACE = dt.timedelta(days=1)
 
 def compute_health(inputs: HealthInputs, thresholds: GuardrailThresholds) -> HealthReport:
     """Every signal of the cycle and its calibration report."""
+    return health_report(inputs, key_result_signals(inputs, thresholds))
+
+
+def key_result_signals(inputs: HealthInputs, thresholds: GuardrailThresholds) -> list[Signal]:
+    """The signals each of which reads one key result's inputs alone: computed over any subset
+    of the cycle's objectives (a chunk at a time on a large site), they are the same."""
     owners = {kr.key: (o, kr) for o in inputs.objectives for kr in o.key_results}
     signals: list[Signal] = []
     signals += scope_changes(inputs, owners, thresholds.scope_change)
     signals += backfills(inputs, owners)
     signals += lowered_targets(inputs, owners)
-    overlaps = find_overlaps(inputs, owners)
-    signals += overlap_signals(overlaps, owners, inputs)
     signals += jumps(inputs, owners, thresholds.jump)
     signals += stale_checkins(inputs, owners, thresholds.stale_checkin_days)
-    signals += sandbagging(inputs)
+    return signals
+
+
+def health_report(inputs: HealthInputs, signals: list[Signal]) -> HealthReport:
+    """The report from the key results' signals: the overlaps between teams (which read only the
+    open scope of issues in more than one key result's scope: `inputs.scope` may hold just
+    those), the team signals and the calibration report, in a stable order."""
+    owners = {kr.key: (o, kr) for o in inputs.objectives for kr in o.key_results}
+    overlaps = find_overlaps(inputs, owners)
+    signals = [*signals, *overlap_signals(overlaps, owners, inputs), *sandbagging(inputs)]
     order = {kind: n for n, kind in enumerate(SIGNAL_KINDS)}
     signals.sort(
         key=lambda s: (order[s.kind], s.team or "", s.objective or "", s.key_result or "",

@@ -150,3 +150,36 @@ def _progress_of(kr: KeyResult, progress: Mapping[str, KrProgress]) -> KrProgres
 
 def _clamp(value: float) -> float:
     return min(max(value, 0.0), 1.0)
+
+
+def tree_chunks(objectives: Sequence[Objective], size: int) -> Iterator[list[Objective]]:
+    """`objectives` in runs of about `size` key results, each objective in the run of its whole
+    tree (parents and children among `objectives`), in their order: build_tree over a run gives
+    each of its objectives the node it has over all of them. A tree larger than `size` is one
+    run."""
+    by_key = {o.key: o for o in objectives}
+    root: dict[str, str] = {}
+
+    def find(key: str) -> str:
+        while root.get(key, key) != key:
+            key = root[key]
+        return key
+
+    for o in objectives:
+        if o.parent is not None and o.parent in by_key:
+            a, b = find(o.key), find(o.parent)
+            if a != b:
+                root[a] = b
+    trees: dict[str, list[Objective]] = {}
+    for o in objectives:
+        trees.setdefault(find(o.key), []).append(o)
+    run: list[Objective] = []
+    count = 0
+    for tree in trees.values():
+        run.extend(tree)
+        count += sum(len(o.key_results) for o in tree)
+        if count >= size:
+            yield run
+            run, count = [], 0
+    if run:
+        yield run

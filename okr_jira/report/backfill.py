@@ -23,7 +23,7 @@ from okr_jira.domain.backfill import reconstruct
 from okr_jira.domain.days import day_end, days, local_day
 from okr_jira.domain.models import Cycle, KeyResult, KrProgress, Objective, PaceThresholds
 from okr_jira.domain.progress import compute_kr_progress
-from okr_jira.domain.rollup import build_tree, iter_nodes
+from okr_jira.domain.rollup import build_tree, iter_nodes, tree_chunks
 from okr_jira.report.evaluate import KR_CHUNK
 from okr_jira.storage.checkins import checkin_history
 from okr_jira.storage.issues import progress_snapshots
@@ -39,40 +39,55 @@ _POINTS_AT_ONCE = 20_000  # reconstructed points written per statement batch
 
 
 def backfill_history(
-    *, session: Session, now: dt.datetime, tz: dt.tzinfo, thresholds: PaceThresholds
+    *,
+    session: Session,
+    now: dt.datetime,
+    tz: dt.tzinfo,
+    thresholds: PaceThresholds,
+    chunk: int = KR_CHUNK,
 ) -> int:
-    """Reconstruct the missing days of every running or past, unfrozen cycle; points written."""
+    """Reconstruct the missing days of every running or past, unfrozen cycle; points written.
+    The objectives are worked on in runs of about `chunk` key results (each with its whole
+    tree): a large site's cycle never has every key result's days in memory at once."""
     okrs = load_okrs(session=session)
     written = 0
     for cycle in okrs.cycles:
         if cycle.start > local_day(now, tz) or cycle_frozen_at(session=session, key=cycle.key):
             continue
         objectives = [o for o in okrs.objectives if o.cycle == cycle.key]
-        if objectives:
-            written += _backfill_cycle(session, cycle, objectives, now, tz, thresholds)
+        if not objectives:
+            continue
+        last = min(cycle.end, local_day(now, tz) - dt.timedelta(days=1))
+        span = days(cycle.start, last)
+        if not span:
+            continue
+        krs = [kr.key for o in objectives for kr in o.key_results]
+        first_kr = _first_days(session, "kr", krs, tz)
+        first_objective = _first_days(session, "objective", [o.key for o in objectives], tz)
+        if all(first_kr.get(k, last) <= cycle.start for k in krs) and all(
+            first_objective.get(o.key, last) <= cycle.start for o in objectives
+        ):
+            continue  # every subject has history from the cycle's first day (the nightly case)
+        for run in tree_chunks(objectives, chunk):
+            written += _backfill_run(
+                session, cycle, run, span, (first_kr, first_objective), tz, thresholds
+            )
     return written
 
 
-def _backfill_cycle(
+def _backfill_run(
     session: Session,
     cycle: Cycle,
     objectives: list[Objective],
-    now: dt.datetime,
+    span: list[dt.date],
+    first: tuple[dict[str, dt.date], dict[str, dt.date]],
     tz: dt.tzinfo,
     thresholds: PaceThresholds,
 ) -> int:
-    last = min(cycle.end, local_day(now, tz) - dt.timedelta(days=1))
-    span = days(cycle.start, last)
-    if not span:
-        return 0
-    krs = [kr for o in objectives for kr in o.key_results]
-    first_kr = _first_days(session, "kr", [kr.key for kr in krs], tz)
-    first_objective = _first_days(session, "objective", [o.key for o in objectives], tz)
-    if all(first_kr.get(k.key, last) <= cycle.start for k in krs) and all(
-        first_objective.get(o.key, last) <= cycle.start for o in objectives
-    ):
-        return 0  # every subject has history from the cycle's first day (the nightly case)
+    """The missing days of `objectives` (whole trees) and their key results."""
+    first_kr, first_objective = first
     ends = [day_end(day, tz) for day in span]
+    krs = [kr for o in objectives for kr in o.key_results]
     states = _reconstructed(session, krs, first_kr, span, ends)
     points: list[dict[str, Any]] = []
     written = 0
@@ -115,6 +130,9 @@ def _backfill_cycle(
             points.append(
                 _point("objective", node.objective.key, cycle, day, ends[n], point, thresholds)
             )
+        if len(points) >= _POINTS_AT_ONCE:
+            written += record_backfill(session=session, points=points)
+            points = []
     return written + record_backfill(session=session, points=points)
 
 

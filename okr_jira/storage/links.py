@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -30,6 +30,7 @@ _SNAPSHOTS: Table = IssueSnapshotRow.__table__  # type: ignore[attr-defined]
 _KRS: Table = KeyResultRow.__table__  # type: ignore[attr-defined]
 _OBJECTIVES: Table = ObjectiveRow.__table__  # type: ignore[attr-defined]
 _INSERT_BATCH = 5000  # rows per INSERT: a large site opens hundreds of thousands at once
+_STREAM_ROWS = 5000  # rows fetched at once where a large site's links are streamed
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,16 +61,44 @@ def open_links(*, session: Session, krs: Iterable[str] | None = None) -> dict[st
     return out
 
 
+def open_scope_keys(*, session: Session, krs: Collection[str]) -> Iterator[str]:
+    """The keys of the issues in the open scope of `krs`, each once, in key order, streamed
+    from the open-links index: an incremental sync counts a large site's scope without
+    holding its links."""
+    query = (
+        sa_select(LINKS.c.issue_key, LINKS.c.kr)
+        .where(LINKS.c.left_at.is_(None))
+        .order_by(LINKS.c.issue_key)
+        .execution_options(yield_per=_STREAM_ROWS)
+    )
+    wanted = set(krs)
+    last = None
+    for key, kr in session.connection().execute(query):
+        if key != last and kr in wanted:
+            last = key
+            yield key
+
+
 def open_link_ids(
-    *, session: Session, issues: Iterable[str] | None = None
+    *, session: Session, issues: Iterable[str] | None = None, krs: Iterable[str] | None = None
 ) -> dict[tuple[str, str], int]:
-    """(KR, issue) -> id of every open link (of `issues` only, when given)."""
+    """(KR, issue) -> id of every open link (of `issues` only, or of `krs` only, when given)."""
     query = sa_select(LINKS.c.id, LINKS.c.kr, LINKS.c.issue_key).where(LINKS.c.left_at.is_(None))
     conn = session.connection()
-    rows: Iterable[Any] = (
-        conn.execute(query) if issues is None else rows_in(conn, query, LINKS.c.issue_key, issues)
-    )
+    rows: Iterable[Any]
+    if issues is not None:
+        rows = rows_in(conn, query, LINKS.c.issue_key, issues)
+    elif krs is not None:
+        rows = rows_in(conn, query, LINKS.c.kr, krs)
+    else:
+        rows = conn.execute(query)
     return {(kr, key): link_id for link_id, kr, key in rows}
+
+
+def krs_with_open_links(*, session: Session) -> set[str]:
+    """The KRs that have an issue in their scope now."""
+    query = sa_select(LINKS.c.kr).where(LINKS.c.left_at.is_(None)).distinct()
+    return set(session.connection().execute(query).scalars())
 
 
 def write_changes(
@@ -170,10 +199,11 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def cycle_scope_history(
-    *, session: Session, cycle: str
+    *, session: Session, cycle: str, krs: Sequence[str] | None = None
 ) -> tuple[dict[str, list[LinkSpan]], dict[str, IssueFacts]]:
-    """Every link of the cycle's KRs (KR -> its stays), and what the guardrails read of each
-    linked issue (weights, resolution), in one query."""
+    """Every link of the cycle's KRs (of `krs` only, when given: a large site's health reads a
+    chunk of KRs at a time) as KR -> its stays, and what the guardrails read of each linked
+    issue (weights, resolution)."""
     query = (
         sa_select(
             LINKS.c.kr,
@@ -193,10 +223,40 @@ def cycle_scope_history(
     )
     spans: dict[str, list[LinkSpan]] = defaultdict(list)
     issues: dict[str, IssueFacts] = {}
+    conn = session.connection()
     # Row by row, never every row at once: a large site's cycle has millions of links.
-    rows = session.connection().execute(query)
+    rows: Iterable[Any] = (
+        conn.execute(query) if krs is None else rows_in(conn, query, LINKS.c.kr, krs)
+    )
     for kr, key, joined, done, left, known, points, seconds, resolved in rows:
         spans[kr].append(LinkSpan(key, moment(joined), bool(done), moment(left)))  # type: ignore[arg-type]
         if known is not None and key not in issues:
             issues[key] = IssueFacts(points, seconds, moment(resolved))
     return dict(spans), issues
+
+
+def cycle_shared_scope(*, session: Session, cycle: str) -> dict[str, list[LinkSpan]]:
+    """KR -> the open stays of the issues in the open scope of KRs of two teams or more (the
+    only ones an overlap between teams can name), over the cycle's KRs: on a large site a small
+    part of its links."""
+    open_in_cycle = (
+        sa_select(LINKS.c.issue_key)
+        .join(_KRS, _KRS.c.key == LINKS.c.kr)
+        .join(_OBJECTIVES, _OBJECTIVES.c.key == _KRS.c.objective)
+        .where(_OBJECTIVES.c.cycle == cycle, LINKS.c.left_at.is_(None))
+    )
+    shared = open_in_cycle.group_by(LINKS.c.issue_key).having(
+        func.count(func.distinct(_OBJECTIVES.c.team)) > 1
+    )
+    query = (
+        sa_select(LINKS.c.kr, LINKS.c.issue_key, raw_moment(LINKS.c.joined_at),
+                  LINKS.c.done_when_joined)
+        .join(_KRS, _KRS.c.key == LINKS.c.kr)
+        .join(_OBJECTIVES, _OBJECTIVES.c.key == _KRS.c.objective)
+        .where(_OBJECTIVES.c.cycle == cycle, LINKS.c.left_at.is_(None))
+        .where(LINKS.c.issue_key.in_(shared.scalar_subquery()))
+    )  # fmt: skip
+    spans: dict[str, list[LinkSpan]] = defaultdict(list)
+    for kr, key, joined, done in session.connection().execute(query):
+        spans[kr].append(LinkSpan(key, moment(joined), bool(done), None))  # type: ignore[arg-type]
+    return dict(spans)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, delete, func, select
 
 from okr_jira.domain.health import ProgressPoint
-from okr_jira.storage.chunks import chunked
+from okr_jira.storage.chunks import chunked, rows_in
 from okr_jira.storage.codec import moment, raw_moment
 from okr_jira.storage.tables import ProgressLatestRow, ProgressSnapshotRow, utcnow
 
@@ -226,8 +226,11 @@ def first_recorded(
     return out
 
 
-def cycle_points(*, session: Session, cycle: str) -> dict[str, list[ProgressPoint]]:
-    """KR -> every progress recorded for it in `cycle`, with its issue counts, oldest first."""
+def cycle_points(
+    *, session: Session, cycle: str, krs: Sequence[str] | None = None
+) -> dict[str, list[ProgressPoint]]:
+    """KR -> every progress recorded for it in `cycle` (for `krs` only, when given), with its
+    issue counts, oldest first."""
     table = ProgressSnapshotRow.__table__  # type: ignore[attr-defined]
     query = (
         sa_select(
@@ -240,8 +243,12 @@ def cycle_points(*, session: Session, cycle: str) -> dict[str, list[ProgressPoin
         .where(table.c.kind == "kr", table.c.cycle == cycle)
         .order_by(table.c.taken_at, table.c.id)
     )
+    conn = session.connection()
+    rows: Iterable[Any] = (
+        conn.execute(query) if krs is None else rows_in(conn, query, table.c.subject, krs)
+    )
     out: dict[str, list[ProgressPoint]] = {}
-    for subject, at, progress, total, done in session.connection().execute(query).fetchall():
+    for subject, at, progress, total, done in rows:
         out.setdefault(subject, []).append(ProgressPoint(moment(at), progress, total, done))  # type: ignore[arg-type]
     return out
 

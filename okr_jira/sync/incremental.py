@@ -30,7 +30,7 @@ from okr_jira.storage.issues import (
     mark_deleted,
     upsert_snapshots,
 )
-from okr_jira.storage.links import open_links
+from okr_jira.storage.links import open_scope_keys
 from okr_jira.storage.okrs import load_okrs, mapping_errors, unresolved_mappings
 from okr_jira.sync.facts import read_facts
 from okr_jira.sync.plan import (
@@ -100,11 +100,10 @@ def _incremental(s: Syncer, watermark: dt.datetime, skew: dt.timedelta) -> SyncS
     if not plan.queries:
         return s.finish(summary)
     union = plan.union()
-    with session_scope(s.engine) as session:
-        linked = open_links(session=session, krs=list(plan.queries))
-    in_scope = {k for keys in linked.values() for k in keys}
     # An issue that stopped matching is still in its project: read those projects' changes too.
-    projects = sorted({k.rsplit("-", 1)[0] for k in in_scope})
+    with session_scope(s.engine) as session:
+        keys = open_scope_keys(session=session, krs=plan.queries.keys())
+        projects = sorted({k.rsplit("-", 1)[0] for k in keys})
     scope = union
     if projects:
         scope = f"({union}) OR project in ({', '.join(jql_value(p) for p in projects)})"
@@ -124,27 +123,30 @@ def _incremental(s: Syncer, watermark: dt.datetime, skew: dt.timedelta) -> SyncS
             s.progress("reading changes", summary.issues_read, page.total)
     expected = s.jira.count(union)
     newest = max((snap.updated for snap in changed.values() if snap.updated), default=None)
-    change, _, scope_now = _apply(s, okrs, plan, changed, [], now)
+    change = _apply(s, okrs, plan, changed, [], now)
     deleted = 0
     # A shortened union (plan.union) reads some projects whole: their stored issues count too.
-    wide = plan.wide_projects()
-    ours = len(scope_now)
-    if wide:
-        with session_scope(s.engine) as session:
-            ours = count_live_in_projects(session=session, projects=wide)
-        ours += sum(1 for k in scope_now if k.rsplit("-", 1)[0] not in wide)
+    # The scope is counted as it streams from storage: a quiet sync holds no key of it.
+    wide = set(plan.wide_projects())
+    with session_scope(s.engine) as session:
+        keys = open_scope_keys(session=session, krs=plan.queries.keys())
+        ours = sum(1 for k in keys if k.rsplit("-", 1)[0] not in wide)
+        if wide:
+            ours += count_live_in_projects(session=session, projects=sorted(wide))
     if expected != ours:
         # Something left or joined without showing up above: deleted, moved to a project we do
         # not read, or matched by time-relative JQL. Only now are keys listed.
+        with session_scope(s.engine) as session:
+            scope_now = set(open_scope_keys(session=session, krs=plan.queries.keys()))
         if wide:
             with session_scope(s.engine) as session:
-                scope_now |= live_keys_in_projects(session=session, projects=wide)
+                scope_now |= live_keys_in_projects(session=session, projects=sorted(wide))
         current = {k.upper() for k in s.jira.search_keys(union)}
         fetched, gone, moved = _fetch_differences(
             s, plan, fmap, fields, sorted(scope_now - current), sorted(current - scope_now)
         )
         summary.issues_read += len(fetched)
-        more, _, _ = _apply(s, okrs, plan, fetched, [*gone, *moved], now, ask_all=True)
+        more = _apply(s, okrs, plan, fetched, [*gone, *moved], now, ask_all=True)
         change.krs |= more.krs
         change.joined += more.joined
         change.left += more.left
@@ -199,9 +201,8 @@ def _apply(
     now: dt.datetime,
     *,
     ask_all: bool = False,
-) -> tuple[ScopeChange, int, set[str]]:
-    """Store `changed`, mark `gone` deleted, relink both; returns the change, how many were
-    deleted, and the issues in some KR's scope afterwards.
+) -> ScopeChange:
+    """Store `changed`, mark `gone` deleted, relink both; returns the change.
 
     Jira is asked about JQL only it answers for the issues that changed (`ask_all`: for all of
     them); an issue re-read unchanged keeps its links for such KRs."""
@@ -239,7 +240,4 @@ def _apply(
         record_affected(
             session=session, okrs=okrs, krs=change.krs, now=now, thresholds=s.thresholds
         )
-        session.flush()
-        linked = open_links(session=session, krs=list(plan.queries))
-    scope_now = {k for keys in linked.values() for k in keys}
-    return change, len(deleted), scope_now
+    return change

@@ -2,8 +2,8 @@
 
 A KR's selection of one issue depends on that issue alone (selectors, local JQL, include and
 exclude by key), so the read issues can be judged in batches and forgotten: a full sync of a site
-of a million issues keeps the (KR, issue) pairs, the keys read and which of them are done, never
-every snapshot.
+of a million issues keeps each KR's issue keys (the key strings of the keys read, shared), the
+keys read and which of them are done, never every snapshot.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from okr_jira.jql import JqlQuery
 
 BATCH = 20_000  # snapshots judged at once: an index over them, then every KR's selection
 
-Pair = tuple[str, str]  # (kr key, issue key)
-
 
 @dataclass
 class ScopeCollector:
@@ -30,7 +28,7 @@ class ScopeCollector:
     matchers: Mapping[str, KrMatcher]  # the KRs decided by this sync (not set aside)
     remote: set[str]  # KRs whose JQL only Jira answers
     now: dt.datetime
-    wanted: set[Pair] = field(default_factory=set)
+    wanted: dict[str, set[str]] = field(default_factory=dict)  # kr -> the issues it selects
     read: set[str] = field(default_factory=set)  # keys of the issues read
     done: set[str] = field(default_factory=set)  # ... of which done
     candidates: dict[str, set[str]] = field(default_factory=dict)  # remote kr -> may match
@@ -71,5 +69,6 @@ class ScopeCollector:
                 scope_projects=m.scope_projects,
                 jql_match=jql_match if query is not None else None,
             )
-            self.wanted.update((kr, snap.key) for snap in chosen)
+            if chosen:
+                self.wanted.setdefault(kr, set()).update(snap.key for snap in chosen)
         self._batch = []

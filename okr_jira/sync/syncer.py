@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from okr_jira.adapters.jira import JiraAdapter
 from okr_jira.domain.health import GuardrailThresholds
 from okr_jira.domain.models import PaceThresholds
+from okr_jira.report.evaluate import KR_CHUNK
 from okr_jira.report.health import refresh_open_cycles
 from okr_jira.storage import state
 from okr_jira.storage.db import session_scope
@@ -41,6 +42,9 @@ class Syncer:
     clock: Callable[[], dt.datetime] = utcnow
     # The site's time zone when configured (OKR_JIRA_TIME_ZONE); else the Jira account's.
     time_zone: str | None = None
+    # Key results whose links, progress and health are worked on at once after a full sync's
+    # read (and in every sync's health): a large site never has all of them in memory.
+    chunk: int = KR_CHUNK
     _started: float = field(default=0.0, init=False)
     _before: dict[str, int] = field(default_factory=dict, init=False)
 
@@ -65,8 +69,9 @@ class Syncer:
         try:
             with session_scope(self.engine) as session:
                 reports = refresh_open_cycles(
-                    session=session, now=self.clock(), thresholds=self.guardrails
-                )
+                    session=session, now=self.clock(), thresholds=self.guardrails,
+                    chunk=self.chunk,
+                )  # fmt: skip
             summary.signals = sum(len(r.signals) for r in reports)
         except Exception:
             # The sync's own work is committed; signals come back with the next sync.

@@ -6,6 +6,7 @@ schema, so parallel workers never see each other's rows).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import urllib.parse
@@ -21,12 +22,12 @@ PG_URL_ENV = "OKR_JIRA_TEST_DATABASE_URL"
 _counter = itertools.count()
 
 
-@pytest.fixture
-def database_url(tmp_path: Path, worker_id: str) -> Iterator[str]:
-    """URL of an empty database (no schema yet)."""
+@contextlib.contextmanager
+def fresh_database(tmp_path: Path, worker_id: str, name: str = "okr") -> Iterator[str]:
+    """URL of an empty database (no schema yet), dropped afterwards on PostgreSQL."""
     pg = os.environ.get(PG_URL_ENV)
     if not pg:
-        yield f"sqlite:///{tmp_path / 'okr.db'}"
+        yield f"sqlite:///{tmp_path / f'{name}.db'}"
         return
     schema = f"t_{worker_id}_{os.getpid()}_{next(_counter)}".lower()
     admin = make_engine(pg)
@@ -38,6 +39,23 @@ def database_url(tmp_path: Path, worker_id: str) -> Iterator[str]:
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     admin.dispose()
+
+
+@contextlib.contextmanager
+def fresh_engine(tmp_path: Path, worker_id: str, name: str) -> Iterator[Engine]:
+    """A second migrated database in one test (`name` tells it from the first on SQLite)."""
+    with fresh_database(tmp_path, worker_id, name) as url:
+        eng = make_engine(url)
+        upgrade(eng)
+        yield eng
+        eng.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, worker_id: str) -> Iterator[str]:
+    """URL of an empty database (no schema yet)."""
+    with fresh_database(tmp_path, worker_id) as url:
+        yield url
 
 
 @pytest.fixture
