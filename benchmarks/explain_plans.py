@@ -6,11 +6,11 @@
 Builds a scratch schema (dropped afterwards) migrated to head, fills it with generate_series:
 `--issues` snapshots, two open links per issue (its type's KR and its epic's KR) plus closed
 ones, a million processed webhook events and a few pending, 45 days of progress history of every
-KR and objective. Then runs the storage functions the hot paths call (the inbox claim, the open
-links of one issue, of some KRs, the latest progress of 500 KRs, the tree's latest points),
-captures the SQL they send, and writes `EXPLAIN (ANALYZE, BUFFERS)` of each to `--out`. Exits 1
-when a plan reads a whole large table (a Seq Scan on kr_issue_link, webhook_event,
-issue_snapshot or progress_snapshot).
+KR and objective. Then runs the storage functions the hot paths call (the inbox claim and its
+dead letters, the open links of one issue, of some KRs, the latest progress of 500 KRs, the
+tree's latest points), captures the SQL they send, and writes `EXPLAIN (ANALYZE, BUFFERS)` of
+each to `--out`. Exits 1 when a plan reads a whole large table (a Seq Scan on kr_issue_link,
+webhook_event, issue_snapshot or progress_snapshot).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from sqlalchemy import Engine, event, text
 from sqlmodel import Session
 
 from okr_jira.storage.db import make_engine, upgrade
-from okr_jira.storage.inbox import claim
+from okr_jira.storage.inbox import claim, dead_letters
 from okr_jira.storage.links import open_link_ids, open_links
 from okr_jira.storage.progress import latest_points, progress_as_of
 
@@ -150,6 +150,7 @@ def main() -> None:
         some_krs = [f"KR-{n}" for n in range(100, 600)]
         hot: dict[str, Callable[[Session], object]] = {
             "inbox_claim": lambda s: claim(session=s, limit=1000),
+            "inbox_dead_letters": lambda s: dead_letters(session=s),
             "links_by_issue": lambda s: open_link_ids(session=s, issues=[one_issue]),
             "links_of_krs": lambda s: open_links(session=s, krs=some_krs[:20]),
             "progress_latest": lambda s: progress_as_of(

@@ -25,6 +25,10 @@ from okr_jira.storage.tables import WebhookEventRow, utcnow
 
 PENDING, APPLIED, IGNORED, FAILED = "pending", "applied", "ignored", "failed"
 EVENTS: Table = WebhookEventRow.__table__  # type: ignore[attr-defined]
+# Implied by `status = 'applied'` (or 'failed', ...), but SQLite matches a partial index only on
+# its WHERE written out in the query, with the value in the SQL: the queries of settled events
+# say it, so both databases read ix_webhook_event_settled.
+SETTLED = EVENTS.c.status != literal(PENDING, literal_execute=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +261,7 @@ def write_outcomes(*, session: Session, outcomes: Sequence[Outcome], at: dt.date
 def dead_letters(*, session: Session, limit: int = 100) -> list[WebhookEventRow]:
     query = (
         select(WebhookEventRow)
-        .where(col(WebhookEventRow.status) == FAILED)
+        .where(col(WebhookEventRow.status) == FAILED, SETTLED)
         .order_by(col(WebhookEventRow.id))
         .limit(limit)
     )
@@ -266,7 +270,7 @@ def dead_letters(*, session: Session, limit: int = 100) -> list[WebhookEventRow]
 
 def retry(*, session: Session, ids: Sequence[int] | None = None) -> int:
     """Put failed events (these ids, or all when None) back in the queue; returns how many."""
-    stmt = update(WebhookEventRow).where(col(WebhookEventRow.status) == FAILED)
+    stmt = update(WebhookEventRow).where(col(WebhookEventRow.status) == FAILED, SETTLED)
     if ids is not None:
         stmt = stmt.where(col(WebhookEventRow.id).in_(list(ids)))
     result = session.execute(stmt.values(status=PENDING))
@@ -294,7 +298,7 @@ def inbox_stats(*, session: Session, recent: int = 1000) -> InboxStats:
     ).one()
     delays_q = (
         select(WebhookEventRow.received_at, WebhookEventRow.processed_at)
-        .where(col(WebhookEventRow.status) == APPLIED)
+        .where(col(WebhookEventRow.status) == APPLIED, SETTLED)
         .order_by(col(WebhookEventRow.id).desc())
         .limit(recent)
     )
@@ -324,7 +328,7 @@ def prune(*, engine: Engine, cutoff: dt.datetime, batch_size: int = 2000) -> int
                 ids = list(
                     conn.execute(
                         sa_select(EVENTS.c.id)
-                        .where(EVENTS.c.status == status, EVENTS.c.processed_at < cutoff)
+                        .where(EVENTS.c.status == status, SETTLED, EVENTS.c.processed_at < cutoff)
                         .order_by(EVENTS.c.id)
                         .limit(batch_size)
                     ).scalars()

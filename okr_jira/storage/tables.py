@@ -253,7 +253,6 @@ class WebhookEventRow(SQLModel, table=True):
     __tablename__ = "webhook_event"
     __table_args__ = (
         UniqueConstraint("delivery_id", name="uq_webhook_event_delivery"),
-        Index("ix_webhook_event_pending", "status", "id"),
         # What the workers claim: a few pages whatever the applied history (migration 0009).
         Index(
             "ix_webhook_event_pending_only",
@@ -261,12 +260,23 @@ class WebhookEventRow(SQLModel, table=True):
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
         ),
+        # What pruning and the dead letters read. Partial, so the receiver's insert (a pending
+        # event) never writes to it: only the worker's update does (migration 0011).
+        Index(
+            "ix_webhook_event_settled",
+            "status",
+            "id",
+            postgresql_where=text("status <> 'pending'"),
+            sqlite_where=text("status <> 'pending'"),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: str = Field(max_length=200)
     received_at: dt.datetime = Field(default_factory=utcnow)
     event_type: str = Field(max_length=64)
-    issue_key: str | None = Field(default=None, max_length=64, index=True)
+    # Not indexed: no query looks events up by issue (the claim reads it), and every insert
+    # would pay for it (migration 0011).
+    issue_key: str | None = Field(default=None, max_length=64)
     issue_id: str | None = Field(default=None, max_length=32)
     event_ts: int | None = Field(default=None, sa_column=Column(BigInteger))  # epoch ms
     body: str = Field(sa_column=Column(Text, nullable=False))
