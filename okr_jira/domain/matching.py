@@ -165,3 +165,75 @@ def project_bound(m: KrMatcher) -> frozenset[str] | None:
         return None
     projects = m.scope_projects if scope_applies(source) else source.projects
     return frozenset(p.upper() for p in projects) or None
+
+
+class MatcherIndex:
+    """The KRs whose rule may select an issue, found from the issue's key, epic and project.
+
+    Each matcher is filed under its narrowest necessary selector (rules AND their selectors): the
+    keys it lists, else its epics, else the projects it is bound to; one bound by nothing (JQL
+    alone, labels without a team project) or with a stored error (undecidable anywhere) is a
+    candidate everywhere; `include` keys are filed by key too. An issue is then decided against
+    its candidates only: every other KR decides False for it (decide_scope would), so with 20,000
+    KRs one webhook is judged by the few that can take its issue. Candidates keep `matchers`'
+    order, so decisions come out as decide_scope's do.
+    """
+
+    def __init__(self, matchers: Sequence[KrMatcher]) -> None:
+        self.matchers = list(matchers)
+        self._by_key: dict[str, list[int]] = {}
+        self._by_epic: dict[str, list[int]] = {}
+        self._by_project: dict[str, list[int]] = {}
+        self._everywhere: list[int] = []
+        self._position: dict[str, int] = {}
+        for n, m in enumerate(self.matchers):
+            self._position.setdefault(m.kr.key, n)
+            source = m.kr.source
+            if source is None:
+                continue  # decides False for every issue
+            if m.error:
+                self._everywhere.append(n)
+                continue
+            for key in source.include:
+                self._by_key.setdefault(key.upper(), []).append(n)
+            projects = m.scope_projects if scope_applies(source) else source.projects
+            if source.issues:
+                for key in source.issues:
+                    self._by_key.setdefault(key.upper(), []).append(n)
+            elif source.epics:
+                for epic in source.epics:
+                    self._by_epic.setdefault(epic.upper(), []).append(n)
+            elif projects:
+                for project in projects:
+                    self._by_project.setdefault(project.upper(), []).append(n)
+            elif source.has_selector():
+                self._everywhere.append(n)
+            # else: no selector and no team project selects nothing but its `include`
+
+    def candidates(self, issue: IssueSnapshot, also: Iterable[str] = ()) -> list[KrMatcher]:
+        """The matchers that may select `issue`, plus those of the KR keys in `also` (the KRs
+        it is linked to, which may have to let it go), in `matchers`' order."""
+        found: set[int] = set(self._everywhere)
+        found.update(self._by_key.get(issue.key.upper(), ()))
+        if issue.epic is not None:
+            found.update(self._by_epic.get(issue.epic.upper(), ()))
+        found.update(self._by_project.get(issue.project.upper(), ()))
+        found.update(n for kr in also if (n := self._position.get(kr)) is not None)
+        return [self.matchers[n] for n in sorted(found)]
+
+
+def decide_candidates(
+    index: MatcherIndex,
+    issues: Iterable[IssueSnapshot],
+    *,
+    now: dt.datetime,
+    remote: RemoteMatch | None = None,
+) -> Decisions:
+    """decide_scope for each issue's candidate KRs only (MatcherIndex): a KR left out decides
+    False, as decide_scope would say."""
+    return {
+        issue.key: {
+            m.kr.key: m.decide(issue, now=now, remote=remote) for m in index.candidates(issue)
+        }
+        for issue in issues
+    }
