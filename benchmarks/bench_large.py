@@ -61,7 +61,7 @@ THRESHOLDS = PaceThresholds(on_track=0.10, at_risk=0.25)
 MEMORY_GOAL_MB = 1000.0
 SECONDS_GOAL = 5.0
 LIST_SIZE = 100  # issues per listed-issues KR
-WEBHOOKS = 5  # webhooks measured per size, one issue each (medians)
+WEBHOOKS = 7  # webhooks measured per size, one issue each (medians)
 PLAN_LIMIT = 300.0  # seconds a publish plan may take before it is reported as missed
 
 
