@@ -181,9 +181,11 @@ class MatcherIndex:
 
     def __init__(self, matchers: Sequence[KrMatcher]) -> None:
         self.matchers = list(matchers)
-        self._by_key: dict[str, list[int]] = {}
-        self._by_epic: dict[str, list[int]] = {}
-        self._by_project: dict[str, list[int]] = {}
+        # value -> the position of its one matcher, or a list of several: lists of a million
+        # issue keys cost one entry each, not a list each.
+        self._by_key: dict[str, int | list[int]] = {}
+        self._by_epic: dict[str, int | list[int]] = {}
+        self._by_project: dict[str, int | list[int]] = {}
         self._everywhere: list[int] = []
         self._position: dict[str, int] = {}
         for n, m in enumerate(self.matchers):
@@ -194,18 +196,14 @@ class MatcherIndex:
             if m.error:
                 self._everywhere.append(n)
                 continue
-            for key in source.include:
-                self._by_key.setdefault(key.upper(), []).append(n)
+            _file(self._by_key, source.include, n)
             projects = m.scope_projects if scope_applies(source) else source.projects
             if source.issues:
-                for key in source.issues:
-                    self._by_key.setdefault(key.upper(), []).append(n)
+                _file(self._by_key, source.issues, n)
             elif source.epics:
-                for epic in source.epics:
-                    self._by_epic.setdefault(epic.upper(), []).append(n)
+                _file(self._by_epic, source.epics, n)
             elif projects:
-                for project in projects:
-                    self._by_project.setdefault(project.upper(), []).append(n)
+                _file(self._by_project, projects, n)
             elif source.has_selector():
                 self._everywhere.append(n)
             # else: no selector and no team project selects nothing but its `include`
@@ -214,12 +212,33 @@ class MatcherIndex:
         """The matchers that may select `issue`, plus those of the KR keys in `also` (the KRs
         it is linked to, which may have to let it go), in `matchers`' order."""
         found: set[int] = set(self._everywhere)
-        found.update(self._by_key.get(issue.key.upper(), ()))
+        _found(found, self._by_key, issue.key)
         if issue.epic is not None:
-            found.update(self._by_epic.get(issue.epic.upper(), ()))
-        found.update(self._by_project.get(issue.project.upper(), ()))
+            _found(found, self._by_epic, issue.epic)
+        _found(found, self._by_project, issue.project)
         found.update(n for kr in also if (n := self._position.get(kr)) is not None)
         return [self.matchers[n] for n in sorted(found)]
+
+
+def _file(table: dict[str, int | list[int]], values: Iterable[str], n: int) -> None:
+    for value in values:
+        key = value if value.isupper() else value.upper()  # keeps the declared string
+        there = table.get(key)
+        if there is None:
+            table[key] = n
+        elif isinstance(there, int):
+            if there != n:
+                table[key] = [there, n]
+        elif there[-1] != n:
+            there.append(n)
+
+
+def _found(out: set[int], table: dict[str, int | list[int]], value: str) -> None:
+    there = table.get(value.upper())
+    if isinstance(there, int):
+        out.add(there)
+    elif there is not None:
+        out.update(there)
 
 
 def decide_candidates(
