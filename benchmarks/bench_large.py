@@ -6,8 +6,9 @@
 For each site size, the simulator (a lazy site: simulator/huge.py) runs in its own process and
 `okr-jira sync` in another, so the sync's peak RSS (ru_maxrss of that child) is okr-jira's alone.
 Measured per size: a full sync (requests against the bound ceil(issues / page), wall, peak RSS),
-an idle incremental sync (requests), one webhook event transitioning one issue (time, the KRs it
-moved, the SQL statements and rows it took), then at the largest size the rollup of the cycle
+an idle incremental sync (requests), one webhook event transitioning one issue in a running worker
+(time, the KRs it moved, the SQL statements and rows it took; the worker's first batch, which
+reads the declaration, is printed beside it), then at the largest size the rollup of the cycle
 (stored_cycle: the tree from recorded progress; evaluate_cycle, progress recomputed from
 every linked issue, is printed beside it) and the publish plan (Publisher.plan). Exits 1 when a
 goal is missed: full sync <= 1.1x the bound and < 1 GB; idle incremental <= 2 requests; the
@@ -60,6 +61,7 @@ THRESHOLDS = PaceThresholds(on_track=0.10, at_risk=0.25)
 MEMORY_GOAL_MB = 1000.0
 SECONDS_GOAL = 5.0
 LIST_SIZE = 100  # issues per listed-issues KR
+WEBHOOKS = 7  # webhooks measured per size, one issue each (medians)
 PLAN_LIMIT = 300.0  # seconds a publish plan may take before it is reported as missed
 
 
@@ -162,42 +164,65 @@ class Counter:
     rows: int = 0
     tables: set[str] = field(default_factory=set)
 
+    def listener(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        self.statements += 1
+        self.rows += max(cursor.rowcount, 0)
+
     def attach(self, engine: Engine) -> None:
-        def after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-            self.statements += 1
-            self.rows += max(cursor.rowcount, 0)
-
-        event.listen(engine, "after_cursor_execute", after)
+        event.listen(engine, "after_cursor_execute", self.listener)
 
 
-def webhook_cost(db_url: str, sim: JiraSim, key: str) -> dict[str, Any]:
-    """Transition `key` (as Jira would: the payload comes from a JiraSim of the same site), store
-    the event as the receiver does and apply it as the worker does; what that cost."""
-    from okr_jira.inbox.worker import WorkerOptions, process_batch
-    from okr_jira.storage.db import make_engine, session_scope
+def transition(engine: Engine, sim: JiraSim, key: str) -> None:
+    """Transition `key` (as Jira would: the payload comes from a JiraSim of the same site) and
+    store the event as the receiver does."""
     from okr_jira.storage.inbox import store_event
-    from okr_jira.storage.links import open_link_ids
     from webhooks.payloads import parse_envelope
 
     rec = sim.get(key)
     assert rec is not None
     new_status = "Done" if rec.status != "Done" else "In Progress"
     payload = sim.transition(key, new_status, at=dt.datetime.now(dt.UTC)).payload
-    engine = make_engine(db_url)
     envelope = parse_envelope(payload, delivery=f"bench-{key}-{time.time()}")
     store_event(engine=engine, delivery_id=envelope.delivery_id, event_type=envelope.event_type,
                 body=json.dumps(payload), issue_key=envelope.issue_key,
                 issue_id=envelope.issue_id, event_ts=envelope.event_ts)  # fmt: skip
-    with session_scope(engine) as session:
-        own = {kr for kr, _ in open_link_ids(session=session, issues=[key])}
-    counter = Counter()
-    counter.attach(engine)
+
+
+def webhook_cost(db_url: str, sim: JiraSim, keys: list[str], first: str) -> dict[str, Any]:
+    """Apply a transition of `first`, then one of each of `keys` (a batch each), as a running
+    worker does; what those cost (medians). The worker's first batch reads the declaration
+    (20,000 KRs at 1M issues) and keeps it while its version stands: a cost per start or
+    `okr-jira apply`, not per webhook, printed beside them."""
+    from okr_jira.inbox.worker import WorkerOptions, process_batch
+    from okr_jira.storage.db import make_engine, session_scope
+    from okr_jira.storage.links import open_link_ids
+
+    engine = make_engine(db_url)
+    options = WorkerOptions(thresholds=THRESHOLDS)
+    transition(engine, sim, first)
     started = time.monotonic()
-    result = process_batch(engine=engine, options=WorkerOptions(thresholds=THRESHOLDS))
-    seconds = time.monotonic() - started
+    process_batch(engine=engine, options=options)
+    cold = time.monotonic() - started
+    runs: list[dict[str, Any]] = []
+    for key in keys:
+        transition(engine, sim, key)
+        with session_scope(engine) as session:
+            own = {kr for kr, _ in open_link_ids(session=session, issues=[key])}
+        counter = Counter()
+        counter.attach(engine)
+        started = time.monotonic()
+        result = process_batch(engine=engine, options=options)
+        seconds = time.monotonic() - started
+        event.remove(engine, "after_cursor_execute", counter.listener)
+        runs.append({"key": key, "seconds": seconds, "applied": result.applied,
+                     "krs": set(result.krs), "own": own, "statements": counter.statements,
+                     "rows": counter.rows})  # fmt: skip
     engine.dispose()
-    return {"seconds": seconds, "applied": result.applied, "krs": set(result.krs), "own": own,
-            "statements": counter.statements, "rows": counter.rows}  # fmt: skip
+    return {
+        "runs": runs,
+        "cold": cold,
+        **{m: statistics.median(r[m] for r in runs) for m in ("seconds", "statements", "rows")},
+    }
 
 
 # --- rollup and publish plan ---------------------------------------------------------------------
@@ -293,15 +318,20 @@ def bench_size(issues: int, flavor: str, krs_per_issue: float, tmp: Path) -> dic
         # One issue in an epic KR, transitioned: only its KRs may move.
         lazy = sim.issues
         assert isinstance(lazy, LazyIssues)
-        key = next(
+        first, *keys = [
             k for k in (f"SUP-{n}" for n in range(41, 400))
             if (r := sim.get(k)) is not None and r.epic and r.issue_type == "Story"
-        )  # fmt: skip
-        out["webhook"] = webhook_cost(db_url, sim, key)
-        w = out["webhook"]
-        print(f"   webhook ({key}): {w['seconds'] * 1000:.0f} ms, KRs moved {sorted(w['krs'])} "
-              f"(its KRs {sorted(w['own'])}), {w['statements']} statements, {w['rows']} rows",
-              flush=True)  # fmt: skip
+        ][:WEBHOOKS + 1]  # fmt: skip
+        out["webhook"] = w = webhook_cost(db_url, sim, keys, first)
+        for run in w["runs"]:
+            print(f"   webhook ({run['key']}): {run['seconds'] * 1000:.0f} ms, KRs moved "
+                  f"{sorted(run['krs'])} (its KRs {sorted(run['own'])}), "
+                  f"{run['statements']} statements, {run['rows']} rows", flush=True)  # fmt: skip
+        print(
+            f"   webhook median {w['seconds'] * 1000:.0f} ms; the worker's first batch "
+            f"({first}, reading the declaration) {w['cold'] * 1000:.0f} ms",
+            flush=True,
+        )
     finally:
         proc.terminate()
         proc.wait(30)
@@ -339,18 +369,21 @@ def main() -> None:
         bound = math.ceil(r["issues"] / page)
         ratio = r["full"]["requests"] / bound
         w = r["webhook"]
+        moved = statistics.median(len(run["krs"]) for run in w["runs"])
         print(f"{r['issues']:>10,}{r['krs']:>8,}{r['full']['requests']:>10}{bound:>8}"
               f"{ratio:>7.2f}{r['full']['wall']:>8.1f}{r['full']['rss_mb']:>9.0f}"
-              f"{r['idle']['requests']:>9}{w['seconds'] * 1000:>9.0f}{w['statements']:>7}"
-              f"{w['rows']:>6}{len(w['krs']):>10}")  # fmt: skip
+              f"{r['idle']['requests']:>9}{w['seconds'] * 1000:>9.0f}{w['statements']:>7.0f}"
+              f"{w['rows']:>6.0f}{moved:>10}")  # fmt: skip
         if ratio > 1.1:
             misses.append(f"{issues}: full sync {ratio:.2f}x the request bound (goal <= 1.1x)")
         if r["full"]["rss_mb"] >= MEMORY_GOAL_MB:
             misses.append(f"{issues}: full sync peak {r['full']['rss_mb']:.0f} MB (goal < 1 GB)")
         if r["idle"]["requests"] > 2:
             misses.append(f"{issues}: idle incremental {r['idle']['requests']} requests (<= 2)")
-        if not w["krs"] <= w["own"] or w["applied"] != 1:
-            misses.append(f"{issues}: the webhook moved KRs beyond its issue's: {sorted(w['krs'])}")
+        for run in w["runs"]:
+            if not run["krs"] <= run["own"] or run["applied"] != 1:
+                misses.append(f"{issues}: the webhook of {run['key']} moved KRs beyond its "
+                              f"issue's: {sorted(run['krs'])}")  # fmt: skip
     # The same shape of issue at every size (a Story in an epic KR and its type's KR): the
     # webhook's statements, rows and time should not grow with the site.
     first, last = results[min(sizes)]["webhook"], results[max(sizes)]["webhook"]
@@ -359,7 +392,9 @@ def main() -> None:
     }
     print(f"webhook cost, largest / smallest site: statements {growth['statements']:.2f}x, "
           f"rows {growth['rows']:.2f}x, time {growth['seconds']:.2f}x "
-          "(goal: <= 1.5x statements and rows, <= 3x time)")  # fmt: skip
+          f"(goal: <= 1.5x statements and rows, <= 3x time; medians of {WEBHOOKS}); the "
+          f"worker's first batch {first['cold'] * 1000:.0f} -> {last['cold'] * 1000:.0f} ms "
+          "(reads the declaration once: no goal)")  # fmt: skip
     if growth["statements"] > 1.5 or growth["rows"] > 1.5 or growth["seconds"] > 3:
         misses.append("the webhook's cost grows with the site's size")
     print(

@@ -165,3 +165,94 @@ def project_bound(m: KrMatcher) -> frozenset[str] | None:
         return None
     projects = m.scope_projects if scope_applies(source) else source.projects
     return frozenset(p.upper() for p in projects) or None
+
+
+class MatcherIndex:
+    """The KRs whose rule may select an issue, found from the issue's key, epic and project.
+
+    Each matcher is filed under its narrowest necessary selector (rules AND their selectors): the
+    keys it lists, else its epics, else the projects it is bound to; one bound by nothing (JQL
+    alone, labels without a team project) or with a stored error (undecidable anywhere) is a
+    candidate everywhere; `include` keys are filed by key too. An issue is then decided against
+    its candidates only: every other KR decides False for it (decide_scope would), so with 20,000
+    KRs one webhook is judged by the few that can take its issue. Candidates keep `matchers`'
+    order, so decisions come out as decide_scope's do.
+    """
+
+    def __init__(self, matchers: Sequence[KrMatcher]) -> None:
+        self.matchers = list(matchers)
+        # value -> the position of its one matcher, or a list of several: lists of a million
+        # issue keys cost one entry each, not a list each.
+        self._by_key: dict[str, int | list[int]] = {}
+        self._by_epic: dict[str, int | list[int]] = {}
+        self._by_project: dict[str, int | list[int]] = {}
+        self._everywhere: list[int] = []
+        self._position: dict[str, int] = {}
+        for n, m in enumerate(self.matchers):
+            self._position.setdefault(m.kr.key, n)
+            source = m.kr.source
+            if source is None:
+                continue  # decides False for every issue
+            if m.error:
+                self._everywhere.append(n)
+                continue
+            _file(self._by_key, source.include, n)
+            projects = m.scope_projects if scope_applies(source) else source.projects
+            if source.issues:
+                _file(self._by_key, source.issues, n)
+            elif source.epics:
+                _file(self._by_epic, source.epics, n)
+            elif projects:
+                _file(self._by_project, projects, n)
+            elif source.has_selector():
+                self._everywhere.append(n)
+            # else: no selector and no team project selects nothing but its `include`
+
+    def candidates(self, issue: IssueSnapshot, also: Iterable[str] = ()) -> list[KrMatcher]:
+        """The matchers that may select `issue`, plus those of the KR keys in `also` (the KRs
+        it is linked to, which may have to let it go), in `matchers`' order."""
+        found: set[int] = set(self._everywhere)
+        _found(found, self._by_key, issue.key)
+        if issue.epic is not None:
+            _found(found, self._by_epic, issue.epic)
+        _found(found, self._by_project, issue.project)
+        found.update(n for kr in also if (n := self._position.get(kr)) is not None)
+        return [self.matchers[n] for n in sorted(found)]
+
+
+def _file(table: dict[str, int | list[int]], values: Iterable[str], n: int) -> None:
+    for value in values:
+        key = value if value.isupper() else value.upper()  # keeps the declared string
+        there = table.get(key)
+        if there is None:
+            table[key] = n
+        elif isinstance(there, int):
+            if there != n:
+                table[key] = [there, n]
+        elif there[-1] != n:
+            there.append(n)
+
+
+def _found(out: set[int], table: dict[str, int | list[int]], value: str) -> None:
+    there = table.get(value.upper())
+    if isinstance(there, int):
+        out.add(there)
+    elif there is not None:
+        out.update(there)
+
+
+def decide_candidates(
+    index: MatcherIndex,
+    issues: Iterable[IssueSnapshot],
+    *,
+    now: dt.datetime,
+    remote: RemoteMatch | None = None,
+) -> Decisions:
+    """decide_scope for each issue's candidate KRs only (MatcherIndex): a KR left out decides
+    False, as decide_scope would say."""
+    return {
+        issue.key: {
+            m.kr.key: m.decide(issue, now=now, remote=remote) for m in index.candidates(issue)
+        }
+        for issue in issues
+    }

@@ -14,8 +14,8 @@ from typing import Any
 from sqlmodel import Session
 
 from okr_jira.adapters.jira_fields import FieldMap, field_map, parse_issue
-from okr_jira.domain.matching import Decisions, KrMatcher, RemoteMatch, decide_scope
-from okr_jira.domain.models import IssueSnapshot, OkrSet
+from okr_jira.domain.matching import Decisions, KrMatcher, RemoteMatch, decide_candidates
+from okr_jira.domain.models import IssueSnapshot
 from okr_jira.scope.changes import ScopeRules, load_rules
 from okr_jira.storage import state
 from okr_jira.storage.inbox import Event
@@ -95,8 +95,7 @@ def plan_batch(
     """Parse the payloads, read the rules, decide each issue's scope."""
     fmap = fields if fields is not None else stored_field_map(session=session)
     rules = load_rules(session=session)
-    remote = remote_for(rules.matchers)
-    numbers = _kr_numbers(rules.okrs, fmap)
+    numbers = {name: fmap.resolve(name) or name for name in rules.sum_fields}
     groups: dict[str, IssueGroup] = {}
     links = [row for row in rows if row.issue_key is None]
     for row in rows:
@@ -104,12 +103,12 @@ def plan_batch(
             groups.setdefault(row.issue_key, IssueGroup(row.issue_key, [])).events.append(row)
     for group in groups.values():
         _plan_group(group, fmap, numbers)
-    decided = decide_scope(
-        rules.matchers,
-        [g.snapshot for g in groups.values() if g.snapshot is not None and not g.deleted],
-        now=now,
-        remote=remote,
-    )
+    live = [g.snapshot for g in groups.values() if g.snapshot is not None and not g.deleted]
+    # Jira is asked only about the KRs that may take an issue of the batch (its candidates):
+    # any other KR decides False from the snapshot alone.
+    asked = {m.kr.key: m for snap in live for m in rules.index.candidates(snap)}
+    remote = remote_for(list(asked.values()))
+    decided = decide_candidates(rules.index, live, now=now, remote=remote)
     return BatchPlan(now, rules, decided, remote, links, list(groups.values()))
 
 
@@ -140,16 +139,6 @@ def _plan_group(group: IssueGroup, fmap: FieldMap, numbers: dict[str, str]) -> N
     group.snapshot = latest
     if latest.updated is None:
         group.stale_reason = "no updated time (fields.updated or timestamp): the next sync reads it"
-
-
-def _kr_numbers(okrs: OkrSet, fmap: FieldMap) -> dict[str, str]:
-    """Field names field_sum KRs use -> field ids, as the sync stores them in snapshots."""
-    out: dict[str, str] = {}
-    for objective in okrs.objectives:
-        for kr in objective.key_results:
-            if kr.kind == "field_sum" and kr.field:
-                out[kr.field] = fmap.resolve(kr.field) or kr.field
-    return out
 
 
 def _from_ms(value: int | None) -> dt.datetime | None:

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from okr_jira.domain.matching import Decisions, KrMatcher, RemoteMatch, compile_matchers
+from okr_jira.domain.matching import (
+    Decisions,
+    KrMatcher,
+    MatcherIndex,
+    RemoteMatch,
+    compile_matchers,
+)
 from okr_jira.domain.models import IssueSnapshot, OkrSet, PaceThresholds
 from okr_jira.report.record import record_affected
 from okr_jira.report.stored import declared_okrs
@@ -25,17 +31,37 @@ from okr_jira.storage.tables import utcnow
 
 @dataclass(frozen=True)
 class ScopeRules:
-    """What decides scope, read once per batch: the OKRs and every sourced KR's compiled rule."""
+    """What decides scope, read once per batch: the OKRs, every sourced KR's compiled rule, and
+    the index of the rules by what they select (which KRs may take a given issue)."""
 
     okrs: OkrSet
     matchers: list[KrMatcher]
+    index: MatcherIndex
+    sum_fields: frozenset[str]  # the fields field_sum KRs add up (names or ids, as declared)
+
+
+# Per database: the rules last compiled, with the declaration and mapping errors they came from.
+_RULES: dict[str, tuple[OkrSet, dict[str, str], ScopeRules]] = {}
 
 
 def load_rules(*, session: Session) -> ScopeRules:
-    # The declaration is read again only when it changed: 20,000 KRs take a second to load, and
-    # the worker reads the rules for every batch.
+    # The declaration is read again only when it changed (20,000 KRs take a second to load), and
+    # compiled and indexed again only when it or a mapping error changed: the worker reads the
+    # rules for every batch, and one webhook should not cost as much as the site's KRs.
     okrs = declared_okrs(session)
-    return ScopeRules(okrs, compile_matchers(okrs, mapping_errors(session=session)))
+    errors = mapping_errors(session=session)
+    where = str(session.connection().engine.url)
+    cached = _RULES.get(where)
+    if cached is not None and cached[0] is okrs and cached[1] == errors:
+        return cached[2]
+    matchers = compile_matchers(okrs, errors)
+    fields = frozenset(
+        kr.field for o in okrs.objectives for kr in o.key_results
+        if kr.kind == "field_sum" and kr.field
+    )  # fmt: skip
+    rules = ScopeRules(okrs, matchers, MatcherIndex(matchers), fields)
+    _RULES[where] = (okrs, errors, rules)
+    return rules
 
 
 def apply_issue_changes(
@@ -64,6 +90,7 @@ def apply_issue_changes(
     change = relink(
         session=session, matchers=rules.matchers, issues=[*stored.applied, *gone], now=at,
         remote=remote_match, reason=reason, decided=decided, quiet=stored.touched,
+        index=rules.index,
     )  # fmt: skip
     change.stale = stored.stale
     change.recorded = record_affected(

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
-from okr_jira.domain.matching import Decisions, KrMatcher, RemoteMatch, decide_scope
+from okr_jira.domain.matching import (
+    Decisions,
+    KrMatcher,
+    MatcherIndex,
+    RemoteMatch,
+    decide_scope,
+)
 from okr_jira.domain.models import IssueSnapshot
 from okr_jira.storage.links import Join, Leave, open_link_ids, write_changes
 
@@ -77,25 +83,33 @@ def relink(
     reason: str = "sync",
     decided: Decisions | None = None,
     quiet: Collection[str] = (),
+    index: MatcherIndex | None = None,
 ) -> ScopeChange:
     """Open and close the links of `issues` so they match every KR's rule.
 
     `decided` holds decisions made beforehand (decide_scope) for some of the issues, for the same
     matchers, `now` and `remote`; the others are decided here. `quiet`: issues whose stored state
     did not change in anything progress reads (only `updated` moved, or re-read unchanged): their
-    scope is decided again, but a KR they stay in has not changed.
+    scope is decided again, but a KR they stay in has not changed. `index` (of `matchers`):
+    each issue is decided against its candidate KRs and the KRs it is linked to only, as every
+    other KR would decide False and has no link to close.
     """
     if not issues:
         return ScopeChange()
     by_key = {i.key: i for i in issues}
+    links = open_link_ids(session=session, issues=list(by_key))
+    linked: dict[str, list[str]] = {}
+    for kr, key in links:
+        linked.setdefault(key, []).append(kr)
     decided_pairs: set[Pair] = set()
     wanted: set[Pair] = set()
     unknown: list[Pair] = []
     for issue in issues:
         known = (decided or {}).get(issue.key) if not issue.deleted else None
+        these = matchers if index is None else index.candidates(issue, linked.get(issue.key, ()))
         if known is None:
-            known = decide_scope(matchers, [issue], now=now, remote=remote)[issue.key]
-        for m in matchers:
+            known = decide_scope(these, [issue], now=now, remote=remote)[issue.key]
+        for m in these:
             kr = m.kr.key
             verdict = known[kr] if kr in known else m.decide(issue, now=now, remote=remote)
             if verdict is None:
@@ -104,7 +118,6 @@ def relink(
             decided_pairs.add((kr, issue.key))
             if verdict:
                 wanted.add((kr, issue.key))
-    links = open_link_ids(session=session, issues=list(by_key))
     change = reconcile(
         session=session,
         current={pair: i for pair, i in links.items() if pair in decided_pairs},

@@ -87,6 +87,17 @@ class MappingRow(SQLModel, table=True):
     """How a KR selects its issues (the `source` of the OKR file), and its last resolution error."""
 
     __tablename__ = "kr_mapping"
+    # What every webhook batch reads, a few rows whatever the KRs (migration 0011).
+    __table_args__ = (
+        Index(
+            "ix_kr_mapping_in_error", "kr",
+            postgresql_where=text("error IS NOT NULL"), sqlite_where=text("error IS NOT NULL"),
+        ),
+        Index(
+            "ix_kr_mapping_unresolved", "kr",
+            postgresql_where=text("resolved_at IS NULL"), sqlite_where=text("resolved_at IS NULL"),
+        ),
+    )  # fmt: skip
     kr: str = Field(primary_key=True, max_length=64)
     source: str = Field(sa_column=Column(Text, nullable=False))  # JSON of domain Source
     error: str | None = Field(default=None, sa_column=Column(Text))
