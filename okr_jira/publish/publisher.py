@@ -27,11 +27,14 @@ from sqlmodel import Session
 
 from okr_jira.adapters.confluence import ConfluenceAdapter, ConfluenceError, PageRef
 from okr_jira.adapters.http import RequestStats, session_stats
+from okr_jira.domain.models import ObjectiveNode
 from okr_jira.errors import OkrJiraError
-from okr_jira.publish.context import ContextOptions, build_context
+from okr_jira.publish.context import ContextOptions, build_context, kr_issues
+from okr_jira.publish.fingerprint import PageInputs, page_inputs
 from okr_jira.publish.plan import (
     ARCHIVE_DEPTH,
     CONFIGURED_PARENT,
+    HEALTH,
     REVIEW,
     ROOT,
     PageWork,
@@ -39,16 +42,18 @@ from okr_jira.publish.plan import (
     PublishSummary,
     desired_pages,
     month_subject,
+    placement,
     plan_pages,
+    rendered,
 )
-from okr_jira.render import Attachment, RenderContext, content_hash
+from okr_jira.render import Attachment, RenderContext, content_hash, render_health_page
 from okr_jira.render.context import month_review_title, review_title
 from okr_jira.render.review import monthly_review_body, review_page_body
 from okr_jira.report.review import monthly_review, months_of, retrospectives, review
 from okr_jira.storage import state
 from okr_jira.storage.db import session_scope
 from okr_jira.storage.okrs import cycle_frozen_at
-from okr_jira.storage.pages import page_rows, save_page
+from okr_jira.storage.pages import page_rows, save_inputs_hash, save_page
 from okr_jira.storage.tables import PublishedPageRow, utcnow
 
 log = logging.getLogger(__name__)
@@ -74,6 +79,73 @@ class _Written:
     parent_id: str | None
     complete: bool
     error: Exception | None = None
+
+
+class _Renderer:
+    """Renders the root and objective pages a level at a time, as they are written: the tree
+    (progress computed from the issues) is read once, at the first page that needs it, and the
+    issues of a level's key results only for that level."""
+
+    def __init__(
+        self, engine: Engine, options: ContextOptions, now: dt.datetime, cycle: str
+    ) -> None:
+        self.engine, self.options, self.now, self.cycle = engine, options, now, cycle
+        self._context: RenderContext | None = None
+        self._nodes: dict[str, tuple[ObjectiveNode, ObjectiveNode | None]] = {}
+
+    def changed(
+        self, batch: list[PageWork], rows: dict[str, PublishedPageRow], cycle: str
+    ) -> list[PageWork]:
+        """`batch` with its unrendered pages rendered, less those found unchanged (whose inputs
+        are recorded, so the next plan knows them unchanged)."""
+        todo = [page for page in batch if page.inputs_hash and not page.content_hash]
+        if not todo:
+            return batch
+        context = self._tree()
+        krs = [
+            kr.key
+            for page in todo
+            if page.subject in self._nodes
+            for kr, _ in self._nodes[page.subject][0].key_results
+        ]
+        with session_scope(self.engine) as session:
+            context = replace(context, issues=kr_issues(session=session, krs=krs))
+        wanted = {page.subject for page in todo}
+        out: list[PageWork] = []
+        unchanged: list[PageWork] = []
+        for page in batch:
+            if page.subject in wanted:
+                if page.subject != ROOT and page.subject not in self._nodes:
+                    continue  # gone from the tree since it was planned: the next run sees it
+                page = rendered(context, page, self._nodes)
+                row = rows.get(page.subject)
+                if row is not None and "create" not in page.actions:
+                    update = ("update",) if row.content_hash != page.content_hash else ()
+                    actions = update + tuple(a for a in page.actions if a != "update")
+                    if not actions:
+                        unchanged.append(page)
+                        continue
+                    page = replace(page, actions=actions)
+            out.append(page)
+        if unchanged:
+            with session_scope(self.engine) as session:
+                for page in unchanged:
+                    save_inputs_hash(
+                        session=session, cycle=cycle, subject=page.subject,
+                        inputs_hash=page.inputs_hash,
+                    )  # fmt: skip
+                    rows[page.subject].inputs_hash = page.inputs_hash
+        return out
+
+    def _tree(self) -> RenderContext:
+        if self._context is None:
+            with session_scope(self.engine) as session:
+                self._context, _ = build_context(
+                    session=session, cycle=self.cycle, options=self.options, now=self.now,
+                    issues_of=(),
+                )  # fmt: skip
+            self._nodes = placement(self._context)
+        return self._context
 
 
 class Publisher:
@@ -143,21 +215,45 @@ class Publisher:
 
     # ----- planning -----------------------------------------------------------------------------
 
-    def _desired(self, context: RenderContext, rows: dict[str, PublishedPageRow]) -> list[PageWork]:
-        return desired_pages(context, rows, self._review_pages(context))
+    def _planned(
+        self, cycle: str | None, now: dt.datetime
+    ) -> tuple[PageInputs, list[PageWork], dict[str, PublishedPageRow], tuple[bool, str | None]]:
+        """The cycle's pages (root and objective pages by their inputs, not rendered), what was
+        last written of them, and the configured parent page as far as it is known."""
+        with session_scope(self.engine) as session:
+            inputs = page_inputs(session=session, cycle=cycle, options=self.options, now=now)
+            rows = page_rows(session=session, cycle=inputs.cycle.key)
+            parent = self._cached_parent(session)
+        extra = self._review_pages(inputs)
+        if inputs.health is not None:
+            # The Cycle health page: every signal and the calibration report, under the root page.
+            health = render_health_page(
+                RenderContext(
+                    cycle=inputs.cycle, space_key=self.options.space_key, roots=(),
+                    today=inputs.today, thresholds=self.options.thresholds, teams=inputs.teams,
+                    jira_server_id=self.options.jira_server_id, health=inputs.health,
+                )
+            )  # fmt: skip
+            extra.append(
+                PageWork(
+                    subject=HEALTH, title=health.title, parent=ROOT, depth=1,
+                    body=health.body, content_hash=health.content_hash,
+                )
+            )  # fmt: skip
+        return inputs, desired_pages(inputs, rows, extra), rows, parent
 
-    def _review_pages(self, context: RenderContext) -> list[PageWork]:
+    def _review_pages(self, inputs: PageInputs) -> list[PageWork]:
         """A monthly review page per month of the cycle so far, and the end-of-cycle review once
         the cycle is frozen (see okr_jira.report.review), all under the cycle's root page."""
-        cycle = context.cycle
+        cycle = inputs.cycle
         pages = []
         with session_scope(self.engine) as session:
-            for month in months_of(cycle, context.today):
+            for month in months_of(cycle, inputs.today):
                 the_month = monthly_review(
-                    session=session, cycle=cycle.key, month=month, today=context.today,
+                    session=session, cycle=cycle.key, month=month, today=inputs.today,
                     thresholds=self.options.thresholds,
                 )  # fmt: skip
-                body = monthly_review_body(cycle.name, the_month, context.teams)
+                body = monthly_review_body(cycle.name, the_month, inputs.teams)
                 pages.append(
                     PageWork(
                         subject=month_subject(month),
@@ -173,7 +269,7 @@ class Publisher:
                 return pages
             reviews = review(session=session, cycle=cycle.key, thresholds=self.options.thresholds)
             retros = retrospectives(session=session, cycle=cycle.key)
-        body = review_page_body(cycle.name, reviews, retros, context.teams, frozen)
+        body = review_page_body(cycle.name, reviews, retros, inputs.teams, frozen)
         pages.append(
             PageWork(
                 subject=REVIEW,
@@ -187,42 +283,49 @@ class Publisher:
         return pages
 
     def plan(self, cycle: str | None = None) -> PublishPlan:
-        """What `publish` would do, from storage alone: no request to Confluence."""
-        context = self.context(cycle)
-        with session_scope(self.engine) as session:
-            rows = page_rows(session=session, cycle=context.cycle.key)
-            parent = self._cached_parent(session)
-        return plan_pages(context, self._desired(context, rows), rows, parent)
+        """What `publish` would do, from storage alone: no request to Confluence, no page
+        rendered. A page listed for an update has inputs that moved since it was written;
+        `publish` renders it and leaves it alone if its content is the same."""
+        inputs, pages, rows, parent = self._planned(cycle, self.clock())
+        return plan_pages(inputs.cycle, pages, rows, parent)
 
     # ----- publishing ---------------------------------------------------------------------------
 
     def publish(self, cycle: str | None = None) -> PublishSummary:
         started = time.monotonic()
-        context = self.context(cycle)
-        key = context.cycle.key
-        with session_scope(self.engine) as session:
-            rows = page_rows(session=session, cycle=key)
-            parent = self._cached_parent(session)
-        pages = self._desired(context, rows)
-        plan = plan_pages(context, pages, rows, parent)
-        summary = PublishSummary(cycle=context.cycle, unchanged=plan.unchanged)
+        now = self.clock()
+        inputs, pages, rows, parent = self._planned(cycle, now)
+        key = inputs.cycle.key
+        plan = plan_pages(inputs.cycle, pages, rows, parent)
+        summary = PublishSummary(cycle=inputs.cycle, unchanged=plan.unchanged)
         summary.root_page_id = getattr(rows.get(ROOT), "page_id", None)
         if plan.empty:
             summary.seconds = time.monotonic() - started
             return summary
         stats: RequestStats | None = None
         before = done = 0
+        renderer = _Renderer(self.engine, self.options, now, key)
         try:
-            stats = session_stats(self.confluence.client.session)  # connects (may probe)
-            before = stats.snapshot()["sent"]
-            self._remember_site()
-            if not parent[0]:
-                parent = (True, self._resolve_parent())
             depths = sorted({page.depth for page in pages} | {ARCHIVE_DEPTH + 1})
             for depth in depths:
                 # Planned again per level: a parent re-created just now has a new id to move to.
-                current = plan_pages(context, pages, rows, parent)
-                batch = [page for page in current.pages if page.depth == depth]
+                current = plan_pages(inputs.cycle, pages, rows, parent)
+                batch = renderer.changed(
+                    [page for page in current.pages if page.depth == depth], rows, key
+                )
+                if not batch:
+                    continue
+                if stats is None:
+                    stats = session_stats(self.confluence.client.session)  # connects (may probe)
+                    before = stats.snapshot()["sent"]
+                    self._remember_site()
+                    if not parent[0]:
+                        parent = (True, self._resolve_parent())
+                        batch = renderer.changed(
+                            [p for p in plan_pages(inputs.cycle, pages, rows, parent).pages
+                             if p.depth == depth],
+                            rows, key,
+                        )  # fmt: skip
                 ids = {subject: row.page_id for subject, row in rows.items()}
                 ids[CONFIGURED_PARENT] = parent[1] or ""
                 for written in self._write_batch(batch, rows, ids):
@@ -233,7 +336,7 @@ class Publisher:
                         raise written.error
         except ConfluenceError as error:
             raise PublishError(
-                f"publishing {context.cycle.name} to Confluence stopped after {done} of "
+                f"publishing {inputs.cycle.name} to Confluence stopped after {done} of "
                 f"{len(plan.pages)} page write(s): {error}. What was written is recorded; "
                 "run `okr-jira publish` again to finish."
             ) from error
@@ -384,6 +487,7 @@ class Publisher:
                 title=None if archived else page.title,
                 # Pending attachments leave the hash empty so the next run writes the page again.
                 content_hash=None if archived else (page.content_hash if written.complete else ""),
+                inputs_hash=None if archived else (page.inputs_hash if written.complete else ""),
             )  # fmt: skip
         rows[page.subject] = row
         lists = {
