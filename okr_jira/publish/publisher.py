@@ -81,6 +81,9 @@ class _Written:
     error: Exception | None = None
 
 
+RENDER_CHUNK = 200  # pages rendered (their issues read) and written at a time
+
+
 class _Renderer:
     """Renders the root and objective pages a level at a time, as they are written: the tree
     (progress computed from the issues) is read once, at the first page that needs it, and the
@@ -310,30 +313,32 @@ class Publisher:
             for depth in depths:
                 # Planned again per level: a parent re-created just now has a new id to move to.
                 current = plan_pages(inputs.cycle, pages, rows, parent)
-                batch = renderer.changed(
-                    [page for page in current.pages if page.depth == depth], rows, key
-                )
-                if not batch:
-                    continue
-                if stats is None:
-                    stats = session_stats(self.confluence.client.session)  # connects (may probe)
-                    before = stats.snapshot()["sent"]
-                    self._remember_site()
-                    if not parent[0]:
-                        parent = (True, self._resolve_parent())
-                        batch = renderer.changed(
-                            [p for p in plan_pages(inputs.cycle, pages, rows, parent).pages
-                             if p.depth == depth],
-                            rows, key,
-                        )  # fmt: skip
-                ids = {subject: row.page_id for subject, row in rows.items()}
-                ids[CONFIGURED_PARENT] = parent[1] or ""
-                for written in self._write_batch(batch, rows, ids):
-                    if written.ref is not None:
-                        self._record(key, written, rows, summary)
-                        done += 1
-                    if written.error is not None:
-                        raise written.error
+                level = [page for page in current.pages if page.depth == depth]
+                # Rendered and written a few pages at a time: a level of thousands of objective
+                # pages never has every page, chart and listed issue in memory at once.
+                for start in range(0, len(level), RENDER_CHUNK):
+                    batch = renderer.changed(level[start : start + RENDER_CHUNK], rows, key)
+                    if not batch:
+                        continue
+                    if stats is None:
+                        stats = session_stats(self.confluence.client.session)  # connects
+                        before = stats.snapshot()["sent"]
+                        self._remember_site()
+                        if not parent[0]:
+                            parent = (True, self._resolve_parent())
+                            again = plan_pages(inputs.cycle, pages, rows, parent).pages
+                            wanted = {page.subject for page in batch}
+                            batch = renderer.changed(
+                                [page for page in again if page.subject in wanted], rows, key
+                            )
+                    ids = {subject: row.page_id for subject, row in rows.items()}
+                    ids[CONFIGURED_PARENT] = parent[1] or ""
+                    for written in self._write_batch(batch, rows, ids):
+                        if written.ref is not None:
+                            self._record(key, written, rows, summary)
+                            done += 1
+                        if written.error is not None:
+                            raise written.error
         except ConfluenceError as error:
             raise PublishError(
                 f"publishing {inputs.cycle.name} to Confluence stopped after {done} of "
