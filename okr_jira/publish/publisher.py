@@ -2,9 +2,11 @@
 
 Each written page is recorded (page id, title, parent, content hash, version) right after
 Confluence accepted it, so a run that stops half-way loses nothing and the next run finishes the
-job. A page whose hash, title and parent match its row is neither read nor written: publishing
-twice with no change sends no request at all (the Confluence client is only built, and the parent
-page only looked up, when something has to be written). Changed pages are minor edits. A renamed
+job. A page whose inputs (publish/fingerprint.py), title and parent match its row is neither
+rendered, read nor written; one whose inputs moved is rendered (a level of the tree at a time, in
+chunks) and written only if its content hash differs: publishing twice with no change sends no
+request at all (the Confluence client is only built, and the parent page only looked up, when
+something has to be written). Changed pages are minor edits. A renamed
 objective renames its page, a re-parented one moves it, an archived one (gone from the cycle's
 tree) is moved under the cycle's "Archived" page and never deleted. A page deleted by hand is
 created again; a page whose title already exists (written by a run that stopped before recording
@@ -27,9 +29,8 @@ from sqlmodel import Session
 
 from okr_jira.adapters.confluence import ConfluenceAdapter, ConfluenceError, PageRef
 from okr_jira.adapters.http import RequestStats, session_stats
-from okr_jira.domain.models import ObjectiveNode
 from okr_jira.errors import OkrJiraError
-from okr_jira.publish.context import ContextOptions, build_context, kr_issues
+from okr_jira.publish.context import ContextOptions, build_context
 from okr_jira.publish.fingerprint import PageInputs, page_inputs
 from okr_jira.publish.plan import (
     ARCHIVE_DEPTH,
@@ -42,10 +43,9 @@ from okr_jira.publish.plan import (
     PublishSummary,
     desired_pages,
     month_subject,
-    placement,
     plan_pages,
-    rendered,
 )
+from okr_jira.publish.rendering import RENDER_CHUNK, PageRenderer
 from okr_jira.render import Attachment, RenderContext, content_hash, render_health_page
 from okr_jira.render.context import month_review_title, review_title
 from okr_jira.render.review import monthly_review_body, review_page_body
@@ -53,7 +53,7 @@ from okr_jira.report.review import monthly_review, months_of, retrospectives, re
 from okr_jira.storage import state
 from okr_jira.storage.db import session_scope
 from okr_jira.storage.okrs import cycle_frozen_at
-from okr_jira.storage.pages import page_rows, save_inputs_hash, save_page
+from okr_jira.storage.pages import page_rows, save_page
 from okr_jira.storage.tables import PublishedPageRow, utcnow
 
 log = logging.getLogger(__name__)
@@ -79,76 +79,6 @@ class _Written:
     parent_id: str | None
     complete: bool
     error: Exception | None = None
-
-
-RENDER_CHUNK = 200  # pages rendered (their issues read) and written at a time
-
-
-class _Renderer:
-    """Renders the root and objective pages a level at a time, as they are written: the tree
-    (progress computed from the issues) is read once, at the first page that needs it, and the
-    issues of a level's key results only for that level."""
-
-    def __init__(
-        self, engine: Engine, options: ContextOptions, now: dt.datetime, cycle: str
-    ) -> None:
-        self.engine, self.options, self.now, self.cycle = engine, options, now, cycle
-        self._context: RenderContext | None = None
-        self._nodes: dict[str, tuple[ObjectiveNode, ObjectiveNode | None]] = {}
-
-    def changed(
-        self, batch: list[PageWork], rows: dict[str, PublishedPageRow], cycle: str
-    ) -> list[PageWork]:
-        """`batch` with its unrendered pages rendered, less those found unchanged (whose inputs
-        are recorded, so the next plan knows them unchanged)."""
-        todo = [page for page in batch if page.inputs_hash and not page.content_hash]
-        if not todo:
-            return batch
-        context = self._tree()
-        krs = [
-            kr.key
-            for page in todo
-            if page.subject in self._nodes
-            for kr, _ in self._nodes[page.subject][0].key_results
-        ]
-        with session_scope(self.engine) as session:
-            context = replace(context, issues=kr_issues(session=session, krs=krs))
-        wanted = {page.subject for page in todo}
-        out: list[PageWork] = []
-        unchanged: list[PageWork] = []
-        for page in batch:
-            if page.subject in wanted:
-                if page.subject != ROOT and page.subject not in self._nodes:
-                    continue  # gone from the tree since it was planned: the next run sees it
-                page = rendered(context, page, self._nodes)
-                row = rows.get(page.subject)
-                if row is not None and "create" not in page.actions:
-                    update = ("update",) if row.content_hash != page.content_hash else ()
-                    actions = update + tuple(a for a in page.actions if a != "update")
-                    if not actions:
-                        unchanged.append(page)
-                        continue
-                    page = replace(page, actions=actions)
-            out.append(page)
-        if unchanged:
-            with session_scope(self.engine) as session:
-                for page in unchanged:
-                    save_inputs_hash(
-                        session=session, cycle=cycle, subject=page.subject,
-                        inputs_hash=page.inputs_hash,
-                    )  # fmt: skip
-                    rows[page.subject].inputs_hash = page.inputs_hash
-        return out
-
-    def _tree(self) -> RenderContext:
-        if self._context is None:
-            with session_scope(self.engine) as session:
-                self._context, _ = build_context(
-                    session=session, cycle=self.cycle, options=self.options, now=self.now,
-                    issues_of=(),
-                )  # fmt: skip
-            self._nodes = placement(self._context)
-        return self._context
 
 
 class Publisher:
@@ -307,7 +237,7 @@ class Publisher:
             return summary
         stats: RequestStats | None = None
         before = done = 0
-        renderer = _Renderer(self.engine, self.options, now, key)
+        renderer = PageRenderer(self.engine, self.options, now, key)
         try:
             depths = sorted({page.depth for page in pages} | {ARCHIVE_DEPTH + 1})
             for depth in depths:
