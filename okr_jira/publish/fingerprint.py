@@ -91,15 +91,17 @@ def page_inputs(
     objectives = [o for o in declared.objectives if o.cycle == the_cycle.key]
     krs = [kr.key for o in objectives for kr in o.key_results]
     frozen = cycle_frozen_at(session=session, key=the_cycle.key)
+    # The issues a page lists come from the open links in either case.
+    scope = scope_marks(session=session, krs=krs)
     kr_marks: dict[str, object]
     if frozen is not None:
         # A frozen cycle's progress comes from its recorded history: cheap to evaluate.
         report = evaluate_cycle(
             session=session, cycle=the_cycle.key, thresholds=options.thresholds, now=generated
         )
-        kr_marks = {kr.key: kp for node in report.all_nodes() for kr, kp in node.key_results}
+        states = {kr.key: kp for node in report.all_nodes() for kr, kp in node.key_results}
+        kr_marks = {k: (scope.get(k), states.get(k)) for k in krs}
     else:
-        scope = scope_marks(session=session, krs=krs)
         values = latest_values(session=session, krs=krs)
         errors = mapping_errors(session=session)
         unsynced = unresolved_mappings(session=session)
