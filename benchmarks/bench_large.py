@@ -9,7 +9,9 @@ Measured per size: a full sync (requests against the bound ceil(issues / page), 
 an idle incremental sync (requests), one webhook event transitioning one issue (time, the KRs it
 moved, the SQL statements and rows it took), then at the largest size the rollup of the cycle
 (stored_cycle: the tree from recorded progress; evaluate_cycle, progress recomputed from
-every linked issue, is printed beside it) and the publish plan (Publisher.plan). Exits 1 when a
+every linked issue, is printed beside it) and the publish plan (Publisher.plan: from nothing
+published, and again once every page is recorded as published, which must leave nothing to
+write). Exits 1 when a
 goal is missed: full sync <= 1.1x the bound and < 1 GB; idle incremental <= 2 requests; the
 webhook moving only its issue's KRs, its statements and rows the same at every size; rollup and
 publish plan < 5 s.
