@@ -69,8 +69,10 @@ def test_the_migration_keeps_published_pages_and_downgrades(database_url: str) -
             )
         upgrade(engine)
         with engine.connect() as conn:
-            row = conn.execute(text("SELECT page_id, content_hash, inputs_hash FROM published_page"))
-            assert [tuple(r) for r in row] == [("7", "abc", "")]
+            rows = conn.execute(
+                text("SELECT page_id, content_hash, inputs_hash FROM published_page")
+            )
+            assert [tuple(r) for r in rows] == [("7", "abc", "")]
         command.downgrade(alembic_config(engine), "0009")
         columns = {c["name"] for c in inspect(engine).get_columns("published_page")}
         assert "inputs_hash" not in columns and "content_hash" in columns
