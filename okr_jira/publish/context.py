@@ -10,12 +10,13 @@ change from the first point of the latest run of equal values.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from okr_jira.adapters.jira_fields import epic_clause
-from okr_jira.domain.models import IssueSnapshot, PaceThresholds
+from okr_jira.adapters import jira_fields
+from okr_jira.domain.models import IssueSnapshot, Objective, PaceThresholds
 from okr_jira.domain.report import CycleReport
 from okr_jira.domain.rollup import sort_key
 from okr_jira.domain.selectors import source_to_jql
@@ -42,9 +43,9 @@ class ContextOptions:
     jira_server_id: str | None = None
 
 
-def _carried_titles(session: Session, report: CycleReport) -> dict[str, str]:
+def carried_titles(session: Session, objectives: Mapping[str, Objective]) -> dict[str, str]:
     """objective -> the page title of the earlier objective it continues (archived ones too)."""
-    wanted = {o.key: o.carried_from for o in report.objectives.values() if o.carried_from}
+    wanted = {o.key: o.carried_from for o in objectives.values() if o.carried_from}
     if not wanted:
         return {}
     declared = load_okrs(session=session, include_archived=True)
@@ -58,9 +59,19 @@ def _carried_titles(session: Session, report: CycleReport) -> dict[str, str]:
     return out
 
 
-def _epic_clause(session: Session) -> str:
+def epic_clause(session: Session) -> str:
     facts = state.SITE_FACTS.get(session=session) or {}
-    return epic_clause(facts.get("flavor"))
+    return jira_fields.epic_clause(facts.get("flavor"))
+
+
+def kr_issues(*, session: Session, krs: Collection[str]) -> dict[str, tuple[IssueSnapshot, ...]]:
+    """KR -> the issues in its scope, keys in natural order."""
+    links = open_links(session=session, krs=list(krs)) if krs else {}
+    snaps = snapshots(session=session, keys={k for keys in links.values() for k in keys})
+    return {
+        kr: tuple(snaps[k] for k in sorted(keys, key=sort_key) if k in snaps)
+        for kr, keys in links.items()
+    }
 
 
 def build_context(
@@ -69,19 +80,18 @@ def build_context(
     cycle: str | None,
     options: ContextOptions,
     now: dt.datetime | None = None,
+    issues_of: Collection[str] | None = None,
 ) -> tuple[RenderContext, CycleReport]:
-    """The render context of `cycle` (default: the running one) as of `now`."""
+    """The render context of `cycle` (default: the running one) as of `now`, with the issues
+    of the KRs `issues_of` (default: every KR's; publish adds them a level of pages at a time
+    with `kr_issues`)."""
     moment = now or utcnow()
     report = evaluate_cycle(session=session, cycle=cycle, thresholds=options.thresholds, now=moment)
-    krs = [kr for node in report.all_nodes() for kr, _ in node.key_results]
-    links = open_links(session=session, krs=[kr.key for kr in krs])
-    snaps = snapshots(session=session, keys={k for keys in links.values() for k in keys})
-    issues: dict[str, tuple[IssueSnapshot, ...]] = {
-        kr: tuple(snaps[k] for k in sorted(keys, key=sort_key) if k in snaps)
-        for kr, keys in links.items()
-    }
+    if issues_of is None:
+        issues_of = [kr.key for node in report.all_nodes() for kr, _ in node.key_results]
+    issues = kr_issues(session=session, krs=issues_of)
     zone_name, tz = site_zone(state.SITE_TIME_ZONE.get(session=session))
-    epic_clause = _epic_clause(session)
+    epics = epic_clause(session)
     team_of = {node.objective.key: node.objective.team for node in report.all_nodes()}
     jql: dict[str, str] = {}
     for node in report.all_nodes():
@@ -93,7 +103,7 @@ def build_context(
                 jql[kr.key] = source_to_jql(
                     kr.source,
                     scope_projects=team.jira_projects if team else (),
-                    epic_clause=epic_clause,
+                    epic_clause=epics,
                 )
             except ValueError:
                 continue  # a source that selects nothing: the page shows the mapping error
@@ -114,7 +124,7 @@ def build_context(
             changed[node.objective.key] = latest
     context = RenderContext(
         checkins=report.checkins,
-        carried=_carried_titles(session, report),
+        carried=carried_titles(session, report.objectives),
         cycle=report.cycle,
         space_key=options.space_key,
         roots=tuple(report.nodes),

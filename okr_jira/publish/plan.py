@@ -1,19 +1,26 @@
 """Planning a publish from storage alone: every page the cycle should have, and what each needs
-(create, update, rename, move, archive) against what was last written. No request to Confluence.
+(create, update, rename, move, archive) against what was last written. No request to Confluence,
+and no page rendered: the root and objective pages are judged by the fingerprint of their inputs
+(publish/fingerprint.py); one whose inputs moved is rendered when it is written and left alone
+if its content is the same.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from okr_jira.domain.models import Cycle
+from okr_jira.domain.models import Cycle, ObjectiveNode
+from okr_jira.publish.fingerprint import PageInputs
 from okr_jira.render import (
     Attachment,
     RenderContext,
     archive_title,
     content_hash,
-    render_confluence_pages,
-    render_health_page,
+    page_title,
+    render_objective_page,
+    render_root_page,
+    root_title,
 )
 from okr_jira.render.markup import el
 from okr_jira.storage.tables import PublishedPageRow
@@ -44,7 +51,9 @@ class PageWork:
     depth: int  # write order: parents before children
     body: str = ""
     attachments: tuple[Attachment, ...] = ()
-    content_hash: str = ""
+    content_hash: str = ""  # "" until rendered (the root and objective pages: see `rendered`)
+    # Fingerprint of what the root or an objective page is made from (publish/fingerprint.py).
+    inputs_hash: str = ""
     actions: tuple[str, ...] = ()  # create | update | rename | move | archive
     old_title: str | None = None
 
@@ -116,7 +125,11 @@ def needed(
     if row is None:
         return ("create",)
     actions = []
-    if row.content_hash != page.content_hash:
+    if page.content_hash:
+        changed = row.content_hash != page.content_hash
+    else:  # not rendered: judged by its inputs (a page written before they were kept differs)
+        changed = row.inputs_hash != page.inputs_hash
+    if changed:
         actions.append("update")
     if row.title != page.title:
         actions.append("rename")
@@ -126,50 +139,41 @@ def needed(
 
 
 def desired_pages(
-    context: RenderContext, rows: dict[str, PublishedPageRow], reviews: list[PageWork]
+    inputs: PageInputs, rows: dict[str, PublishedPageRow], extra: list[PageWork]
 ) -> list[PageWork]:
-    """Every page the cycle should have, in write order, with no actions yet."""
-    placement = {node.objective.key: (parent, depth) for node, parent, depth in context.walk()}
-    pages: list[PageWork] = []
-    for rendered in render_confluence_pages(context):
-        if rendered.key == ROOT:
-            parent, depth = CONFIGURED_PARENT, 0
-        else:
-            up, level = placement[rendered.key]
-            parent, depth = (up.objective.key if up else ROOT), level + 1
+    """Every page the cycle should have, in write order, with no actions yet. The root and
+    objective pages are not rendered: each carries the fingerprint of its inputs (rendered when
+    written, see `rendered`); `extra` (reviews, health) are rendered pages under the root page."""
+    cycle = inputs.cycle
+    pages = [
+        PageWork(
+            subject=ROOT,
+            title=root_title(cycle),
+            parent=CONFIGURED_PARENT,
+            depth=0,
+            inputs_hash=inputs.root,
+        )
+    ]
+    for node, up, level in inputs.walk():
+        key = node.objective.key
         pages.append(
             PageWork(
-                subject=rendered.key,
-                title=rendered.title,
-                parent=parent,
-                depth=depth,
-                body=rendered.body,
-                attachments=rendered.attachments,
-                content_hash=rendered.content_hash,
+                subject=key,
+                title=page_title(cycle, node.objective),
+                parent=up.objective.key if up else ROOT,
+                depth=level + 1,
+                inputs_hash=inputs.objectives[key],
             )
         )
-    pages.extend(reviews)
-    if context.health is not None:
-        # The Cycle health page: every signal and the calibration report, under the root page.
-        health = render_health_page(context)
-        pages.append(
-            PageWork(
-                subject=HEALTH,
-                title=health.title,
-                parent=ROOT,
-                depth=1,
-                body=health.body,
-                content_hash=health.content_hash,
-            )
-        )
+    pages.extend(extra)
     wanted = {page.subject for page in pages}
     stale = [s for s in rows if s not in wanted and s not in RESERVED]
     if stale or ARCHIVE in rows:
-        body = archive_body(context.cycle)
+        body = archive_body(cycle)
         pages.append(
             PageWork(
                 subject=ARCHIVE,
-                title=archive_title(context.cycle),
+                title=archive_title(cycle),
                 parent=ROOT,
                 depth=ARCHIVE_DEPTH,
                 body=body,
@@ -179,8 +183,31 @@ def desired_pages(
     return pages
 
 
+Placement = Mapping[str, tuple[ObjectiveNode, ObjectiveNode | None]]
+
+
+def placement(context: RenderContext) -> dict[str, tuple[ObjectiveNode, ObjectiveNode | None]]:
+    """objective key -> its node and its parent's in the context's tree."""
+    return {node.objective.key: (node, parent) for node, parent, _ in context.walk()}
+
+
+def rendered(context: RenderContext, page: PageWork, nodes: Placement) -> PageWork:
+    """`page` (the root or an objective page of `nodes`) with its body, charts and hash."""
+    if page.subject == ROOT:
+        out = render_root_page(context)
+    else:
+        out = render_objective_page(context, *nodes[page.subject])
+    return replace(
+        page,
+        title=out.title,
+        body=out.body,
+        attachments=out.attachments,
+        content_hash=out.content_hash,
+    )
+
+
 def plan_pages(
-    context: RenderContext,
+    cycle: Cycle,
     pages: list[PageWork],
     rows: dict[str, PublishedPageRow],
     parent: tuple[bool, str | None],
@@ -219,4 +246,4 @@ def plan_pages(
             )
         else:
             unchanged += 1
-    return PublishPlan(cycle=context.cycle, pages=work, unchanged=unchanged)
+    return PublishPlan(cycle=cycle, pages=work, unchanged=unchanged)

@@ -2,9 +2,11 @@
 
 Each written page is recorded (page id, title, parent, content hash, version) right after
 Confluence accepted it, so a run that stops half-way loses nothing and the next run finishes the
-job. A page whose hash, title and parent match its row is neither read nor written: publishing
-twice with no change sends no request at all (the Confluence client is only built, and the parent
-page only looked up, when something has to be written). Changed pages are minor edits. A renamed
+job. A page whose inputs (publish/fingerprint.py), title and parent match its row is neither
+rendered, read nor written; one whose inputs moved is rendered (a level of the tree at a time, in
+chunks) and written only if its content hash differs: publishing twice with no change sends no
+request at all (the Confluence client is only built, and the parent page only looked up, when
+something has to be written). Changed pages are minor edits. A renamed
 objective renames its page, a re-parented one moves it, an archived one (gone from the cycle's
 tree) is moved under the cycle's "Archived" page and never deleted. A page deleted by hand is
 created again; a page whose title already exists (written by a run that stopped before recording
@@ -29,9 +31,11 @@ from okr_jira.adapters.confluence import ConfluenceAdapter, ConfluenceError, Pag
 from okr_jira.adapters.http import RequestStats, session_stats
 from okr_jira.errors import OkrJiraError
 from okr_jira.publish.context import ContextOptions, build_context
+from okr_jira.publish.fingerprint import PageInputs, page_inputs
 from okr_jira.publish.plan import (
     ARCHIVE_DEPTH,
     CONFIGURED_PARENT,
+    HEALTH,
     REVIEW,
     ROOT,
     PageWork,
@@ -41,7 +45,8 @@ from okr_jira.publish.plan import (
     month_subject,
     plan_pages,
 )
-from okr_jira.render import Attachment, RenderContext, content_hash
+from okr_jira.publish.rendering import RENDER_CHUNK, PageRenderer
+from okr_jira.render import Attachment, RenderContext, content_hash, render_health_page
 from okr_jira.render.context import month_review_title, review_title
 from okr_jira.render.review import monthly_review_body, review_page_body
 from okr_jira.report.review import monthly_review, months_of, retrospectives, review
@@ -143,21 +148,45 @@ class Publisher:
 
     # ----- planning -----------------------------------------------------------------------------
 
-    def _desired(self, context: RenderContext, rows: dict[str, PublishedPageRow]) -> list[PageWork]:
-        return desired_pages(context, rows, self._review_pages(context))
+    def _planned(
+        self, cycle: str | None, now: dt.datetime
+    ) -> tuple[PageInputs, list[PageWork], dict[str, PublishedPageRow], tuple[bool, str | None]]:
+        """The cycle's pages (root and objective pages by their inputs, not rendered), what was
+        last written of them, and the configured parent page as far as it is known."""
+        with session_scope(self.engine) as session:
+            inputs = page_inputs(session=session, cycle=cycle, options=self.options, now=now)
+            rows = page_rows(session=session, cycle=inputs.cycle.key)
+            parent = self._cached_parent(session)
+        extra = self._review_pages(inputs)
+        if inputs.health is not None:
+            # The Cycle health page: every signal and the calibration report, under the root page.
+            health = render_health_page(
+                RenderContext(
+                    cycle=inputs.cycle, space_key=self.options.space_key, roots=(),
+                    today=inputs.today, thresholds=self.options.thresholds, teams=inputs.teams,
+                    jira_server_id=self.options.jira_server_id, health=inputs.health,
+                )
+            )  # fmt: skip
+            extra.append(
+                PageWork(
+                    subject=HEALTH, title=health.title, parent=ROOT, depth=1,
+                    body=health.body, content_hash=health.content_hash,
+                )
+            )  # fmt: skip
+        return inputs, desired_pages(inputs, rows, extra), rows, parent
 
-    def _review_pages(self, context: RenderContext) -> list[PageWork]:
+    def _review_pages(self, inputs: PageInputs) -> list[PageWork]:
         """A monthly review page per month of the cycle so far, and the end-of-cycle review once
         the cycle is frozen (see okr_jira.report.review), all under the cycle's root page."""
-        cycle = context.cycle
+        cycle = inputs.cycle
         pages = []
         with session_scope(self.engine) as session:
-            for month in months_of(cycle, context.today):
+            for month in months_of(cycle, inputs.today):
                 the_month = monthly_review(
-                    session=session, cycle=cycle.key, month=month, today=context.today,
+                    session=session, cycle=cycle.key, month=month, today=inputs.today,
                     thresholds=self.options.thresholds,
                 )  # fmt: skip
-                body = monthly_review_body(cycle.name, the_month, context.teams)
+                body = monthly_review_body(cycle.name, the_month, inputs.teams)
                 pages.append(
                     PageWork(
                         subject=month_subject(month),
@@ -173,7 +202,7 @@ class Publisher:
                 return pages
             reviews = review(session=session, cycle=cycle.key, thresholds=self.options.thresholds)
             retros = retrospectives(session=session, cycle=cycle.key)
-        body = review_page_body(cycle.name, reviews, retros, context.teams, frozen)
+        body = review_page_body(cycle.name, reviews, retros, inputs.teams, frozen)
         pages.append(
             PageWork(
                 subject=REVIEW,
@@ -187,53 +216,62 @@ class Publisher:
         return pages
 
     def plan(self, cycle: str | None = None) -> PublishPlan:
-        """What `publish` would do, from storage alone: no request to Confluence."""
-        context = self.context(cycle)
-        with session_scope(self.engine) as session:
-            rows = page_rows(session=session, cycle=context.cycle.key)
-            parent = self._cached_parent(session)
-        return plan_pages(context, self._desired(context, rows), rows, parent)
+        """What `publish` would do, from storage alone: no request to Confluence, no page
+        rendered. A page listed for an update has inputs that moved since it was written;
+        `publish` renders it and leaves it alone if its content is the same."""
+        inputs, pages, rows, parent = self._planned(cycle, self.clock())
+        return plan_pages(inputs.cycle, pages, rows, parent)
 
     # ----- publishing ---------------------------------------------------------------------------
 
     def publish(self, cycle: str | None = None) -> PublishSummary:
         started = time.monotonic()
-        context = self.context(cycle)
-        key = context.cycle.key
-        with session_scope(self.engine) as session:
-            rows = page_rows(session=session, cycle=key)
-            parent = self._cached_parent(session)
-        pages = self._desired(context, rows)
-        plan = plan_pages(context, pages, rows, parent)
-        summary = PublishSummary(cycle=context.cycle, unchanged=plan.unchanged)
+        now = self.clock()
+        inputs, pages, rows, parent = self._planned(cycle, now)
+        key = inputs.cycle.key
+        plan = plan_pages(inputs.cycle, pages, rows, parent)
+        summary = PublishSummary(cycle=inputs.cycle, unchanged=plan.unchanged)
         summary.root_page_id = getattr(rows.get(ROOT), "page_id", None)
         if plan.empty:
             summary.seconds = time.monotonic() - started
             return summary
         stats: RequestStats | None = None
         before = done = 0
+        renderer = PageRenderer(self.engine, self.options, now, key)
         try:
-            stats = session_stats(self.confluence.client.session)  # connects (may probe)
-            before = stats.snapshot()["sent"]
-            self._remember_site()
-            if not parent[0]:
-                parent = (True, self._resolve_parent())
             depths = sorted({page.depth for page in pages} | {ARCHIVE_DEPTH + 1})
             for depth in depths:
                 # Planned again per level: a parent re-created just now has a new id to move to.
-                current = plan_pages(context, pages, rows, parent)
-                batch = [page for page in current.pages if page.depth == depth]
-                ids = {subject: row.page_id for subject, row in rows.items()}
-                ids[CONFIGURED_PARENT] = parent[1] or ""
-                for written in self._write_batch(batch, rows, ids):
-                    if written.ref is not None:
-                        self._record(key, written, rows, summary)
-                        done += 1
-                    if written.error is not None:
-                        raise written.error
+                current = plan_pages(inputs.cycle, pages, rows, parent)
+                level = [page for page in current.pages if page.depth == depth]
+                # Rendered and written a few pages at a time: a level of thousands of objective
+                # pages never has every page, chart and listed issue in memory at once.
+                for start in range(0, len(level), RENDER_CHUNK):
+                    batch = renderer.changed(level[start : start + RENDER_CHUNK], rows, key)
+                    if not batch:
+                        continue
+                    if stats is None:
+                        stats = session_stats(self.confluence.client.session)  # connects
+                        before = stats.snapshot()["sent"]
+                        self._remember_site()
+                        if not parent[0]:
+                            parent = (True, self._resolve_parent())
+                            again = plan_pages(inputs.cycle, pages, rows, parent).pages
+                            wanted = {page.subject for page in batch}
+                            batch = renderer.changed(
+                                [page for page in again if page.subject in wanted], rows, key
+                            )
+                    ids = {subject: row.page_id for subject, row in rows.items()}
+                    ids[CONFIGURED_PARENT] = parent[1] or ""
+                    for written in self._write_batch(batch, rows, ids):
+                        if written.ref is not None:
+                            self._record(key, written, rows, summary)
+                            done += 1
+                        if written.error is not None:
+                            raise written.error
         except ConfluenceError as error:
             raise PublishError(
-                f"publishing {context.cycle.name} to Confluence stopped after {done} of "
+                f"publishing {inputs.cycle.name} to Confluence stopped after {done} of "
                 f"{len(plan.pages)} page write(s): {error}. What was written is recorded; "
                 "run `okr-jira publish` again to finish."
             ) from error
@@ -384,6 +422,7 @@ class Publisher:
                 title=None if archived else page.title,
                 # Pending attachments leave the hash empty so the next run writes the page again.
                 content_hash=None if archived else (page.content_hash if written.complete else ""),
+                inputs_hash=None if archived else (page.inputs_hash if written.complete else ""),
             )  # fmt: skip
         rows[page.subject] = row
         lists = {

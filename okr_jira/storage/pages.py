@@ -33,9 +33,11 @@ def save_page(
     at: dt.datetime,
     title: str | None,
     content_hash: str | None,
+    inputs_hash: str | None = None,
 ) -> PublishedPageRow:
-    """Record a page Confluence accepted; `title` and `content_hash` None keep the stored ones
-    (a page moved to the archive keeps what it showed). Returns the row, detached."""
+    """Record a page Confluence accepted; `title`, `content_hash` and `inputs_hash` None keep
+    the stored ones (a page moved to the archive keeps what it showed). Returns the row,
+    detached."""
     row = session.exec(
         select(PublishedPageRow).where(
             col(PublishedPageRow.cycle) == cycle, col(PublishedPageRow.subject) == subject
@@ -51,7 +53,21 @@ def save_page(
         row.title = title
     if content_hash is not None:
         row.content_hash = content_hash
+    if inputs_hash is not None:
+        row.inputs_hash = inputs_hash
     session.add(row)
     session.flush()
     session.expunge(row)
     return row
+
+
+def save_inputs_hash(*, session: Session, cycle: str, subject: str, inputs_hash: str) -> None:
+    """Remember what an unchanged page was made from (it was rendered and found the same)."""
+    row = session.exec(
+        select(PublishedPageRow).where(
+            col(PublishedPageRow.cycle) == cycle, col(PublishedPageRow.subject) == subject
+        )
+    ).first()
+    if row is not None:
+        row.inputs_hash = inputs_hash
+        session.add(row)

@@ -254,6 +254,8 @@ class PublishedPageRow(SQLModel, table=True):
     title: str = Field(sa_column=Column(Text, nullable=False))
     parent_page_id: str | None = Field(default=None, max_length=64)
     content_hash: str = Field(max_length=64)
+    # Fingerprint of what the page was made from (publish/fingerprint.py); "" when unknown.
+    inputs_hash: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
     version: int = 1
     published_at: dt.datetime = Field(default_factory=utcnow)
 
