@@ -87,7 +87,7 @@ class MappingRow(SQLModel, table=True):
     """How a KR selects its issues (the `source` of the OKR file), and its last resolution error."""
 
     __tablename__ = "kr_mapping"
-    # What every webhook batch reads, a few rows whatever the KRs (migration 0011).
+    # What every webhook batch reads, a few rows whatever the KRs (migration 0012).
     __table_args__ = (
         Index(
             "ix_kr_mapping_in_error", "kr",

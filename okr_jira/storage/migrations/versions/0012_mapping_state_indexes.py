@@ -4,8 +4,8 @@ Every webhook batch reads both (the KRs in error keep their scope; an unsynced K
 progress yet): with 20,000 KRs, a scan of kr_mapping each time made one webhook's cost grow with
 the site. Both sets are a few rows, or none, once a sync has run.
 
-Revision ID: 0011
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-30
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0009"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
