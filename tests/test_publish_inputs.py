@@ -1,5 +1,5 @@
 """Planning a publish by what each page is made from: no page rendered to know it unchanged,
-a page whose inputs moved but whose content did not is left alone, and migration 0011."""
+a page whose inputs moved but whose content did not is left alone, and migration 0013."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def test_pages_written_before_their_inputs_were_kept_are_not_written_again(
     world: World, engine: Engine
 ) -> None:
     world.publish()
-    with engine.begin() as conn:  # what migration 0011 leaves on pages written before it
+    with engine.begin() as conn:  # what migration 0013 leaves on pages written before it
         conn.execute(text("UPDATE published_page SET inputs_hash = ''"))
 
     summary = world.publish()
@@ -73,7 +73,7 @@ def test_the_migration_keeps_published_pages_and_downgrades(database_url: str) -
                 text("SELECT page_id, content_hash, inputs_hash FROM published_page")
             )
             assert [tuple(r) for r in rows] == [("7", "abc", "")]
-        command.downgrade(alembic_config(engine), "0009")
+        command.downgrade(alembic_config(engine), "0012")
         columns = {c["name"] for c in inspect(engine).get_columns("published_page")}
         assert "inputs_hash" not in columns and "content_hash" in columns
         upgrade(engine)

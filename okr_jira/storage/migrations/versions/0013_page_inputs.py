@@ -4,8 +4,8 @@ Planning a publish compares it with the fingerprint of the page's inputs now, so
 inputs did not change is known unchanged without rendering it (4,000 pages took minutes to
 render at the largest sites). Empty for pages written before: those are rendered once more.
 
-Revision ID: 0011
-Revises: 0009
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-30
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0009"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
