@@ -6,9 +6,10 @@
 For each site size, the simulator (a lazy site: simulator/huge.py) runs in its own process and
 `okr-jira sync` in another, so the sync's peak RSS (ru_maxrss of that child) is okr-jira's alone.
 Measured per size: a full sync (requests against the bound ceil(issues / page), wall, peak RSS),
-an idle incremental sync (requests), one webhook event transitioning one issue in a running worker
-(time, the KRs it moved, the SQL statements and rows it took; the worker's first batch, which
-reads the declaration, is printed beside it), then at the largest size the rollup of the cycle
+an idle incremental sync (requests); once every size is synced, webhook events each transitioning
+one issue in a running worker, one per size in turn so that every size meets the same load (time,
+the KRs it moved, the SQL statements and rows it took; the worker's first batch, which reads the
+declaration, is printed beside it), then at the largest size the rollup of the cycle
 (stored_cycle: the tree from recorded progress; evaluate_cycle, progress recomputed from
 every linked issue, is printed beside it) and the publish plan (Publisher.plan: from nothing
 published, and again once every page is recorded as published, which must leave nothing to
@@ -192,41 +193,71 @@ def transition(engine: Engine, sim: JiraSim, key: str) -> None:
                 issue_id=envelope.issue_id, event_ts=envelope.event_ts)  # fmt: skip
 
 
-def webhook_cost(db_url: str, sim: JiraSim, keys: list[str], first: str) -> dict[str, Any]:
-    """Apply a transition of `first`, then one of each of `keys` (a batch each), as a running
-    worker does; what those cost (medians). The worker's first batch reads the declaration
-    (20,000 KRs at 1M issues) and keeps it while its version stands: a cost per start or
-    `okr-jira apply`, not per webhook, printed beside them."""
-    from okr_jira.inbox.worker import WorkerOptions, process_batch
-    from okr_jira.storage.db import make_engine, session_scope
-    from okr_jira.storage.links import open_link_ids
+class Worker:
+    """A running webhook worker on one site's database: its first batch (a transition of
+    `first`) reads the declaration (20,000 KRs at 1M issues) and keeps it while its version
+    stands, a cost per start or `okr-jira apply`, not per webhook, printed beside them."""
 
-    engine = make_engine(db_url)
-    options = WorkerOptions(thresholds=THRESHOLDS)
-    transition(engine, sim, first)
-    started = time.monotonic()
-    process_batch(engine=engine, options=options)
-    cold = time.monotonic() - started
-    runs: list[dict[str, Any]] = []
-    for key in keys:
-        transition(engine, sim, key)
-        with session_scope(engine) as session:
+    def __init__(self, db_url: str, sim: JiraSim, first: str) -> None:
+        from okr_jira.inbox.worker import WorkerOptions, process_batch
+        from okr_jira.storage.db import make_engine
+
+        self.engine, self.sim = make_engine(db_url), sim
+        self.options = WorkerOptions(thresholds=THRESHOLDS)
+        transition(self.engine, sim, first)
+        started = time.monotonic()
+        process_batch(engine=self.engine, options=self.options)
+        self.cold = time.monotonic() - started
+        self.runs: list[dict[str, Any]] = []
+
+    def one(self, key: str) -> None:
+        """Transition `key` and apply it (a batch of its own); what that cost."""
+        from okr_jira.inbox.worker import process_batch
+        from okr_jira.storage.db import session_scope
+        from okr_jira.storage.links import open_link_ids
+
+        transition(self.engine, self.sim, key)
+        with session_scope(self.engine) as session:
             own = {kr for kr, _ in open_link_ids(session=session, issues=[key])}
         counter = Counter()
-        counter.attach(engine)
+        counter.attach(self.engine)
         started, cpu = time.monotonic(), time.process_time()
-        result = process_batch(engine=engine, options=options)
+        result = process_batch(engine=self.engine, options=self.options)
         seconds, cpu = time.monotonic() - started, time.process_time() - cpu
-        event.remove(engine, "after_cursor_execute", counter.listener)
-        runs.append({"key": key, "seconds": seconds, "cpu": cpu, "applied": result.applied,
-                     "krs": set(result.krs), "own": own, "statements": counter.statements,
-                     "rows": counter.rows})  # fmt: skip
-    engine.dispose()
-    return {
-        "runs": runs,
-        "cold": cold,
-        **{m: statistics.median(r[m] for r in runs) for m in MEASURES},
+        event.remove(self.engine, "after_cursor_execute", counter.listener)
+        self.runs.append({"key": key, "seconds": seconds, "cpu": cpu, "applied": result.applied,
+                          "krs": set(result.krs), "own": own, "statements": counter.statements,
+                          "rows": counter.rows})  # fmt: skip
+
+    def summary(self) -> dict[str, Any]:
+        self.engine.dispose()
+        return {
+            "runs": self.runs,
+            "cold": self.cold,
+            **{m: statistics.median(r[m] for r in self.runs) for m in MEASURES},
+        }
+
+
+def webhook_rounds(sites: dict[int, tuple[str, JiraSim, list[str]]]) -> dict[int, dict[str, Any]]:
+    """One webhook per site in turn, WEBHOOKS rounds, each site's worker warmed by one batch
+    first: the sites share whatever load the machine has at that moment, so the ratio of their
+    times is the site's size at work, not the load's drift over a half-hour run."""
+    workers = {
+        issues: Worker(db_url, sim, keys[0]) for issues, (db_url, sim, keys) in sites.items()
     }
+    for n in range(1, WEBHOOKS + 1):
+        for issues, (_, _, keys) in sites.items():
+            workers[issues].one(keys[n])
+    out = {issues: worker.summary() for issues, worker in workers.items()}
+    for issues, w in out.items():
+        for run in w["runs"]:
+            print(f"   {issues:,}: webhook ({run['key']}): {run['seconds'] * 1000:.0f} ms, KRs "
+                  f"moved {sorted(run['krs'])} (its KRs {sorted(run['own'])}), "
+                  f"{run['statements']} statements, {run['rows']} rows", flush=True)  # fmt: skip
+        print(f"   {issues:,}: webhook median {w['seconds'] * 1000:.0f} ms (cpu "
+              f"{w['cpu'] * 1000:.0f} ms); the worker's first batch (reading the declaration) "
+              f"{w['cold'] * 1000:.0f} ms", flush=True)  # fmt: skip
+    return out
 
 
 # --- rollup and publish plan ---------------------------------------------------------------------
@@ -308,7 +339,7 @@ def plan_only(db_url: str) -> None:
     started = time.monotonic()
     plan = publisher.plan(CYCLE.key)
     fresh = [time.monotonic() - started, len(plan.pages)]
-    ids = {"": None}
+    ids: dict[str, str | None] = {"": None}
     with session_scope(engine) as session:
         for n, page in enumerate(plan.pages):  # parents first
             ids[page.subject] = f"bench-{n}"
@@ -349,24 +380,12 @@ def bench_size(issues: int, flavor: str, krs_per_issue: float, tmp: Path) -> dic
             out[name] = r
             print(f"   {name}: {r['requests']} requests, wall {r['wall']:.1f} s, "
                   f"cpu {r['cpu']:.1f} s, peak RSS {r['rss_mb']:.0f} MB", flush=True)  # fmt: skip
-        # One issue in an epic KR, transitioned: only its KRs may move.
-        lazy = sim.issues
-        assert isinstance(lazy, LazyIssues)
-        first, *keys = [
+        # Issues in an epic KR to transition later (webhook_rounds): only their KRs may move.
+        keys = [
             k for k in (f"SUP-{n}" for n in range(41, 400))
-            if (r := sim.get(k)) is not None and r.epic and r.issue_type == "Story"
+            if (rec := sim.get(k)) is not None and rec.epic and rec.issue_type == "Story"
         ][:WEBHOOKS + 1]  # fmt: skip
-        out["webhook"] = w = webhook_cost(db_url, sim, keys, first)
-        for run in w["runs"]:
-            print(f"   webhook ({run['key']}): {run['seconds'] * 1000:.0f} ms, KRs moved "
-                  f"{sorted(run['krs'])} (its KRs {sorted(run['own'])}), "
-                  f"{run['statements']} statements, {run['rows']} rows", flush=True)  # fmt: skip
-        print(
-            f"   webhook median {w['seconds'] * 1000:.0f} ms (cpu {w['cpu'] * 1000:.0f} ms, load "
-            f"{os.getloadavg()[0]:.1f}); the worker's first batch "
-            f"({first}, reading the declaration) {w['cold'] * 1000:.0f} ms",
-            flush=True,
-        )
+        out["site"] = (db_url, sim, keys)
     finally:
         proc.terminate()
         proc.wait(30)
@@ -394,6 +413,11 @@ def main() -> None:
         tmp = Path(tmp_name)
         for issues in sizes:
             results[issues] = bench_size(issues, args.flavor, args.krs_per_issue, tmp)
+        print(f"-- webhooks, one per site in turn, {WEBHOOKS} rounds (load "
+              f"{os.getloadavg()[0]:.1f})", flush=True)  # fmt: skip
+        hooks = webhook_rounds({issues: r.pop("site") for issues, r in results.items()})
+        for issues, w in hooks.items():
+            results[issues]["webhook"] = w
         largest = max(sizes)
         timing = rollup_and_plan(f"sqlite:///{tmp / f'large-{largest}.db'}")
     page = PAGE[args.flavor]
