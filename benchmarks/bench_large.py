@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from children import run_child, start_simulator
 from sqlalchemy import Engine, event
 
 from okr_jira.domain.models import (
@@ -116,31 +117,6 @@ def make_okrs(sim: JiraSim, target: int) -> OkrSet:
 
 
 # --- processes -----------------------------------------------------------------------------------
-
-
-def start_simulator(flavor: str, issues: int) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "okr_jira.simulator", "--flavor", flavor, "--issues", str(issues)],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    line = proc.stdout.readline().strip()
-    if not line.startswith("url="):
-        raise SystemExit(f"simulator did not start: {line!r}")
-    return proc, line.removeprefix("url=")
-
-
-def run_child(cmd: list[str], env: dict[str, str]) -> dict[str, Any]:
-    started = time.monotonic()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.monotonic() - started
-        out.seek(0)
-        err.seek(0)
-        return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
-                "rss_mb": usage.ru_maxrss / 1024, "out": out.read(), "err": err.read(),
-                "rc": os.waitstatus_to_exitcode(status)}  # fmt: skip
 
 
 def sim_total(url: str) -> int:
@@ -362,7 +338,7 @@ def bench_size(issues: int, flavor: str, krs_per_issue: float, tmp: Path) -> dic
     kr_count = sum(len(o.key_results) for o in okrs.objectives)
     db_url = f"sqlite:///{tmp / f'large-{issues}.db'}"
     prepared = prepare(db_url, okrs)
-    proc, url = start_simulator(flavor, issues)
+    proc, url = start_simulator(flavor, "--issues", str(issues))
     out: dict[str, Any] = {"issues": len(sim.issues), "krs": kr_count, "prepare": prepared}
     try:
         env = os.environ | {"OKR_JIRA_DATABASE_URL": db_url, "OKR_JIRA_JIRA_URL": url,

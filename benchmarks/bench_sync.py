@@ -26,15 +26,14 @@ import math
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import requests
 from benchargs import add_runs_and_quick, verdict
+from children import run_child, start_simulator
 
 from okr_jira.domain.models import Cycle, KeyResult, KrKind, Objective, OkrSet, Source, Team
 from okr_jira.domain.selectors import source_to_jql
@@ -121,38 +120,6 @@ def dt_date(y: int, m: int, d: int) -> Any:
 
 
 # --- processes -----------------------------------------------------------------------------------
-
-
-def start_simulator(flavor: str, size: str, latency: float) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "okr_jira.simulator", "--flavor", flavor, "--size", size,
-         "--latency-ms", str(latency)],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    line = proc.stdout.readline().strip()
-    if not line.startswith("url="):
-        raise SystemExit(f"simulator did not start: {line!r}")
-    return proc, line.removeprefix("url=")
-
-
-def run_child(cmd: list[str], env: dict[str, str]) -> dict[str, Any]:
-    started = time.monotonic()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        wall = time.monotonic() - started
-        out.seek(0)
-        err.seek(0)
-        return {
-            "wall": wall,
-            "cpu": usage.ru_utime + usage.ru_stime,
-            "rss_mb": usage.ru_maxrss / 1024,
-            "out": out.read(),
-            "err": err.read(),
-            "rc": proc.returncode,
-        }
 
 
 def sync_env(db_path: Path, okrs: OkrSet, url: str, flavor: str, setting: str) -> dict[str, str]:
@@ -291,7 +258,7 @@ def bench(flavor: Flavor, size: Size, latency: float) -> dict[str, float]:
         for kr in o.key_results
         if kr.source is not None
     ]
-    proc, url = start_simulator(flavor, size, latency)
+    proc, url = start_simulator(flavor, "--size", size, "--latency-ms", str(latency))
     tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     try:
         env = sync_env(tmp / "bench.db", okrs, url, flavor, flavor)
@@ -386,7 +353,7 @@ def bench_large_memory(flavor: Flavor) -> None:
     sim = generate("large", flavor=flavor)
     okrs = make_okrs(sim)
     del sim
-    proc, url = start_simulator(flavor, "large", 0)
+    proc, url = start_simulator(flavor, "--size", "large", "--latency-ms", "0")
     tmp = Path(tempfile.mkdtemp(prefix="bench-sync-large-"))
     try:
         env = sync_env(tmp / "bench.db", okrs, url, flavor, flavor)

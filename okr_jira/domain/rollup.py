@@ -141,6 +141,19 @@ def iter_nodes(nodes: Sequence[ObjectiveNode]) -> Iterator[ObjectiveNode]:
         stack.extend(reversed(node.children))
 
 
+def walk(
+    nodes: Sequence[ObjectiveNode],
+) -> Iterator[tuple[ObjectiveNode, ObjectiveNode | None, int]]:
+    """iter_nodes with each node's parent and depth, roots at depth 0."""
+    stack: list[tuple[ObjectiveNode, ObjectiveNode | None, int]] = [
+        (root, None, 0) for root in reversed(nodes)
+    ]
+    while stack:
+        node, parent, depth = stack.pop()
+        yield node, parent, depth
+        stack.extend((child, node, depth + 1) for child in reversed(node.children))
+
+
 def _progress_of(kr: KeyResult, progress: Mapping[str, KrProgress]) -> KrProgress:
     found = progress.get(kr.key)
     if found is None:

@@ -25,7 +25,7 @@ from sqlmodel import Session
 
 from okr_jira.domain.health import HealthReport
 from okr_jira.domain.models import Cycle, Objective, ObjectiveNode, Team
-from okr_jira.domain.rollup import build_tree
+from okr_jira.domain.rollup import build_tree, walk
 from okr_jira.publish.context import ContextOptions, carried_titles, epic_clause
 from okr_jira.report.evaluate import evaluate_cycle, reading_day
 from okr_jira.report.health import stored_health
@@ -67,13 +67,7 @@ class PageInputs:
     objectives: dict[str, str] = field(default_factory=dict)  # objective key -> fingerprint
 
     def walk(self) -> Iterable[tuple[ObjectiveNode, ObjectiveNode | None, int]]:
-        stack: list[tuple[ObjectiveNode, ObjectiveNode | None, int]] = [
-            (root, None, 0) for root in reversed(self.roots)
-        ]
-        while stack:
-            node, parent, depth = stack.pop()
-            yield node, parent, depth
-            stack.extend((child, node, depth + 1) for child in reversed(node.children))
+        return walk(self.roots)
 
 
 def page_inputs(

@@ -17,6 +17,7 @@ from okr_jira.domain.models import (
     ObjectiveNode,
     PaceThresholds,
 )
+from okr_jira.domain.rollup import walk
 
 # Confluence refuses titles longer than 255 characters.
 MAX_TITLE = 255
@@ -75,13 +76,7 @@ class RenderContext:
 
     def walk(self) -> Iterator[tuple[ObjectiveNode, ObjectiveNode | None, int]]:
         """Every node depth-first with its parent and depth, roots at depth 0."""
-        stack: list[tuple[ObjectiveNode, ObjectiveNode | None, int]] = [
-            (root, None, 0) for root in reversed(self.roots)
-        ]
-        while stack:
-            node, parent, depth = stack.pop()
-            yield node, parent, depth
-            stack.extend((child, node, depth + 1) for child in reversed(node.children))
+        return walk(self.roots)
 
 
 @dataclass(frozen=True, slots=True)
